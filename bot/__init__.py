@@ -1,0 +1,1 @@
+"""kolbot: a chat bot for influencer programmes."""

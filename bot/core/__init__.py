@@ -1,0 +1,1 @@
+"""Platform-neutral models and machinery."""

@@ -1,0 +1,85 @@
+"""gettext catalogs and Babel formatting, one Translator per language.
+
+Messages are marked with ``N_`` where they are defined and translated with ``_`` where they are
+rendered, so a validator can name an error without knowing who will read it.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+
+LOCALES_DIR: Final = Path(__file__).parent / "locales"
+DOMAIN: Final = "kolbot"
+LANGUAGES: Final = ("en", "ru", "fr", "es", "pl")
+DEFAULT_LANGUAGE: Final = "en"
+# Each language offered in its own name, so a reader finds theirs without knowing English.
+LANGUAGE_NAMES: Final = {
+    "en": "English",
+    "ru": "Русский",
+    "fr": "Français",
+    "es": "Español",
+    "pl": "Polski",
+}
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated later, by whoever renders it."""
+    return message
+
+
+def normalize_language(hint: str | None) -> str | None:
+    """Map a platform hint such as ``pt-BR`` or ``es-ES`` to a supported language, if any."""
+    if not hint:
+        return None
+    code = hint.replace("_", "-").split("-", 1)[0].lower()
+    return code if code in LANGUAGES else None
+
+
+class Translator:
+    """Translations and locale-aware formatting for one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self.locale = Locale.parse(self.language)
+        self._catalog: gettext.NullTranslations = gettext.translation(
+            DOMAIN, LOCALES_DIR, languages=[self.language], fallback=True
+        )
+
+    def _(self, message: str, /, **params: object) -> str:
+        """Translate, then fill ``{name}`` placeholders; params are never translated."""
+        text = self._catalog.gettext(message)
+        return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        text = self._catalog.ngettext(singular, plural, n)
+        return text.format(n=self.number(n), **params)
+
+    def number(self, value: int | float) -> str:
+        return format_decimal(value, locale=self.locale)
+
+    def money(self, amount_minor: int, currency: str) -> str:
+        """Render integer minor units; the only place money becomes a decimal is for display."""
+        exponent = get_currency_precision(currency)
+        return format_currency(
+            Decimal(amount_minor).scaleb(-exponent), currency, locale=self.locale
+        )
+
+    def datetime(self, moment: datetime, timezone: str | None = None) -> str:
+        return format_datetime(moment, "medium", tzinfo=timezone, locale=self.locale)
+
+    def country_name(self, code: str) -> str:
+        return str(self.locale.territories.get(code, code))
+
+
+@cache
+def translator(language: str | None) -> Translator:
+    return Translator(language or DEFAULT_LANGUAGE)
