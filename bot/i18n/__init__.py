@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime
@@ -31,7 +32,7 @@ LANGUAGE_NAMES: Final = {
 }
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     """Mark a message for extraction; it is translated later, by whoever renders it."""
     return message
 
@@ -74,7 +75,8 @@ class Translator:
         )
 
     def datetime(self, moment: datetime, timezone: str | None = None) -> str:
-        return format_datetime(moment, "medium", tzinfo=timezone, locale=self.locale)
+        zone = ZoneInfo(timezone) if timezone else None
+        return format_datetime(moment, "medium", tzinfo=zone, locale=self.locale)
 
     def country_name(self, code: str) -> str:
         return str(self.locale.territories.get(code, code))

@@ -1,12 +1,5 @@
-"""The one error every validator raises."""
+"""Validators raise the core's Invalid, which the flow engine turns into a re-ask."""
 
-from __future__ import annotations
+from bot.core.errors import Invalid
 
-
-class Invalid(ValueError):
-    """An answer that does not fit; ``message`` is an untranslated msgid with ``{}`` params."""
-
-    def __init__(self, message: str, /, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
+__all__ = ["Invalid"]

@@ -1,0 +1,78 @@
+"""Turns one Incoming into state changes and replies, for every platform alike."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.context import Context, conversation_key
+from bot.core.delivery import Deliverer
+from bot.core.locks import KeyedLock
+from bot.core.messages import Incoming
+from bot.core.platform import Platform
+from bot.core.router import Router
+from bot.core.services import Services
+from bot.i18n import N_
+from storage.database import utcnow
+from storage.models import Conversation, Person
+
+log = logging.getLogger(__name__)
+
+APOLOGY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
+
+
+class Dispatcher:
+    def __init__(self, router: Router, services: Services, deliverer: Deliverer) -> None:
+        self.router = router
+        self.services = services
+        self.deliverer = deliverer
+        self._locks = KeyedLock()
+
+    async def feed(self, platform: Platform, incoming: Incoming) -> None:
+        """Handle one event and deliver its replies, in order, within this user's chat."""
+        updates = self.services.updates
+        if incoming.update_id and not await updates.claim(platform.name, incoming.update_id):
+            log.debug("skipping update %s seen before", incoming.update_id)
+            return
+        key = conversation_key(incoming)
+        async with self._locks.hold(key):
+            ctx = await self._context(incoming)
+            had_conversation = ctx.conversation is not None
+            try:
+                await self.router.dispatch(ctx)
+                await self._save(ctx, had_conversation)
+            except Exception:
+                log.exception("handler failed for %s", incoming.kind)
+                ctx.replies.clear()
+                ctx.reply(ctx._(APOLOGY))
+            for message in ctx.replies:
+                await self.deliverer.deliver(platform, message)
+
+    async def _context(self, incoming: Incoming) -> Context:
+        people = self.services.people
+        user = incoming.user
+        account = await people.account(user.platform, user.user_id)
+        person: Person | None = None
+        if account is not None:
+            if not account.reachable and incoming.is_private:
+                await people.set_reachable(account.dm_chat, reachable=True)
+            if account.person_id is not None:
+                person = await people.get(account.person_id)
+        key = conversation_key(incoming)
+        conversation = await self.services.conversations.get(key)
+        expired = False
+        if conversation is not None and _expired(conversation):
+            await self.services.conversations.delete(key)
+            conversation, expired = None, True
+        return Context(incoming, self.services, person, conversation, conversation_expired=expired)
+
+    async def _save(self, ctx: Context, had_conversation: bool) -> None:
+        """Write through on every event; saving also pushes the idle expiry back."""
+        conversations = self.services.conversations
+        if ctx.conversation is not None:
+            await conversations.save(ctx.conversation)
+        elif had_conversation:
+            await conversations.delete(ctx.key)
+
+
+def _expired(conversation: Conversation) -> bool:
+    return conversation.expires_at is not None and conversation.expires_at <= utcnow()

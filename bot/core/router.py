@@ -1,0 +1,95 @@
+"""Routes an event to a command, a button prefix, the active flow, or the fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.core.context import Context
+from bot.core.conversation import Flow
+
+Handler = Callable[[Context], Awaitable[None]]
+Audience = Literal["everyone", "guest", "member"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    description: str  # msgid, translated per language by whoever lists commands
+    handler: Handler
+    audience: Audience = "everyone"
+    in_flow_only: bool = False
+
+    def offered_to(self, *, member: bool, in_flow: bool) -> bool:
+        if self.in_flow_only and not in_flow:
+            return False
+        return self.audience == "everyone" or (self.audience == "member") == member
+
+
+class Router:
+    """One per handlers module; the app includes them all into one."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.buttons: dict[str, Handler] = {}
+        self.flows: dict[str, Flow] = {}
+        self.fallback: Handler | None = None
+
+    def command(
+        self,
+        name: str,
+        description: str,
+        *,
+        audience: Audience = "everyone",
+        in_flow_only: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if name in self.commands:
+                raise ValueError(f"command /{name} registered twice")
+            self.commands[name] = Command(name, description, handler, audience, in_flow_only)
+            return handler
+
+        return register
+
+    def button(self, prefix: str) -> Callable[[Handler], Handler]:
+        """Handle buttons whose data starts with ``prefix:`` wherever they are pressed."""
+
+        def register(handler: Handler) -> Handler:
+            self.buttons[prefix] = handler
+            return handler
+
+        return register
+
+    def flow(self, flow: Flow) -> Flow:
+        self.flows[flow.name] = flow
+        return flow
+
+    def include(self, other: Router) -> None:
+        for clash in self.commands.keys() & other.commands.keys():
+            raise ValueError(f"command /{clash} registered twice")
+        self.commands.update(other.commands)
+        self.buttons.update(other.buttons)
+        self.flows.update(other.flows)
+        self.fallback = other.fallback or self.fallback
+
+    async def dispatch(self, ctx: Context) -> None:
+        incoming = ctx.incoming
+        if incoming.kind == "command":
+            command = self.commands.get(incoming.command or "")
+            if command is not None:
+                await command.handler(ctx)
+                return
+        elif incoming.kind == "button" and incoming.button_data:
+            prefix = incoming.button_data.split(":", 1)[0]
+            if prefix in self.buttons:
+                await self.buttons[prefix](ctx)
+                return
+        flow = self.flows.get(ctx.conversation.flow) if ctx.conversation else None
+        if flow is not None and incoming.kind != "command":
+            await flow.handle(ctx)
+        elif self.fallback is not None:
+            await self.fallback(ctx)
+
+    def visible_commands(self, *, member: bool, in_flow: bool) -> list[Command]:
+        return [c for c in self.commands.values() if c.offered_to(member=member, in_flow=in_flow)]

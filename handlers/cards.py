@@ -1,0 +1,64 @@
+"""The profile as text: one renderer for the review screen and for /profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import LANGUAGE_NAMES, Translator
+from handlers.catalog import NICHES, PAYOUT_METHODS
+from handlers.validators import NETWORK_LABELS
+from storage.models import Person
+
+
+def draft_from_person(person: Person) -> dict[str, Any]:
+    """A person's profile in the shape the flow collects, so edits reuse the same steps."""
+    return {
+        "lang": person.language,
+        "name": person.display_name,
+        "country": person.country,
+        "tz": person.timezone,
+        "socials": [
+            {"network": s.network, "handle": s.handle, "followers": s.followers}
+            for s in person.socials
+        ],
+        "niches": list(person.niches),
+        "payout": person.payout.model_dump(),
+        "consent_version": person.consent_version,
+        "consent_at": person.consent_at.isoformat(),
+    }
+
+
+def socials_lines(t: Translator, socials: list[dict[str, Any]]) -> list[str]:
+    return [
+        "• "
+        + t._(
+            "{network} @{handle}: {followers} followers",
+            network=NETWORK_LABELS[s["network"]],
+            handle=s["handle"],
+            followers=t.number(s["followers"]),
+        )
+        for s in socials
+    ]
+
+
+def profile_card(t: Translator, draft: dict[str, Any]) -> str:
+    payout = draft.get("payout") or {}
+    method = payout.get("method")
+    lines = [
+        t._("Name: {name}", name=draft.get("name", "")),
+        t._("Language: {language}", language=LANGUAGE_NAMES.get(draft.get("lang", ""), "")),
+        t._("Country: {country}", country=t.country_name(draft.get("country", ""))),
+        t._("Time zone: {timezone}", timezone=draft.get("tz", "")),
+        t._("Social accounts:"),
+        *socials_lines(t, draft.get("socials", [])),
+        t._(
+            "Topics: {topics}",
+            topics=", ".join(t._(NICHES[n]) for n in draft.get("niches", []) if n in NICHES),
+        ),
+        t._(
+            "Payout: {method} {masked}",
+            method=t._(PAYOUT_METHODS[method]) if method in PAYOUT_METHODS else "",
+            masked=payout.get("masked", ""),
+        ),
+    ]
+    return "\n".join(lines)

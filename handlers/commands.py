@@ -1,0 +1,195 @@
+"""The commands anyone can send, and what the bot says to anything else."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.conversation import HISTORY
+from bot.core.messages import Button
+from bot.core.router import Router
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
+from handlers.cards import draft_from_person, profile_card
+from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
+from handlers.profile_flow import FLOW, profile_flow
+
+router = Router()
+router.flow(profile_flow)
+
+STATUS_LINES = {
+    "applicant": N_("Status: application under review."),
+    "approved": N_("Status: approved member."),
+    "rejected": N_("Status: application not accepted."),
+    "suspended": N_("Status: suspended."),
+}
+PRIVATE_ONLY = N_("Please send me this command in a private chat.")
+# A pseudo-flow with no steps: keeps a guest's language choice until they /start.
+PREFERENCES = "preferences"
+
+
+def _in_profile_flow(ctx: Context) -> bool:
+    return ctx.conversation is not None and ctx.conversation.flow == FLOW
+
+
+async def _require_private(ctx: Context) -> bool:
+    if ctx.incoming.is_private:
+        return True
+    buttons: Keyboard = ()
+    if ctx.incoming.private_chat_url:
+        buttons = (
+            (Button(label=ctx._("Open a private chat"), url=ctx.incoming.private_chat_url),),
+        )
+    ctx.reply(ctx._(PRIVATE_ONLY), buttons=buttons, private=True)
+    return False
+
+
+@router.command("start", N_("Join the programme"))
+async def start(ctx: Context) -> None:
+    """Begin or resume signup; a member is pointed at their profile instead."""
+    if not ctx.incoming.is_private:
+        buttons: Keyboard = ()
+        if ctx.incoming.private_chat_url:
+            link = Button(label=ctx._("Sign up in private"), url=ctx.incoming.private_chat_url)
+            buttons = ((link,),)
+        ctx.reply(
+            ctx._("Signup happens in a private chat with me, so your details stay private."),
+            buttons=buttons,
+            private=True,
+        )
+        return
+    if ctx.person is not None:
+        ctx.reply(
+            ctx._(
+                "You are already signed up, {name}. Send /profile to see your profile or /edit "
+                "to change it.",
+                name=ctx.person.display_name,
+            )
+        )
+        return
+    if ctx.conversation is not None and _in_profile_flow(ctx):
+        ctx.reply(ctx._("Welcome back! Let's continue where you left off."))
+        await profile_flow.go(ctx, ctx.conversation.step)
+        return
+    ctx.reply(
+        ctx._(
+            "Welcome! I will sign you up for the influencer programme: a few questions, about "
+            "three minutes. Send /back to change the previous answer or /cancel to stop."
+        )
+    )
+    chosen = ctx.conversation.data.get("lang") if ctx.conversation else None
+    if chosen:
+        await profile_flow.begin(ctx, "name", {"lang": chosen, HISTORY: ["language"]})
+    else:
+        await profile_flow.begin(ctx, "language")
+
+
+@router.command("cancel", N_("Stop what you are doing"))
+async def cancel(ctx: Context) -> None:
+    if not _in_profile_flow(ctx):
+        ctx.reply(ctx._("There is nothing to cancel."))
+        return
+    signing_up = ctx.person is None
+    ctx.finish()
+    if signing_up:
+        ctx.reply(
+            ctx._(
+                "Signup cancelled and your answers deleted. Send /start whenever you want to "
+                "begin again."
+            )
+        )
+    else:
+        ctx.reply(ctx._("Cancelled. Your profile is unchanged."))
+
+
+@router.command("back", N_("Go back to the previous question"), in_flow_only=True)
+async def back(ctx: Context) -> None:
+    if ctx.conversation is None or not _in_profile_flow(ctx):
+        ctx.reply(ctx._("There is no previous question."))
+        return
+    if not await profile_flow.back(ctx):
+        ctx.reply(ctx._("This is the first question."))
+        await profile_flow.go(ctx, ctx.conversation.step)
+
+
+@router.command("profile", N_("Show your profile"), audience="member")
+async def profile(ctx: Context) -> None:
+    if not await _require_private(ctx):
+        return
+    if ctx.person is None:
+        ctx.reply(ctx._("You have no profile yet. Send /start to sign up."))
+        return
+    card = profile_card(ctx.t, draft_from_person(ctx.person))
+    ctx.reply(f"{card}\n\n{ctx._(STATUS_LINES[ctx.person.status])}")
+
+
+@router.command("edit", N_("Change your profile"), audience="member")
+async def edit(ctx: Context) -> None:
+    if not await _require_private(ctx):
+        return
+    if ctx.person is None:
+        ctx.reply(ctx._("You have no profile yet. Send /start to sign up."))
+        return
+    await profile_flow.begin(ctx, "review", draft_from_person(ctx.person))
+
+
+@router.command("language", N_("Change the language"))
+async def language(ctx: Context) -> None:
+    buttons = [Button(label=LANGUAGE_NAMES[code], data=f"setlang:{code}") for code in LANGUAGES]
+    ctx.reply(ctx._("Choose your language:"), buttons=rows(buttons, per_row=3))
+
+
+@router.button("setlang")
+async def set_language(ctx: Context) -> None:
+    code = button_value(ctx.incoming.button_data, "setlang")
+    if code not in LANGUAGES:
+        ctx.reply(ctx._(USE_BUTTONS))
+        return
+    if ctx.person is not None:
+        await ctx.services.people.update(
+            ctx.person.id, str(ctx.incoming.user), columns={"language": code}
+        )
+        ctx.person = await ctx.services.people.get(ctx.person.id)
+    if ctx.conversation is not None:
+        ctx.data["lang"] = code
+    elif ctx.person is None:
+        # Remember the choice for the signup that has not started yet.
+        ctx.start(PREFERENCES, PREFERENCES, {"lang": code})
+    ctx.reply(ctx._("Language changed."), edit=True)
+    if ctx.conversation is not None and _in_profile_flow(ctx):
+        await profile_flow.go(ctx, ctx.conversation.step)
+
+
+@router.command("help", N_("What I can do"))
+async def help_command(ctx: Context) -> None:
+    lines = [ctx._("Commands:")]
+    for command in router.visible_commands(
+        member=ctx.person is not None, in_flow=_in_profile_flow(ctx)
+    ):
+        lines.append(f"/{command.name} — {ctx._(command.description)}")
+    ctx.reply("\n".join(lines))
+
+
+async def fallback(ctx: Context) -> None:
+    incoming = ctx.incoming
+    if incoming.kind == "command":
+        ctx.reply(
+            ctx._(
+                "I do not know the command /{command}. Send /help to see what I can do.",
+                command=(incoming.command or "")[:32],
+            )
+        )
+    elif ctx.conversation_expired:
+        ctx.reply(
+            ctx._(
+                "Your unfinished signup expired after {days} days without activity. Send "
+                "/start to begin again.",
+                days=ctx.services.settings.signup_ttl_days,
+            )
+        )
+    elif not incoming.is_private:
+        return
+    elif ctx.person is None:
+        ctx.reply(ctx._("Hello! Send /start to join the influencer programme."))
+    else:
+        ctx.reply(ctx._("Send /help to see what I can do."))
+
+
+router.fallback = fallback

@@ -1,0 +1,38 @@
+"""Saving one edited field of an existing person; the flow collected and validated it."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from handlers.screening import FLAG_NOTICE
+from storage.models import SealedPayout, SocialClaim
+
+# Which people columns each field group sets, from which conversation keys.
+COLUMNS = {
+    "language": {"language": "lang"},
+    "name": {"display_name": "name"},
+    "country": {"country": "country", "timezone": "tz"},
+    "timezone": {"timezone": "tz"},
+}
+
+
+async def save_field(ctx: Context, field: str) -> None:
+    person = ctx.person
+    assert person is not None
+    data = ctx.data
+    actor = str(ctx.incoming.user)
+    people = ctx.services.people
+    if field in COLUMNS:
+        columns = {column: str(data[key]) for column, key in COLUMNS[field].items()}
+        flags = await people.update(person.id, actor, columns=columns)
+    elif field == "socials":
+        socials = tuple(SocialClaim(**social) for social in data["socials"])
+        flags = await people.update(person.id, actor, socials=socials)
+    elif field == "niches":
+        flags = await people.update(person.id, actor, niches=tuple(data["niches"]))
+    elif field == "payout":
+        flags = await people.update(person.id, actor, payout=SealedPayout(**data["payout"]))
+    else:
+        raise ValueError(f"unknown field {field!r}")
+    ctx.person = await people.get(person.id)
+    if flags:
+        ctx.reply(ctx._(FLAG_NOTICE))

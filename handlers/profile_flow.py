@@ -1,0 +1,464 @@
+"""The profile conversation: signup walks every step; /edit and the review screen revisit one.
+
+Each step is an ``ask`` and an ``answer``. The answer validates, stores into the conversation
+data (saved after every event) and names the next step. In edit mode a finished field group
+leads back to the review screen instead of onward.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from bot.core.context import Context
+from bot.core.conversation import Flow, Step
+from bot.core.errors import Invalid
+from bot.core.messages import Button, MultiSelect, Option
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
+from handlers import validators as v
+from handlers.cards import profile_card, socials_lines
+from handlers.catalog import CONSENT_TEXT, CONSENT_VERSION, NICHES, PAYOUT_METHODS
+from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
+from handlers.profile_edits import save_field
+from handlers.screening import submit
+from storage.database import utcnow
+from storage.models import Profile, SealedPayout, SocialClaim
+
+FLOW: Final = "profile"
+MAX_ZONE_BUTTONS: Final = 12
+NICHE_KEY: Final = "niche"
+NICHES_DONE: Final = "niche:done"
+
+# What each Edit button revisits; a field group ends when a step leads outside it.
+FIELD_GROUPS: Final = {
+    "language": ("language",),
+    "name": ("name",),
+    "country": ("country", "timezone"),
+    "timezone": ("timezone",),
+    "socials": ("network", "handle", "followers", "more_socials"),
+    "niches": ("niches",),
+    "payout": ("payout_method", "payout_details"),
+}
+FIELD_LABELS: Final = {
+    "language": N_("Language"),
+    "name": N_("Name"),
+    "country": N_("Country"),
+    "timezone": N_("Time zone"),
+    "socials": N_("Social accounts"),
+    "niches": N_("Topics"),
+    "payout": N_("Payout"),
+}
+
+
+def _text(ctx: Context) -> str:
+    if ctx.incoming.kind != "text":
+        raise Invalid(N_("Please type your answer."))
+    return ctx.incoming.text
+
+
+# 1. Language -------------------------------------------------------------------------------
+
+
+async def ask_language(ctx: Context) -> None:
+    hint = normalize_language(ctx.incoming.user.language_hint)
+    ordered = sorted(LANGUAGES, key=lambda code: code != hint)
+    buttons = [Button(label=LANGUAGE_NAMES[code], data=f"lang:{code}") for code in ordered]
+    ctx.reply(ctx._("Choose your language:"), buttons=rows(buttons, per_row=3))
+
+
+async def answer_language(ctx: Context) -> str:
+    if ctx.incoming.kind == "button":
+        code = button_value(ctx.incoming.button_data, "lang")
+    else:
+        typed = _text(ctx).strip().casefold()
+        names = {name.casefold(): code for code, name in LANGUAGE_NAMES.items()}
+        code = names.get(typed) or normalize_language(typed) or ""
+    if code not in LANGUAGES:
+        raise Invalid(USE_BUTTONS)
+    ctx.data["lang"] = code
+    return "name"
+
+
+# 2. Name -----------------------------------------------------------------------------------
+
+
+async def ask_name(ctx: Context) -> None:
+    suggestion = ctx.incoming.user.display_name
+    buttons: Keyboard = ()
+    if suggestion:
+        shown = suggestion if len(suggestion) <= 40 else suggestion[:39] + "…"
+        buttons = ((Button(label=ctx._("Use “{name}”", name=shown), data="name:platform"),),)
+    ctx.reply(ctx._("What name should brands see?"), buttons=buttons)
+
+
+async def answer_name(ctx: Context) -> str:
+    if ctx.incoming.kind == "button":
+        button_value(ctx.incoming.button_data, "name")
+        ctx.data["name"] = v.clean_text(ctx.incoming.user.display_name or "")
+    else:
+        ctx.data["name"] = v.clean_text(_text(ctx))
+    return "country"
+
+
+# 3. Country and time zone ------------------------------------------------------------------
+
+
+async def ask_country(ctx: Context) -> None:
+    ctx.reply(
+        ctx._(
+            "Which country do you live in? Type its name or its two-letter code, "
+            "for example {example}.",
+            example=f"{ctx.t.country_name('PL')} / PL",
+        )
+    )
+
+
+async def answer_country(ctx: Context) -> str:
+    country = v.parse_country(_text(ctx), ctx.language)
+    if country != ctx.data.get("country"):
+        ctx.data.pop("tz", None)
+    ctx.data["country"] = country
+    return "timezone"
+
+
+async def ask_timezone(ctx: Context) -> None:
+    zones = v.zones_for_country(ctx.data["country"])[:MAX_ZONE_BUTTONS]
+    buttons = [Button(label=zone, data=f"tz:{index}") for index, zone in enumerate(zones)]
+    ctx.reply(
+        ctx._(
+            "Which time zone are you in? Choose one, or type its name, for example Europe/Warsaw."
+        ),
+        buttons=rows(buttons),
+    )
+
+
+async def answer_timezone(ctx: Context) -> str:
+    country = ctx.data["country"]
+    if ctx.incoming.kind == "button":
+        index = button_value(ctx.incoming.button_data, "tz")
+        zones = v.zones_for_country(country)[:MAX_ZONE_BUTTONS]
+        if not index.isdigit() or int(index) >= len(zones):
+            raise Invalid(USE_BUTTONS)
+        ctx.data["tz"] = zones[int(index)]
+    else:
+        ctx.data["tz"] = v.parse_timezone(_text(ctx), country)
+    return "network"
+
+
+# 4. Social accounts ------------------------------------------------------------------------
+
+
+def _socials(ctx: Context) -> list[dict[str, Any]]:
+    socials: list[dict[str, Any]] = ctx.data.setdefault("socials", [])
+    return socials
+
+
+async def ask_network(ctx: Context) -> None:
+    added = {social["network"] for social in _socials(ctx)}
+    buttons = [
+        Button(label=v.NETWORK_LABELS[network], data=f"net:{network}")
+        for network in v.NETWORKS
+        if network not in added
+    ]
+    ctx.reply(ctx._("Add a social account: which network is it on?"), buttons=rows(buttons, 3))
+
+
+async def answer_network(ctx: Context) -> str:
+    if ctx.incoming.kind == "button":
+        network = button_value(ctx.incoming.button_data, "net")
+    else:
+        typed = _text(ctx).strip().casefold()
+        labels = {label.casefold(): key for key, label in v.NETWORK_LABELS.items()}
+        network = labels.get(typed, typed)
+    if network not in v.NETWORKS:
+        raise Invalid(USE_BUTTONS)
+    if any(social["network"] == network for social in _socials(ctx)):
+        raise Invalid(N_("You have already added an account on this network."))
+    ctx.data["pending_network"] = network
+    return "handle"
+
+
+async def ask_handle(ctx: Context) -> None:
+    network = v.NETWORK_LABELS[ctx.data["pending_network"]]
+    ctx.reply(
+        ctx._(
+            "What is your {network} handle? You can also paste your profile link.", network=network
+        )
+    )
+
+
+async def answer_handle(ctx: Context) -> str:
+    ctx.data["pending_handle"] = v.parse_handle(ctx.data["pending_network"], _text(ctx))
+    return "followers"
+
+
+async def ask_followers(ctx: Context) -> None:
+    network = v.NETWORK_LABELS[ctx.data["pending_network"]]
+    ctx.reply(
+        ctx._(
+            "How many followers do you have on {network}? For example: 12k, 1.2M or 12 345.",
+            network=network,
+        )
+    )
+
+
+async def answer_followers(ctx: Context) -> str:
+    followers = v.parse_follower_count(_text(ctx), ctx.language)
+    _socials(ctx).append(
+        {
+            "network": ctx.data.pop("pending_network"),
+            "handle": ctx.data.pop("pending_handle"),
+            "followers": followers,
+        }
+    )
+    return "more_socials"
+
+
+async def ask_more_socials(ctx: Context) -> None:
+    socials = _socials(ctx)
+    buttons = [Button(label=ctx._("Continue"), data="more:done")]
+    if len(socials) < len(v.NETWORKS):
+        buttons.insert(0, Button(label=ctx._("Add another account"), data="more:add"))
+    text = "\n".join([ctx._("Your accounts so far:"), *socials_lines(ctx.t, socials)])
+    ctx.reply(text, buttons=rows(buttons))
+
+
+async def answer_more_socials(ctx: Context) -> str:
+    choice = button_value(ctx.incoming.button_data, "more")
+    if choice == "add" and len(_socials(ctx)) < len(v.NETWORKS):
+        return "network"
+    if choice == "done":
+        return "niches"
+    raise Invalid(USE_BUTTONS)
+
+
+# 5. Niches ---------------------------------------------------------------------------------
+
+
+def _niche_picker(ctx: Context) -> MultiSelect:
+    chosen = set(ctx.data.get("niches", []))
+    return MultiSelect(
+        key=NICHE_KEY,
+        options=tuple(
+            Option(value=key, label=ctx._(label), selected=key in chosen)
+            for key, label in NICHES.items()
+        ),
+        placeholder=ctx._("Choose your topics"),
+    )
+
+
+async def ask_niches(ctx: Context, *, edit: bool = False) -> None:
+    ctx.reply(
+        ctx._("Which topics do you post about? Choose all that apply, then press Done."),
+        multiselect=_niche_picker(ctx),
+        buttons=((Button(label=ctx._("Done"), data=NICHES_DONE),),),
+        edit=edit,
+    )
+
+
+def _typed_niches(ctx: Context, typed: str) -> list[str]:
+    labels = {ctx._(label).casefold(): key for key, label in NICHES.items()}
+    labels.update({key: key for key in NICHES})
+    chosen = []
+    for part in typed.replace(";", ",").split(","):
+        name = part.strip().casefold()
+        if not name:
+            continue
+        if name not in labels:
+            raise Invalid(N_("“{topic}” is not one of the topics."), topic=part.strip()[:40])
+        chosen.append(labels[name])
+    return chosen
+
+
+async def answer_niches(ctx: Context) -> str | None:
+    data = ctx.incoming.button_data or ""
+    chosen: list[str] = list(ctx.data.get("niches", []))
+    if ctx.incoming.kind == "text":
+        chosen = _typed_niches(ctx, ctx.incoming.text)
+    elif data == NICHES_DONE:
+        if not chosen:
+            raise Invalid(N_("Choose at least one topic."))
+        return "payout_method"
+    elif data.startswith(f"{NICHE_KEY}~") and data[len(NICHE_KEY) + 1 :] in NICHES:
+        value = data[len(NICHE_KEY) + 1 :]
+        chosen = [n for n in chosen if n != value] if value in chosen else [*chosen, value]
+    elif data.startswith(f"{NICHE_KEY}="):
+        chosen = [n for n in data[len(NICHE_KEY) + 1 :].split(",") if n]
+        if not set(chosen) <= NICHES.keys():
+            raise Invalid(USE_BUTTONS)
+    else:
+        raise Invalid(USE_BUTTONS)
+    ctx.data["niches"] = [key for key in NICHES if key in chosen]
+    await ask_niches(ctx, edit=True)
+    return None
+
+
+# 6. Payout ---------------------------------------------------------------------------------
+
+
+async def ask_payout_method(ctx: Context) -> None:
+    buttons = [
+        Button(label=ctx._(label), data=f"pay:{key}") for key, label in PAYOUT_METHODS.items()
+    ]
+    ctx.reply(ctx._("How would you like to be paid?"), buttons=rows(buttons))
+
+
+async def answer_payout_method(ctx: Context) -> str:
+    method = button_value(ctx.incoming.button_data, "pay")
+    if method not in PAYOUT_METHODS:
+        raise Invalid(USE_BUTTONS)
+    ctx.data["payout_method"] = method
+    return "payout_details"
+
+
+async def ask_payout_details(ctx: Context) -> None:
+    if ctx.data["payout_method"] == "paypal":
+        ctx.reply(ctx._("Type the email address of your PayPal account."))
+    else:
+        ctx.reply(ctx._("Type your IBAN. Spaces are fine."))
+
+
+async def answer_payout_details(ctx: Context) -> str:
+    sealer = ctx.services.sealer
+    method = ctx.data["payout_method"]
+    if method == "paypal":
+        email = v.parse_paypal_email(_text(ctx))
+        plain, masked = email, v.mask_email(email)
+    else:
+        iban = v.parse_iban(_text(ctx))
+        plain, masked = iban, v.mask_iban(iban)
+    payout = SealedPayout(
+        method=method,
+        sealed=sealer.seal(plain),
+        masked=masked,
+        fingerprint=sealer.fingerprint(f"{method}:{plain.casefold()}"),
+    )
+    ctx.data["payout"] = payout.model_dump()
+    return "consent"
+
+
+# 7. Consent --------------------------------------------------------------------------------
+
+
+async def ask_consent(ctx: Context) -> None:
+    buttons = (
+        Button(label=ctx._("I agree"), data="consent:yes"),
+        Button(label=ctx._("I do not agree"), data="consent:no"),
+    )
+    ctx.reply(ctx._(CONSENT_TEXT, version=CONSENT_VERSION), buttons=(buttons,))
+
+
+async def answer_consent(ctx: Context) -> str | None:
+    if button_value(ctx.incoming.button_data, "consent") != "yes":
+        ctx.reply(
+            ctx._(
+                "We can only work with you once you agree to these terms. Press “I agree” when "
+                "you are ready, or send /cancel to stop."
+            )
+        )
+        return None
+    ctx.data["consent_version"] = CONSENT_VERSION
+    ctx.data["consent_at"] = utcnow().isoformat()
+    return "review"
+
+
+# 8. Review ---------------------------------------------------------------------------------
+
+
+def _editing_existing(ctx: Context) -> bool:
+    return ctx.person is not None
+
+
+async def ask_review(ctx: Context) -> None:
+    edits = [
+        Button(label=ctx._("Edit: {field}", field=ctx._(label)), data=f"edit:{field}")
+        for field, label in FIELD_LABELS.items()
+    ]
+    if _editing_existing(ctx):
+        intro, final = ctx._("Your profile:"), Button(label=ctx._("Done"), data="review:done")
+    else:
+        intro = ctx._("Please check your answers:")
+        final = Button(label=ctx._("Confirm and apply"), data="review:confirm")
+    text = f"{intro}\n\n{profile_card(ctx.t, ctx.data)}"
+    ctx.reply(text, buttons=(*rows(edits), (final,)))
+
+
+async def answer_review(ctx: Context) -> str | None:
+    data = ctx.incoming.button_data or ""
+    if data.startswith("edit:"):
+        field = button_value(data, "edit")
+        if field not in FIELD_GROUPS:
+            raise Invalid(USE_BUTTONS)
+        ctx.data["editing"] = field
+        if field == "socials":
+            ctx.data["socials_before"] = ctx.data.get("socials", [])
+            ctx.data["socials"] = []
+        return FIELD_GROUPS[field][0]
+    action = button_value(data, "review")
+    if action == "confirm" and not _editing_existing(ctx):
+        await submit(ctx, _profile_from(ctx.data))
+        ctx.finish()
+        return None
+    if action == "done" and _editing_existing(ctx):
+        ctx.reply(ctx._("Your profile is saved. Send /profile to see it."))
+        ctx.finish()
+        return None
+    raise Invalid(USE_BUTTONS)
+
+
+def _profile_from(data: dict[str, Any]) -> Profile:
+    return Profile(
+        display_name=data["name"],
+        language=data["lang"],
+        country=data["country"],
+        timezone=data["tz"],
+        socials=tuple(SocialClaim(**social) for social in data["socials"]),
+        niches=tuple(data["niches"]),
+        payout=SealedPayout(**data["payout"]),
+        consent_version=data["consent_version"],
+        consent_at=datetime.fromisoformat(data["consent_at"]),
+    )
+
+
+class ProfileFlow(Flow):
+    """Signup and /edit are one flow; only where a finished field leads differs."""
+
+    async def redirect(self, ctx: Context, following: str) -> str | None:
+        field = ctx.data.get("editing")
+        if field is None or following in FIELD_GROUPS[field]:
+            return following
+        del ctx.data["editing"]
+        ctx.data.pop("socials_before", None)
+        if _editing_existing(ctx):
+            await save_field(ctx, field)
+        return "review"
+
+    async def back(self, ctx: Context) -> bool:
+        """Leaving a half-done social account edit puts the earlier accounts back."""
+        before = ctx.data.pop("socials_before", None)
+        if before is not None and ctx.data.get("editing") == "socials":
+            ctx.data["socials"] = before
+            ctx.data.pop("editing")
+            await self.go(ctx, "review")
+            return True
+        return await super().back(ctx)
+
+
+profile_flow = ProfileFlow(
+    FLOW,
+    [
+        Step("language", ask_language, answer_language),
+        Step("name", ask_name, answer_name),
+        Step("country", ask_country, answer_country),
+        Step("timezone", ask_timezone, answer_timezone),
+        Step("network", ask_network, answer_network),
+        Step("handle", ask_handle, answer_handle),
+        Step("followers", ask_followers, answer_followers),
+        Step("more_socials", ask_more_socials, answer_more_socials),
+        Step("niches", ask_niches, answer_niches),
+        Step("payout_method", ask_payout_method, answer_payout_method),
+        Step("payout_details", ask_payout_details, answer_payout_details),
+        Step("consent", ask_consent, answer_consent),
+        Step("review", ask_review, answer_review),
+    ],
+)

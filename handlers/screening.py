@@ -1,0 +1,66 @@
+"""Authenticity checks at signup: fake influencers are the programme's biggest threat."""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.i18n import N_
+from storage.models import AccountLink, Evidence, Profile, Screening
+
+FOLLOWERS_BELOW_MINIMUM = "followers_below_minimum"
+
+
+def screen(profile: Profile, evidence: Evidence, min_followers: int) -> Screening:
+    """Reject what is clearly out of scope; flag for a human what only looks suspicious."""
+    flags = tuple(evidence.as_flags())
+    if profile.total_followers < min_followers:
+        return Screening(status="rejected", reason=FOLLOWERS_BELOW_MINIMUM, flags=flags)
+    return Screening(status="applicant", flags=flags)
+
+
+async def submit(ctx: Context, profile: Profile) -> None:
+    """Store the application and tell the person what happens next, in their language."""
+    incoming = ctx.incoming
+    account = AccountLink(
+        platform=incoming.user.platform,
+        platform_user_id=incoming.user.user_id,
+        dm_chat=str(incoming.chat),
+    )
+    minimum = ctx.services.settings.min_followers
+    person = await ctx.services.people.create_applicant(
+        profile, account, lambda p, e: screen(p, e, minimum)
+    )
+    ctx.person = person
+    flags = await ctx.services.people.open_flags(person.id)
+    if person.status == "rejected":
+        ctx.reply(
+            ctx._(
+                "Thank you for applying, {name}. The programme needs at least {minimum} "
+                "followers across your accounts, and you have {total}. You are welcome to apply "
+                "again when your audience has grown.",
+                name=person.display_name,
+                minimum=ctx.t.number(minimum),
+                total=ctx.t.number(person.total_followers),
+            )
+        )
+    elif flags:
+        ctx.reply(
+            ctx._(
+                "Thank you, {name}! Your application is in. Some of your details are already "
+                "linked to another member, so our team will review it by hand before approving "
+                "it. We will message you here.",
+                name=person.display_name,
+            )
+        )
+    else:
+        ctx.reply(
+            ctx._(
+                "Thank you, {name}! Your application is in and under review. We will message "
+                "you here when you are approved. Send /profile to see your profile.",
+                name=person.display_name,
+            )
+        )
+
+
+FLAG_NOTICE = N_(
+    "Saved. This detail is already linked to another member, so our team will review it by hand."
+)

@@ -1,0 +1,41 @@
+"""Onboarding answers checked and normalised without knowing which chat platform asked.
+
+Every function takes what the user typed and returns the value to store, or raises ``Invalid``
+with an untranslated message for the conversation to render in the user's language.
+"""
+
+from handlers.validators.errors import Invalid
+from handlers.validators.geo import (
+    parse_country,
+    parse_timezone,
+    suggested_timezone,
+    zones_for_country,
+)
+from handlers.validators.numbers import parse_follower_count
+from handlers.validators.payout import (
+    format_iban,
+    mask_email,
+    mask_iban,
+    parse_iban,
+    parse_paypal_email,
+)
+from handlers.validators.social import NETWORK_LABELS, NETWORKS, parse_handle
+from handlers.validators.text import clean_text
+
+__all__ = [
+    "NETWORKS",
+    "NETWORK_LABELS",
+    "Invalid",
+    "clean_text",
+    "format_iban",
+    "mask_email",
+    "mask_iban",
+    "parse_country",
+    "parse_follower_count",
+    "parse_handle",
+    "parse_iban",
+    "parse_paypal_email",
+    "parse_timezone",
+    "suggested_timezone",
+    "zones_for_country",
+]

@@ -1,0 +1,120 @@
+"""Follower counts as people write them: 12000, 12 345, 1,2M, 12 тыс., 3.4k.
+
+Separators mean different things in different languages, so the shape of the number decides
+first: a lone separator followed by exactly three digits groups thousands. Only when a suffix
+makes both readings plausible ("1.234k") does the user's language pick the decimal mark.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import Final
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_decimal_symbol
+
+from bot.i18n import N_
+from handlers.validators.errors import Invalid
+
+MAX_FOLLOWERS: Final = 2_000_000_000
+
+NOT_A_COUNT: Final = N_(
+    "Please send the number of followers in digits, for example 12500 or 12.5k."
+)
+NEGATIVE_COUNT: Final = N_("A follower count cannot be negative.")
+FRACTIONAL_COUNT: Final = N_("A follower count must be a whole number.")
+COUNT_TOO_LARGE: Final = N_("A follower count can be at most {max}.")
+
+_THOUSAND: Final = 1_000
+_MILLION: Final = 1_000_000
+_BILLION: Final = 1_000_000_000
+# Keys are lowercase and without a trailing dot. Cyrillic к and м are what a Russian keyboard
+# gives in place of k and m. "mil" is left out: it is a thousand in Spanish, a million in slang.
+_MULTIPLIERS: Final[dict[str, int]] = {
+    "k": _THOUSAND,
+    "к": _THOUSAND,
+    "тыс": _THOUSAND,
+    "tys": _THOUSAND,
+    "m": _MILLION,
+    "м": _MILLION,
+    "млн": _MILLION,
+    "mln": _MILLION,
+    "b": _BILLION,
+    "bn": _BILLION,
+    "mld": _BILLION,
+    "млрд": _BILLION,
+}
+
+_MINUS_SIGNS: Final = ("-", "\u2212", "\u2013")
+# Digits with single separators between them, then an optional word such as "k" or "тыс.".
+_SHAPE: Final = re.compile(r"(?P<number>[0-9]+(?:[., ][0-9]+)*) ?(?P<suffix>[^\W\d_]+\.?)?")
+_GROUPED: Final = re.compile(r"[0-9]{1,3}(?:[ ,.][0-9]{3})*")
+
+
+@lru_cache(maxsize=16)
+def _decimal_mark(language: str) -> str:
+    try:
+        return get_decimal_symbol(Locale.parse(language))
+    except (ValueError, UnknownLocaleError):
+        return "."
+
+
+def _split_decimal(number: str, has_suffix: bool, language: str) -> tuple[str, str]:
+    """Integer digits (group separators still in) and fraction digits."""
+    marks = [char for char in number if char in ".,"]
+    if not marks:
+        return number, ""
+    if len(set(marks)) == 2:
+        # 1,234.5 or 1.234,5: the last mark is the decimal one and appears once.
+        decimal = marks[-1]
+    elif " " in number or len(marks) > 1:
+        # 12 345,6 groups with spaces; 1.234.567 repeats its mark, so it cannot be decimal.
+        decimal = marks[0] if " " in number and len(marks) == 1 else ""
+    else:
+        head, _, tail = number.partition(marks[0])
+        looks_grouped = len(head) <= 3 and len(tail) == 3
+        if looks_grouped and (not has_suffix or marks[0] != _decimal_mark(language)):
+            decimal = ""
+        else:
+            decimal = marks[0]
+    if not decimal:
+        return number, ""
+    whole, _, fraction = number.rpartition(decimal)
+    return whole, fraction
+
+
+def _parse_unsigned(text: str, language: str) -> Decimal | None:
+    shape = _SHAPE.fullmatch(text)
+    if shape is None:
+        return None
+    suffix = (shape["suffix"] or "").removesuffix(".")
+    multiplier = _MULTIPLIERS.get(suffix, 0) if suffix else 1
+    if not multiplier:
+        return None
+    whole, fraction = _split_decimal(shape["number"], bool(suffix), language)
+    separators = {char for char in whole if not char.isdigit()}
+    # What is left of the integer part may only group thousands, with one kind of separator.
+    if len(separators) > 1 or (separators and not _GROUPED.fullmatch(whole)):
+        return None
+    digits = "".join(char for char in whole if char.isdigit())
+    return Decimal(f"{digits}.{fraction or 0}") * multiplier
+
+
+def parse_follower_count(raw: str, language: str = "en") -> int:
+    """A whole, plausible follower count; ``language`` settles "1.234k" versus "1,234k"."""
+    text = " ".join(raw.split()).lower()
+    negative = text.startswith(_MINUS_SIGNS)
+    if negative:
+        text = text[1:].lstrip()
+    value = _parse_unsigned(text, language)
+    if value is None:
+        raise Invalid(NOT_A_COUNT)
+    if negative:
+        raise Invalid(NEGATIVE_COUNT)
+    if value != value.to_integral_value():
+        raise Invalid(FRACTIONAL_COUNT)
+    if value > MAX_FOLLOWERS:
+        raise Invalid(COUNT_TOO_LARGE, max=MAX_FOLLOWERS)
+    return int(value)

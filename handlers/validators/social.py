@@ -1,0 +1,198 @@
+"""Social handles, typed bare, with an @, or pasted as a profile link.
+
+Handles are stored lowercase and without the @ so one account has one spelling, whatever the
+influencer pasted. Each network's rules are its own sign-up rules, so a handle that passes here
+can exist there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+from bot.i18n import N_
+from handlers.validators.errors import Invalid
+from handlers.validators.text import TOO_LONG
+
+NETWORKS: Final[tuple[str, ...]] = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
+NETWORK_LABELS: Final[dict[str, str]] = {
+    "instagram": "Instagram",
+    "tiktok": "TikTok",
+    "youtube": "YouTube",
+    "x": "X",
+    "facebook": "Facebook",
+    "twitch": "Twitch",
+}
+
+MAX_RAW_LENGTH: Final = 200
+
+HANDLE_EMPTY: Final = N_("Please send your {network} handle or a link to your profile.")
+HANDLE_LENGTH: Final = N_("{network} handles are {min} to {max} characters long.")
+WRONG_NETWORK: Final = N_("That link is not a {network} profile.")
+NOT_A_PROFILE: Final = N_(
+    "That link points to a post or a page, not a profile: please send your profile link or just"
+    " your handle."
+)
+YOUTUBE_CHANNEL_ID: Final = N_(
+    "Channel IDs and old channel links are not handles: please send your YouTube @handle."
+)
+INSTAGRAM_FORMAT: Final = N_(
+    "Instagram handles use letters, digits, dots and underscores, and cannot start or end with a"
+    " dot or have two dots in a row."
+)
+TIKTOK_FORMAT: Final = N_(
+    "TikTok handles use letters, digits, dots and underscores, and cannot end with a dot."
+)
+YOUTUBE_FORMAT: Final = N_("YouTube handles use letters, digits, dots, hyphens and underscores.")
+X_FORMAT: Final = N_("X handles use only letters, digits and underscores.")
+FACEBOOK_FORMAT: Final = N_("Facebook usernames use only letters, digits and dots.")
+TWITCH_FORMAT: Final = N_(
+    "Twitch usernames use letters, digits and underscores, and cannot start with an underscore."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    min_length: int
+    max_length: int
+    pattern: re.Pattern[str]
+    format_message: str
+    # Hosts that serve this network; a link to any other host is refused outright.
+    domains: tuple[str, ...]
+    # First path segments that name a page, not an account.
+    reserved: frozenset[str] = frozenset()
+
+
+_RULES: Final[dict[str, _Rules]] = {
+    "instagram": _Rules(
+        1,
+        30,
+        re.compile(r"(?!\.)(?!.*\.\.)[a-z0-9._]+(?<!\.)"),
+        INSTAGRAM_FORMAT,
+        ("instagram.com", "instagr.am"),
+        frozenset(
+            {"p", "reel", "reels", "tv", "stories", "explore", "accounts", "direct", "about"}
+            | {"developer", "legal", "web", "challenge", "s", "tags", "locations", "privacy"}
+        ),
+    ),
+    "tiktok": _Rules(2, 24, re.compile(r"[a-z0-9._]+(?<!\.)"), TIKTOK_FORMAT, ("tiktok.com",)),
+    "youtube": _Rules(
+        3, 30, re.compile(r"[a-z0-9._-]+"), YOUTUBE_FORMAT, ("youtube.com", "youtu.be")
+    ),
+    "x": _Rules(
+        1,
+        15,
+        re.compile(r"[a-z0-9_]+"),
+        X_FORMAT,
+        ("x.com", "twitter.com"),
+        frozenset(
+            {"i", "home", "explore", "search", "hashtag", "notifications", "messages"}
+            | {"settings", "intent", "share", "compose", "login", "logout", "signup", "tos"}
+            | {"privacy"}
+        ),
+    ),
+    "facebook": _Rules(
+        5,
+        50,
+        re.compile(r"[a-z0-9.]+"),
+        FACEBOOK_FORMAT,
+        ("facebook.com", "fb.com", "fb.me", "fb.watch"),
+        frozenset(
+            {"profile.php", "people", "pages", "pg", "groups", "events", "watch", "photo"}
+            | {"photos", "share", "sharer", "login", "marketplace", "gaming", "p", "reel"}
+            | {"reels", "hashtag", "help", "settings", "stories", "videos", "notes", "media"}
+            | {"plugins", "dialog", "friends", "messages", "permalink", "story", "home"}
+        ),
+    ),
+    "twitch": _Rules(
+        4,
+        25,
+        re.compile(r"(?!_)[a-z0-9_]+"),
+        TWITCH_FORMAT,
+        ("twitch.tv",),
+        frozenset(
+            {"directory", "videos", "settings", "p", "downloads", "jobs", "search", "login"}
+            | {"subscriptions", "inventory", "wallet", "drops", "friends", "messages"}
+            | {"turbo", "prime", "store", "signup", "moderator", "popout", "embed"}
+        ),
+    ),
+}
+
+# Subdomains that serve the same profile pages as the bare domain; any other subdomain
+# (clips.twitch.tv, vm.tiktok.com, music.youtube.com) or short domain serves something else.
+_PROFILE_SUBDOMAINS: Final = ("", "www.", "m.", "mobile.", "web.", "mbasic.", "touch.")
+_SHORT_DOMAINS: Final = frozenset({"youtu.be", "fb.me", "fb.watch"})
+_YOUTUBE_LEGACY: Final = frozenset({"channel", "c", "user"})
+# "UC" and 22 characters of mixed-case base64: random enough that no one picks it as a handle.
+_YOUTUBE_CHANNEL_ID: Final = re.compile(r"UC(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_-]{22}")
+
+
+def _network_of(host: str) -> tuple[str, str] | None:
+    """The network and registered domain a host belongs to, if any of ours."""
+    for network, rules in _RULES.items():
+        for domain in rules.domains:
+            if host == domain or host.endswith("." + domain):
+                return network, domain
+    return None
+
+
+def _looks_like_link(text: str) -> bool:
+    # A bare "some.user" is a valid Instagram handle, so only a slash, a scheme or one of our
+    # own domains makes the answer a link.
+    return "/" in text or _network_of(text.lower().rstrip(".")) is not None
+
+
+def _handle_from_link(network: str, text: str) -> str:
+    label = NETWORK_LABELS[network]
+    if "://" not in text:
+        text = "https://" + text.lstrip("/")
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        raise Invalid(WRONG_NETWORK, network=label) from None
+    owner = _network_of(host)
+    if parts.scheme.lower() not in {"http", "https"} or owner is None or owner[0] != network:
+        raise Invalid(WRONG_NETWORK, network=label)
+    domain = owner[1]
+    if domain in _SHORT_DOMAINS or host.removesuffix(domain) not in _PROFILE_SUBDOMAINS:
+        raise Invalid(NOT_A_PROFILE)
+    segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    if not segments:
+        raise Invalid(NOT_A_PROFILE)
+    first = segments[0]
+    if network in {"tiktok", "youtube"}:
+        # Both put profiles under /@handle; anything else is a video, a search or a legacy URL.
+        if first.startswith("@"):
+            return first
+        if network == "youtube" and first.lower() in _YOUTUBE_LEGACY:
+            raise Invalid(YOUTUBE_CHANNEL_ID)
+        raise Invalid(NOT_A_PROFILE)
+    if first.lower() in _RULES[network].reserved or first.lower().endswith(".php"):
+        raise Invalid(NOT_A_PROFILE)
+    return first
+
+
+def parse_handle(network: str, raw: str) -> str:
+    """The handle for ``network`` as stored: lowercase, no @, checked against that network."""
+    rules = _RULES[network]
+    label = NETWORK_LABELS[network]
+    text = raw.strip()
+    if len(text) > MAX_RAW_LENGTH:
+        raise Invalid(TOO_LONG, max=MAX_RAW_LENGTH)
+    if not text:
+        raise Invalid(HANDLE_EMPTY, network=label)
+    handle = _handle_from_link(network, text) if _looks_like_link(text) else text
+    handle = handle.removeprefix("@")
+    if network == "youtube" and _YOUTUBE_CHANNEL_ID.fullmatch(handle):
+        raise Invalid(YOUTUBE_CHANNEL_ID)
+    if not handle:
+        raise Invalid(HANDLE_EMPTY, network=label)
+    if not rules.min_length <= len(handle) <= rules.max_length:
+        raise Invalid(HANDLE_LENGTH, network=label, min=rules.min_length, max=rules.max_length)
+    # isascii() first: str.lower() turns a few non-ASCII look-alikes (the Kelvin sign) into ASCII.
+    if not handle.isascii() or not rules.pattern.fullmatch(handle.lower()):
+        raise Invalid(rules.format_message)
+    return handle.lower()

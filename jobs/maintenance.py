@@ -1,0 +1,25 @@
+"""Housekeeping: forget idle signups and the ids of long-processed updates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.core.services import Services
+from storage.database import utcnow
+
+log = logging.getLogger(__name__)
+
+# Platforms redeliver an update for at most a day; a week leaves room for outages.
+UPDATE_ID_RETENTION = timedelta(days=7)
+
+
+async def purge_expired_conversations(services: Services) -> int:
+    purged = await services.conversations.purge_expired()
+    if purged:
+        log.info("purged %d expired conversations", purged)
+    return purged
+
+
+async def purge_processed_updates(services: Services) -> int:
+    return await services.updates.purge_before(utcnow() - UPDATE_ID_RETENTION)

@@ -1,0 +1,27 @@
+"""APScheduler wiring: batch jobs, never one job per person.
+
+``coalesce`` runs a job once after downtime instead of once per missed slot, and the hour of
+``misfire_grace_time`` keeps a late job from being silently skipped (the default is 1 s).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core.services import Services
+from jobs.maintenance import purge_expired_conversations, purge_processed_updates
+
+JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1}
+
+
+def build_scheduler(services: Services) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+    scheduler.add_job(
+        purge_expired_conversations, "interval", hours=1, args=[services], id="purge_conversations"
+    )
+    scheduler.add_job(
+        purge_processed_updates, "interval", hours=6, args=[services], id="purge_updates"
+    )
+    return scheduler

@@ -1,0 +1,43 @@
+"""Shared fixtures: settings on a real SQLite file in tmp_path, and an app over it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.core.delivery import Deliverer
+from bot.settings import Settings
+from tests.fakes.platform import FakePlatform
+
+
+async def _no_wait(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database=tmp_path / "kolbot.db",
+        secret_key="test-secret-key",  # type: ignore[arg-type]
+        min_followers=1000,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    app = await App.open(settings)
+    yield app
+    await app.close()
+
+
+@pytest.fixture
+async def platform(app: App) -> AsyncIterator[FakePlatform]:
+    fake = FakePlatform()
+    app.dispatcher.deliverer = Deliverer(app.services.people, sleep=_no_wait)
+    await fake.start(lambda incoming: app.dispatcher.feed(fake, incoming))
+    yield fake
+    await fake.stop()

@@ -1,0 +1,140 @@
+"""A platform that records what the core sends and plays a person pressing and typing.
+
+Like errbot's test backend: events go through the whole stack (dispatcher, router, flows,
+SQLite) and come back as Outgoing messages we can read.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from bot.core.messages import Button, ChatRef, Incoming, Outgoing, UserRef
+from bot.core.platform import SendError, UpdateHandler
+
+
+class FakePlatform:
+    def __init__(self, name: str = "fake") -> None:
+        self.name = name
+        self.sent: list[Outgoing] = []
+        self.failures: list[SendError] = []
+        self._ids = itertools.count(1)
+        self._on_update: UpdateHandler | None = None
+
+    async def start(self, on_update: UpdateHandler) -> None:
+        self._on_update = on_update
+
+    async def stop(self) -> None:
+        self._on_update = None
+
+    async def wait_closed(self) -> None:
+        return None
+
+    async def send(self, message: Outgoing) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+        return str(next(self._ids))
+
+    async def feed(self, incoming: Incoming) -> None:
+        assert self._on_update is not None, "platform not started"
+        await self._on_update(incoming)
+
+
+@dataclass
+class Person:
+    """One user in one private chat on a FakePlatform."""
+
+    platform: FakePlatform
+    user_id: str = "1"
+    display_name: str | None = "Anna"
+    language_hint: str | None = None
+    is_private: bool = True
+    chat_id: str | None = None
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def chat(self) -> ChatRef:
+        return ChatRef(platform=self.platform.name, chat_id=self.chat_id or self.user_id)
+
+    @property
+    def user(self) -> UserRef:
+        return UserRef(
+            platform=self.platform.name,
+            user_id=self.user_id,
+            display_name=self.display_name,
+            language_hint=self.language_hint,
+        )
+
+    @property
+    def inbox(self) -> list[Outgoing]:
+        return [message for message in self.platform.sent if message.chat == self.chat]
+
+    @property
+    def last(self) -> Outgoing:
+        assert self.inbox, "nothing was sent to this chat"
+        return self.inbox[-1]
+
+    @property
+    def last_text(self) -> str:
+        return self.last.text
+
+    async def say(self, text: str) -> list[Outgoing]:
+        """Type a line: a command when it starts with a slash."""
+        before = len(self.inbox)
+        if text.startswith("/"):
+            command, _, args = text[1:].partition(" ")
+            incoming = self._incoming(kind="command", text=text, command=command, args=args)
+        else:
+            incoming = self._incoming(kind="text", text=text)
+        await self.platform.feed(incoming)
+        return self.inbox[before:]
+
+    async def press(self, label: str) -> list[Outgoing]:
+        """Press the button (or toggle the option) with this label on the latest message."""
+        message = self._message_with(label)
+        before = len(self.inbox)
+        await self.platform.feed(
+            self._incoming(
+                kind="button",
+                button_data=self._data_for(message, label),
+                message_id=str(self.inbox.index(message) + 1),
+            )
+        )
+        return self.inbox[before:]
+
+    def buttons(self, message: Outgoing | None = None) -> list[Button]:
+        message = message or self.last
+        return [button for row in message.buttons for button in row]
+
+    def labels(self, message: Outgoing | None = None) -> list[str]:
+        message = message or self.last
+        options = [o.label for o in message.multiselect.options] if message.multiselect else []
+        return options + [button.label for button in self.buttons(message)]
+
+    def _message_with(self, label: str) -> Outgoing:
+        for message in reversed(self.inbox):
+            if label in self.labels(message):
+                return message
+        raise AssertionError(f"no button {label!r}; last message: {self.last_text!r}")
+
+    @staticmethod
+    def _data_for(message: Outgoing, label: str) -> str:
+        if message.multiselect is not None:
+            for option in message.multiselect.options:
+                if option.label == label:
+                    return message.multiselect.toggle_data(option)
+        for row in message.buttons:
+            for button in row:
+                if button.label == label and button.data is not None:
+                    return button.data
+        raise AssertionError(f"{label!r} is not a data button")
+
+    def _incoming(self, **fields: object) -> Incoming:
+        return Incoming(
+            chat=self.chat,
+            user=self.user,
+            is_private=self.is_private,
+            update_id=f"{self.user_id}-{next(self._update_ids)}",
+            **fields,  # type: ignore[arg-type]
+        )
