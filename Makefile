@@ -38,7 +38,7 @@ test: lint ## Lint, then the whole test suite
 	$(BIN)/pytest -q
 
 extract: setup ## Refresh the message catalogs from the source
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o $(LOCALES)/kolbot.pot --no-location --omit-header bot handlers jobs >/dev/null
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header bot handlers jobs >/dev/null
 	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --omit-header >/dev/null
 
 clean: ## Remove the virtualenv and compiled catalogs

@@ -11,23 +11,24 @@ from collections.abc import Sequence
 
 from bot.app import App
 from bot.core.platform import Platform
+from bot.core.router import Command
 from bot.settings import Settings
 from storage.database import Database
 
 log = logging.getLogger("kolbot")
 
 
-def build_platforms(settings: Settings) -> list[Platform]:
+def build_platforms(settings: Settings, commands: Sequence[Command]) -> list[Platform]:
     """Every platform with a token; the console when there is none."""
     platforms: list[Platform] = []
     if settings.telegram_token is not None:
         from bot.adapters.telegram_adapter import TelegramPlatform  # noqa: PLC0415
 
-        platforms.append(TelegramPlatform(settings))
+        platforms.append(TelegramPlatform(settings, commands))
     if settings.discord_token is not None:
         from bot.adapters.discord_adapter import DiscordPlatform  # noqa: PLC0415
 
-        platforms.append(DiscordPlatform(settings))
+        platforms.append(DiscordPlatform(settings, commands))
     if not platforms:
         from bot.adapters.console_adapter import ConsolePlatform  # noqa: PLC0415
 
@@ -42,7 +43,8 @@ async def _run(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await app.run(build_platforms(settings), stop)
+        commands = list(app.dispatcher.router.commands.values())
+        await app.run(build_platforms(settings, commands), stop)
     finally:
         await app.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from bot.i18n import N_
+from bot.i18n import N_, NC_
 
 NICHES: Final = {
     "fashion": N_("Fashion"),
@@ -33,4 +33,15 @@ CONSENT_TEXT: Final = N_(
     "you. Payout details are encrypted and only ever shown masked. We never sell your data. "
     "You can change your answers at any time with /edit.\n\n"
     "Do you agree?"
+)
+
+# Command names for menus that show localized names; what the bot receives is the English one.
+LOCALIZED_COMMAND_NAMES: Final = (
+    NC_("command name", "start"),
+    NC_("command name", "cancel"),
+    NC_("command name", "back"),
+    NC_("command name", "profile"),
+    NC_("command name", "edit"),
+    NC_("command name", "language"),
+    NC_("command name", "help"),
 )

@@ -13,10 +13,16 @@ Handler = Callable[[Context], Awaitable[None]]
 Audience = Literal["everyone", "guest", "member"]
 
 
+COMMAND_CONTEXT = "command name"
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
+    """``name`` is also a msgid in the ``command name`` context, for platforms whose command
+    menus take localized names (Discord); ``description`` is a msgid too."""
+
     name: str
-    description: str  # msgid, translated per language by whoever lists commands
+    description: str
     handler: Handler
     audience: Audience = "everyone"
     in_flow_only: bool = False

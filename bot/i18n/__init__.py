@@ -37,6 +37,11 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
+def NC_(context: str, message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a message that needs a context to translate, such as a command's name."""
+    return message
+
+
 def normalize_language(hint: str | None) -> str | None:
     """Map a platform hint such as ``pt-BR`` or ``es-ES`` to a supported language, if any."""
     if not hint:
@@ -59,6 +64,9 @@ class Translator:
         """Translate, then fill ``{name}`` placeholders; params are never translated."""
         text = self._catalog.gettext(message)
         return text.format(**params) if params else text
+
+    def pgettext(self, context: str, message: str, /) -> str:
+        return self._catalog.pgettext(context, message)
 
     def ngettext(self, singular: str, plural: str, n: int, /, **params: object) -> str:
         text = self._catalog.ngettext(singular, plural, n)
