@@ -43,7 +43,11 @@ class Flow:
         try:
             following = await step.answer(ctx)
         except Invalid as error:
-            ctx.reply(ctx._(error.message, **error.params))
+            params = {
+                name: ctx.t.number(value) if type(value) is int else value
+                for name, value in error.params.items()
+            }
+            ctx.reply(ctx._(error.message, **params))
             await step.ask(ctx)
             return
         if following is None or ctx.conversation is None:

@@ -76,6 +76,7 @@ _ALIASES: Final[dict[str, str]] = {
     "angleterre": "GB",
     "Grande-Bretagne": "GB",
     "eeuu": "US",
+    "EE UU": "US",
     "inglaterra": "GB",
     "Gran Bretaña": "GB",
     "anglia": "GB",
@@ -122,7 +123,8 @@ def _fold(text: str) -> str:
     """Lowercase, without accents or punctuation, so "Côte d’Ivoire" matches "cote d'ivoire"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_UNACCENTED))
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    words = re.sub(r"[\W_]+", " ", bare).split()
+    # Dots go without a trace so that "U.S.A." is "usa"; other punctuation separates words.
+    words = re.sub(r"[\W_]+", " ", bare.replace(".", "")).split()
     if words[:1] == ["the"]:
         words = words[1:]
     return " ".join(words)

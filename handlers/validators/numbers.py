@@ -95,8 +95,11 @@ def _parse_unsigned(text: str, language: str) -> Decimal | None:
         return None
     whole, fraction = _split_decimal(shape["number"], bool(suffix), language)
     separators = {char for char in whole if not char.isdigit()}
-    # What is left of the integer part may only group thousands, with one kind of separator.
+    # What is left of the integer part may only group thousands, with one kind of separator;
+    # the fraction is plain digits ("1.234 567" is neither).
     if len(separators) > 1 or (separators and not _GROUPED.fullmatch(whole)):
+        return None
+    if not fraction.isdigit() and fraction:
         return None
     digits = "".join(char for char in whole if char.isdigit())
     return Decimal(f"{digits}.{fraction or 0}") * multiplier

@@ -7,10 +7,14 @@ SQLite) and come back as Outgoing messages we can read.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.core.messages import Button, ChatRef, Incoming, Outgoing, UserRef
 from bot.core.platform import SendError, UpdateHandler
+
+
+# Like a platform's own update ids: unique across users and restarts.
+_UPDATE_IDS = itertools.count(1)
 
 
 class FakePlatform:
@@ -51,7 +55,6 @@ class Person:
     language_hint: str | None = None
     is_private: bool = True
     chat_id: str | None = None
-    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
     def chat(self) -> ChatRef:
@@ -103,6 +106,24 @@ class Person:
         )
         return self.inbox[before:]
 
+    async def press_data(self, data: str) -> list[Outgoing]:
+        """Press by button data: independent of the language the labels are in."""
+        for message in reversed(self.inbox):
+            known = {b.data for b in self.buttons(message)}
+            if message.multiselect is not None:
+                known |= {message.multiselect.toggle_data(o) for o in message.multiselect.options}
+            if data in known:
+                break
+        else:
+            raise AssertionError(f"no button with data {data!r}; last: {self.last_text!r}")
+        before = len(self.inbox)
+        await self.platform.feed(
+            self._incoming(
+                kind="button", button_data=data, message_id=str(self.inbox.index(message) + 1)
+            )
+        )
+        return self.inbox[before:]
+
     def buttons(self, message: Outgoing | None = None) -> list[Button]:
         message = message or self.last
         return [button for row in message.buttons for button in row]
@@ -135,6 +156,6 @@ class Person:
             chat=self.chat,
             user=self.user,
             is_private=self.is_private,
-            update_id=f"{self.user_id}-{next(self._update_ids)}",
+            update_id=str(next(_UPDATE_IDS)),
             **fields,  # type: ignore[arg-type]
         )

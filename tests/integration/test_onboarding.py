@@ -1,0 +1,206 @@
+"""The whole onboarding through the real dispatcher, router, flows and a SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App
+from bot.i18n import LANGUAGES, translator
+from tests.fakes.platform import FakePlatform, Person
+from tests.integration.signup import Answers, sign_up
+
+NAME_QUESTION = "What name should brands see?"
+
+
+async def test_complete_signup_stores_every_answer(app: App, platform: FakePlatform) -> None:
+    anna = Person(platform)
+    await sign_up(anna)
+
+    person = await app.services.people.by_account("fake", "1")
+    assert person is not None
+    assert person.status == "applicant"
+    assert (person.display_name, person.language, person.country) == ("Anna", "en", "DE")
+    assert person.timezone == "Europe/Berlin"
+    assert [(s.network, s.handle, s.followers) for s in person.socials] == [
+        ("instagram", "anna.insta", 12_000)
+    ]
+    assert person.niches == ("fashion", "tech")
+    assert person.payout.method == "paypal"
+    assert person.payout.masked == "a***@example.com"
+    assert app.services.sealer.unseal(person.payout.sealed) == "anna@example.com"
+    assert person.consent_version == "2026-11-01"
+    assert "Thank you, Anna!" in anna.last_text
+    account = await app.services.people.account("fake", "1")
+    assert account is not None and account.dm_chat == "fake:1"
+    assert await app.services.conversations.get(anna_key(anna)) is None
+
+
+def anna_key(person: Person):  # type: ignore[no-untyped-def]
+    from storage.models import ConversationKey
+
+    return ConversationKey(platform=person.platform.name, chat=person.chat.chat_id, user="1")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_signup_in_each_language(
+    app: App, platform: FakePlatform, language: str
+) -> None:
+    person = Person(platform, user_id=f"u-{language}")
+    await sign_up(person, Answers(language=language), until="name")
+    t = translator(language)
+    assert person.last_text == t._(NAME_QUESTION)
+    if language != "en":
+        assert person.last_text != NAME_QUESTION, f"no {language} translation"
+
+    await sign_up(person, Answers(language=language))
+    stored = await app.services.people.by_account("fake", f"u-{language}")
+    assert stored is not None and stored.language == language
+    assert stored.status == "applicant"
+    assert person.last_text.startswith(t._("Thank you, {name}! ", name="Anna").strip()[:8])
+
+
+async def test_language_hint_is_offered_first(platform: FakePlatform) -> None:
+    person = Person(platform, language_hint="pl-PL")
+    await person.say("/start")
+    assert person.buttons()[0].data == "lang:pl"
+    assert person.inbox[0].text == translator("pl")._(
+        "Welcome! I will sign you up for the influencer programme: a few questions, about "
+        "three minutes. Send /back to change the previous answer or /cancel to stop."
+    )
+
+
+async def test_country_by_name_in_the_users_language(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(language="ru", country="Германия"), until="timezone")
+    await sign_up(person, Answers(language="ru"))
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None and stored.country == "DE"
+
+
+async def test_timezone_typed_as_an_iana_name(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(country="US"), until="timezone")
+    await person.say("america/los_angeles")
+    assert person.last_text.startswith("Add a social account")
+    conversation = await app.services.conversations.get(anna_key(person))
+    assert conversation is not None and conversation.data["tz"] == "America/Los_Angeles"
+
+
+async def test_several_social_accounts(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, until="more_socials")
+    await person.press_data("more:add")
+    assert "net:instagram" not in [b.data for b in person.buttons()]
+    await person.press_data("net:youtube")
+    await person.say("https://www.youtube.com/@AnnaMakes/videos")
+    await person.say("1.2M")
+    assert "1,200,000" in person.last_text
+    await sign_up(person)
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None
+    assert [(s.network, s.handle) for s in stored.socials] == [
+        ("instagram", "anna.insta"),
+        ("youtube", "annamakes"),
+    ]
+    assert stored.total_followers == 1_212_000
+
+
+async def test_iban_payout_is_sealed_and_masked(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(
+        person, Answers(payout_method="iban", payout="de89 3704 0044 0532 0130 00")
+    )
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None
+    assert stored.payout.method == "iban"
+    assert "0532" not in stored.payout.masked and stored.payout.masked.endswith("3000")
+    assert "DE89370400440532013000" not in stored.payout.sealed
+    assert app.services.sealer.unseal(stored.payout.sealed) == "DE89370400440532013000"
+
+
+async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform) -> None:
+    anna = Person(platform, user_id="1", display_name="Anna")
+    boris = Person(platform, user_id="2", display_name="Boris")
+    await anna.say("/start")
+    await boris.say("/start")
+    await anna.press_data("lang:en")
+    await boris.press_data("lang:ru")
+    await boris.say("Борис")
+    await anna.say("Anna")
+    await anna.say("FR")
+    await boris.say("PL")
+    assert anna.last_text.startswith("Which time zone")
+    assert boris.last_text == translator("ru")._(
+        "Which time zone are you in? Choose one, or type its name, for example Europe/Warsaw."
+    )
+    await sign_up(anna, Answers(handle="anna.fr"))
+    await sign_up(boris, Answers(language="ru", name="Борис", handle="boris.pl"))
+    stored_anna = await app.services.people.by_account("fake", "1")
+    stored_boris = await app.services.people.by_account("fake", "2")
+    assert stored_anna is not None and stored_boris is not None
+    assert (stored_anna.display_name, stored_anna.country, stored_anna.language) == (
+        "Anna",
+        "FR",
+        "en",
+    )
+    assert (stored_boris.display_name, stored_boris.country, stored_boris.language) == (
+        "Борис",
+        "PL",
+        "ru",
+    )
+
+
+async def test_restart_mid_signup_resumes_at_the_same_step(
+    settings, platform: FakePlatform, app: App
+) -> None:  # type: ignore[no-untyped-def]
+    person = Person(platform)
+    await sign_up(person, until="followers")
+    await app.close()
+
+    reopened = await App.open(settings)
+    try:
+        second = FakePlatform()
+        await second.start(lambda incoming: reopened.dispatcher.feed(second, incoming))
+        same_person = Person(second)
+        await same_person.say("/start")
+        assert same_person.inbox[-2].text == "Welcome back! Let's continue where you left off."
+        assert same_person.last_text.startswith("How many followers do you have on Instagram?")
+        await sign_up(same_person, until="start")
+        await same_person.say("12k")
+        await same_person.press_data("more:done")
+        for niche in ("food",):
+            await same_person.press_data(f"niche~{niche}")
+        await same_person.press_data("niche:done")
+        await same_person.press_data("pay:paypal")
+        await same_person.say("anna@example.com")
+        await same_person.press_data("consent:yes")
+        await same_person.press_data("review:confirm")
+        stored = await reopened.services.people.by_account("fake", "1")
+        assert stored is not None
+        assert (stored.display_name, stored.socials[0].handle) == ("Anna", "anna.insta")
+    finally:
+        await reopened.close()
+        # The fixture closes ``app`` again; make that a no-op on a closed database.
+        app.services.db.close = _closed  # type: ignore[method-assign]
+
+
+async def _closed() -> None:
+    return None
+
+
+async def test_restart_with_a_plain_answer_continues(
+    settings, platform: FakePlatform, app: App
+) -> None:  # type: ignore[no-untyped-def]
+    person = Person(platform)
+    await sign_up(person, until="country")
+    await app.close()
+    reopened = await App.open(settings)
+    try:
+        second = FakePlatform()
+        await second.start(lambda incoming: reopened.dispatcher.feed(second, incoming))
+        await Person(second).say("PL")
+        assert second.sent[-1].text.startswith("Which time zone")
+        assert [b.label for row in second.sent[-1].buttons for b in row] == ["Europe/Warsaw"]
+    finally:
+        await reopened.close()
+        app.services.db.close = _closed  # type: ignore[method-assign]

@@ -1,0 +1,322 @@
+from __future__ import annotations
+
+import zoneinfo
+
+import pytest
+from babel import Locale
+
+from bot.i18n import LANGUAGES
+from handlers.validators import (
+    Invalid,
+    parse_country,
+    parse_timezone,
+    suggested_timezone,
+    zones_for_country,
+)
+from handlers.validators.geo import COUNTRY_UNKNOWN, TIMEZONE_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("raw", "language"),
+    [
+        ("Germany", "en"),
+        ("germany", "en"),
+        ("GERMANY", "en"),
+        ("  Germany  ", "en"),
+        ("Германия", "ru"),
+        ("германия", "ru"),
+        ("Allemagne", "fr"),
+        ("allemagne", "fr"),
+        ("Alemania", "es"),
+        ("Niemcy", "pl"),
+        ("niemcy", "pl"),
+        ("DE", "en"),
+        ("de", "ru"),
+        (" De ", "pl"),
+        # English works whatever the user's language.
+        ("germany", "ru"),
+        ("Germany", "fr"),
+        ("Germany", "es"),
+        ("Germany", "pl"),
+    ],
+)
+def test_parse_country_germany_in_every_language(raw: str, language: str) -> None:
+    assert parse_country(raw, language) == "DE"
+
+
+@pytest.mark.parametrize(
+    ("raw", "language", "expected"),
+    [
+        # Accents, case and punctuation do not matter.
+        ("Etats-Unis", "fr", "US"),
+        ("États-Unis", "fr", "US"),
+        ("etats unis", "fr", "US"),
+        ("Turquia", "es", "TR"),
+        ("Turquía", "es", "TR"),
+        ("Mexico", "es", "MX"),
+        ("México", "es", "MX"),
+        ("cote d'ivoire", "en", "CI"),
+        ("Côte d\u2019Ivoire", "fr", "CI"),
+        ("Wlochy", "pl", "IT"),
+        ("Włochy", "pl", "IT"),
+        ("bialorus", "pl", "BY"),
+        ("Беларусь", "ru", "BY"),
+        ("Россия", "ru", "RU"),
+        ("United Kingdom", "en", "GB"),
+        ("Royaume-Uni", "fr", "GB"),
+        ("Reino Unido", "es", "GB"),
+        ("Wielka Brytania", "pl", "GB"),
+        ("Великобритания", "ru", "GB"),
+        ("Stany Zjednoczone", "pl", "US"),
+        ("Estados Unidos", "es", "US"),
+        ("Polska", "pl", "PL"),
+        ("Pologne", "fr", "PL"),
+        ("the Netherlands", "en", "NL"),
+        ("Kosovo", "en", "XK"),
+        ("xk", "en", "XK"),
+        ("Antarctica", "en", "AQ"),
+        ("Aland Islands", "en", "AX"),
+        ("Czechia", "en", "CZ"),
+        # Common names CLDR does not use.
+        ("USA", "en", "US"),
+        ("usa", "pl", "US"),
+        ("U.S.A.", "en", "US"),
+        ("us", "en", "US"),
+        ("United States of America", "en", "US"),
+        ("America", "en", "US"),
+        ("UK", "en", "GB"),
+        ("uk", "ru", "GB"),
+        ("U.K.", "en", "GB"),
+        ("Great Britain", "en", "GB"),
+        ("England", "en", "GB"),
+        ("Scotland", "en", "GB"),
+        ("Holland", "en", "NL"),
+        ("Czech Republic", "en", "CZ"),
+        ("Turkey", "en", "TR"),
+        ("Ivory Coast", "en", "CI"),
+        ("South Korea", "en", "KR"),
+        ("Hong Kong", "en", "HK"),
+        ("UAE", "en", "AE"),
+        ("РФ", "ru", "RU"),
+        ("рф", "ru", "RU"),
+        ("Российская Федерация", "ru", "RU"),
+        ("США", "ru", "US"),
+        ("Америка", "ru", "US"),
+        ("Англия", "ru", "GB"),
+        ("Белоруссия", "ru", "BY"),
+        ("EEUU", "es", "US"),
+        ("EE. UU.", "es", "US"),
+        ("Inglaterra", "es", "GB"),
+        ("Angleterre", "fr", "GB"),
+        ("Anglia", "pl", "GB"),
+        # Another supported language's name only counts in that language.
+        ("Niemcy", "pl", "DE"),
+        # Languages Babel knows but the bot does not speak still get English.
+        ("Germany", "de", "DE"),
+        ("Deutschland", "de", "DE"),
+        ("Germany", "xx", "DE"),
+    ],
+)
+def test_parse_country_names_and_aliases(raw: str, language: str, expected: str) -> None:
+    assert parse_country(raw, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "language"),
+    [
+        ("", "en"),
+        ("   ", "en"),
+        ("Atlantis", "en"),
+        ("Germanyy", "en"),
+        ("Niemcy", "en"),
+        ("Allemagne", "es"),
+        ("EU", "en"),
+        ("European Union", "en"),
+        ("Europe", "en"),
+        ("World", "en"),
+        ("ZZ", "en"),
+        ("Unknown Region", "en"),
+        ("XA", "en"),
+        ("QO", "en"),
+        ("UN", "en"),
+        ("AC", "en"),
+        ("Canary Islands", "en"),
+        ("QQ", "en"),
+        ("D", "en"),
+        ("DEU", "en"),
+        ("001", "en"),
+        ("ДЕ", "ru"),
+    ],
+)
+def test_parse_country_rejects(raw: str, language: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_country(raw, language)
+    assert exc.value.message == COUNTRY_UNKNOWN
+
+
+def test_every_country_name_round_trips_in_every_language() -> None:
+    for language in LANGUAGES:
+        territories = Locale.parse(language).territories
+        for code in ("DE", "FR", "ES", "PL", "RU", "US", "GB", "BR", "JP", "UA", "KZ"):
+            assert parse_country(str(territories[code]), language) == code
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("DE", ["Europe/Berlin", "Europe/Busingen"]),
+        ("de", ["Europe/Berlin", "Europe/Busingen"]),
+        ("PL", ["Europe/Warsaw"]),
+        ("FR", ["Europe/Paris"]),
+        ("XK", ["Europe/Belgrade"]),
+        ("BV", []),
+        ("QQ", []),
+        ("EU", []),
+        ("", []),
+    ],
+)
+def test_zones_for_country(code: str, expected: list[str]) -> None:
+    assert zones_for_country(code) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "main", "also"),
+    [
+        ("US", "America/New_York", "America/Los_Angeles"),
+        ("RU", "Europe/Moscow", "Asia/Vladivostok"),
+        ("CA", "America/Toronto", "America/Vancouver"),
+        ("AU", "Australia/Sydney", "Australia/Perth"),
+        ("BR", "America/Sao_Paulo", "America/Manaus"),
+        ("MX", "America/Mexico_City", "America/Tijuana"),
+        ("ES", "Europe/Madrid", "Atlantic/Canary"),
+        ("PT", "Europe/Lisbon", "Atlantic/Azores"),
+        ("KZ", "Asia/Almaty", "Asia/Aqtau"),
+        ("UA", "Europe/Kyiv", "Europe/Simferopol"),
+        ("AR", "America/Argentina/Buenos_Aires", "America/Argentina/Ushuaia"),
+    ],
+)
+def test_zones_for_country_puts_the_main_zone_first(code: str, main: str, also: str) -> None:
+    zones = zones_for_country(code)
+    assert zones[0] == main
+    assert also in zones
+    assert len(zones) == len(set(zones))
+
+
+def test_zones_for_country_returns_a_fresh_list() -> None:
+    zones = zones_for_country("DE")
+    zones.clear()
+    assert zones_for_country("DE") == ["Europe/Berlin", "Europe/Busingen"]
+
+
+def test_every_country_zone_loads() -> None:
+    available = zoneinfo.available_timezones()
+    for code in Locale.parse("en").territories:
+        if not isinstance(code, str) or len(code) != 2:
+            continue
+        for zone in zones_for_country(code):
+            assert zone in available
+            assert zoneinfo.ZoneInfo(zone).key == zone
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [
+        ("PL", "Europe/Warsaw"),
+        ("pl", "Europe/Warsaw"),
+        ("RU", "Europe/Moscow"),
+        ("US", "America/New_York"),
+        ("GB", "Europe/London"),
+        ("ES", "Europe/Madrid"),
+        ("XK", "Europe/Belgrade"),
+        ("BV", None),
+        ("QQ", None),
+    ],
+)
+def test_suggested_timezone(country: str, expected: str | None) -> None:
+    assert suggested_timezone(country) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Europe/Warsaw", "Europe/Warsaw"),
+        ("europe/warsaw", "Europe/Warsaw"),
+        ("EUROPE/WARSAW", "Europe/Warsaw"),
+        ("  Europe/Warsaw  ", "Europe/Warsaw"),
+        ("Europe / Warsaw", "Europe/Warsaw"),
+        ("America/New_York", "America/New_York"),
+        ("america/new york", "America/New_York"),
+        ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+        ("america/indiana/indianapolis", "America/Indiana/Indianapolis"),
+        ("Asia/Kolkata", "Asia/Kolkata"),
+        ("UTC", "UTC"),
+        ("utc", "UTC"),
+        ("Etc/UTC", "UTC"),
+        ("Zulu", "UTC"),
+        # Old names come back as today's.
+        ("Europe/Kiev", "Europe/Kyiv"),
+        ("Asia/Calcutta", "Asia/Kolkata"),
+        ("US/Eastern", "America/New_York"),
+        ("Poland", "Europe/Warsaw"),
+        # A city on its own, when it names one zone.
+        ("Warsaw", "Europe/Warsaw"),
+        ("warsaw", "Europe/Warsaw"),
+        ("new york", "America/New_York"),
+        ("New_York", "America/New_York"),
+        ("buenos aires", "America/Argentina/Buenos_Aires"),
+        ("kiev", "Europe/Kyiv"),
+        ("Kyiv", "Europe/Kyiv"),
+        ("moscow", "Europe/Moscow"),
+    ],
+)
+def test_parse_timezone_accepts(raw: str, expected: str) -> None:
+    assert parse_timezone(raw) == expected
+    assert zoneinfo.ZoneInfo(parse_timezone(raw)).key == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("eastern", "US", "America/New_York"),
+        ("eastern", "us", "America/New_York"),
+        ("eastern", "CA", "America/Toronto"),
+        ("pacific", "US", "America/Los_Angeles"),
+        ("Pacific", "CA", "America/Vancouver"),
+        ("central", "US", "America/Chicago"),
+        # An exact name wins whatever the country: people live abroad.
+        ("Europe/Warsaw", "US", "Europe/Warsaw"),
+        ("warsaw", "US", "Europe/Warsaw"),
+        ("UTC", "PL", "UTC"),
+    ],
+)
+def test_parse_timezone_uses_country_to_settle_ambiguity(
+    raw: str, country: str, expected: str
+) -> None:
+    assert parse_timezone(raw, country) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "country"),
+    [
+        ("", None),
+        ("   ", None),
+        ("Mars/Olympus_Mons", None),
+        ("Europe/Warsawa", None),
+        ("Europe/", None),
+        ("/", None),
+        ("Europe", None),
+        ("localtime", None),
+        ("Factory", None),
+        ("GMT+3", None),
+        ("UTC+3", None),
+        ("+03:00", None),
+        ("eastern", None),
+        ("eastern", "DE"),
+        ("../../etc/passwd", None),
+        ("Europe/Warsaw\x00", None),
+    ],
+)
+def test_parse_timezone_rejects(raw: str, country: str | None) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_timezone(raw, country)
+    assert exc.value.message == TIMEZONE_UNKNOWN
