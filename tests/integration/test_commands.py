@@ -1,0 +1,222 @@
+"""/back, /cancel, /edit, /language, /help, /profile, and what happens around them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import App
+from bot.i18n import translator
+from storage.database import utcnow
+from storage.models import ConversationKey
+from tests.fakes.platform import FakePlatform, Person
+from tests.integration.signup import Answers, sign_up
+
+
+def key(person: Person) -> ConversationKey:
+    return ConversationKey(platform="fake", chat=person.chat.chat_id, user=person.user_id)
+
+
+async def test_back_reasks_the_previous_question(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, until="timezone")
+    await person.say("/back")
+    assert person.last_text.startswith("Which country do you live in?")
+    await person.say("FR")
+    await person.press_data("tz:0")
+    conversation = await app.services.conversations.get(key(person))
+    assert conversation is not None
+    assert (conversation.data["country"], conversation.data["tz"]) == ("FR", "Europe/Paris")
+
+
+async def test_back_at_the_first_question(platform: FakePlatform) -> None:
+    person = Person(platform)
+    await person.say("/start")
+    replies = await person.say("/back")
+    assert replies[0].text == "This is the first question."
+    assert replies[1].text == "Choose your language:"
+
+
+async def test_cancel_deletes_the_answers_and_says_how_to_restart(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, until="followers")
+    replies = await person.say("/cancel")
+    assert "/start" in replies[0].text
+    assert await app.services.conversations.get(key(person)) is None
+    await person.say("/start")
+    assert person.last_text == "Choose your language:"
+
+
+async def test_cancel_with_nothing_to_cancel(platform: FakePlatform) -> None:
+    person = Person(platform)
+    assert (await person.say("/cancel"))[0].text == "There is nothing to cancel."
+
+
+async def test_edit_from_the_review_screen(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, until="review")
+    await person.press_data("edit:name")
+    assert person.last_text == "What name should brands see?"
+    await person.say("Anna Maria")
+    assert person.last_text.startswith("Please check your answers:")
+    assert "Name: Anna Maria" in person.last_text
+    await person.press_data("edit:socials")
+    await person.press_data("net:tiktok")
+    await person.say("@anna_tt")
+    await person.say("5 000")
+    await person.press_data("more:done")
+    assert "TikTok @anna_tt: 5,000 followers" in person.last_text
+    assert "Instagram" not in person.last_text
+    await person.press_data("review:confirm")
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None
+    assert stored.display_name == "Anna Maria"
+    assert [(s.network, s.handle) for s in stored.socials] == [("tiktok", "anna_tt")]
+
+
+async def test_back_out_of_a_social_accounts_edit_keeps_them(platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, until="review")
+    await person.press_data("edit:socials")
+    await person.say("/back")
+    assert "Instagram @anna.insta" in person.last_text
+
+
+async def test_edit_after_signup_saves_each_field(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    await person.say("/edit")
+    assert person.last_text.startswith("Your profile:")
+    await person.press_data("edit:country")
+    await person.say("Spain")
+    await person.press_data("tz:1")
+    await person.press_data("edit:payout")
+    await person.press_data("pay:iban")
+    await person.say("ES91 2100 0418 4502 0005 1332")
+    await person.press_data("edit:niches")
+    await person.press_data("niche~tech")
+    await person.press_data("niche~food")
+    await person.press_data("niche:done")
+    await person.press_data("review:done")
+    assert person.last_text == "Your profile is saved. Send /profile to see it."
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None
+    assert (stored.country, stored.timezone) == ("ES", "Africa/Ceuta")
+    assert stored.payout.method == "iban"
+    assert stored.niches == ("fashion", "food")
+    assert await app.services.conversations.get(key(person)) is None
+
+
+async def test_edit_with_invalid_input_is_refused(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    await person.say("/edit")
+    await person.press_data("edit:name")
+    replies = await person.say("x" * 300)
+    assert "200" in replies[0].text
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None and stored.display_name == "Anna"
+
+
+async def test_language_switch_mid_signup(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, until="country")
+    await person.say("/language")
+    replies = await person.press_data("setlang:fr")
+    assert replies[-1].text == translator("fr")._(
+        "Which country do you live in? Type its name or its two-letter code, "
+        "for example {example}.",
+        example="Pologne / PL",
+    )
+    await sign_up(person, Answers(language="fr"), until="start")
+    await person.say("Allemagne")
+    await sign_up(person, Answers(language="fr"))
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None and stored.language == "fr"
+
+
+async def test_language_before_start_is_kept(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await person.say("/language")
+    await person.press_data("setlang:ru")
+    await person.say("/start")
+    assert person.last_text == translator("ru")._("What name should brands see?")
+
+
+async def test_language_switch_for_a_member(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    await person.say("/language")
+    await person.press_data("setlang:pl")
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None and stored.language == "pl"
+    replies = await person.say("/help")
+    assert replies[0].text.startswith(translator("pl")._("Commands:"))
+
+
+async def test_help_lists_what_this_user_can_use(platform: FakePlatform) -> None:
+    guest = Person(platform, user_id="guest")
+    help_text = (await guest.say("/help"))[0].text
+    assert "/start" in help_text and "/profile" not in help_text and "/back" not in help_text
+    await guest.say("/start")
+    in_flow = (await guest.say("/help"))[0].text
+    assert "/back" in in_flow and "/cancel" in in_flow
+
+    member = Person(platform, user_id="member")
+    await sign_up(member, Answers(handle="member.one"))
+    member_help = (await member.say("/help"))[0].text
+    assert "/profile" in member_help and "/edit" in member_help
+    assert "/back" not in member_help
+
+
+async def test_profile_shows_the_profile_with_a_masked_payout(platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    text = (await person.say("/profile"))[0].text
+    assert "Name: Anna" in text
+    assert "a***@example.com" in text and "anna@example.com" not in text
+    assert "Status: application under review." in text
+
+
+async def test_profile_before_signup(platform: FakePlatform) -> None:
+    person = Person(platform)
+    assert "/start" in (await person.say("/profile"))[0].text
+
+
+async def test_start_again_after_signup(platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    assert "already signed up" in (await person.say("/start"))[0].text
+
+
+async def test_unknown_command_and_chatter(platform: FakePlatform) -> None:
+    person = Person(platform)
+    assert "/help" in (await person.say("/dance"))[0].text
+    assert "/start" in (await person.say("hello"))[0].text
+
+
+async def test_group_start_points_to_a_private_chat(platform: FakePlatform) -> None:
+    person = Person(platform, is_private=False, chat_id="group-1")
+    replies = await person.say("/start")
+    assert replies[0].private_reply
+    assert "private" in replies[0].text
+
+
+async def test_idle_signup_expires(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person, until="country")
+    conversation = await app.services.conversations.get(key(person))
+    assert conversation is not None
+    await app.services.conversations.save(conversation, now=utcnow() - timedelta(days=8))
+    replies = await person.say("DE")
+    assert "expired after 7 days" in replies[0].text
+    assert await app.services.conversations.get(key(person)) is None
+
+
+async def test_a_redelivered_update_is_handled_once(platform: FakePlatform) -> None:
+    person = Person(platform)
+    incoming = person._incoming(kind="command", text="/start", command="start")
+    await platform.feed(incoming)
+    await platform.feed(incoming)
+    assert len(person.inbox) == 2  # the welcome and the first question, once
