@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 %.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -D kolbot -i $< -o $@ >/dev/null
+	$(BIN)/pybabel compile -D kolbot -i $< -o $@ >/dev/null
 
 setup: $(STAMP) $(MO) ## Create .venv, install the pinned dependencies, compile translations
 
@@ -38,8 +38,8 @@ test: lint ## Lint, then the whole test suite
 	$(BIN)/pytest -q
 
 extract: setup ## Refresh the message catalogs from the source
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header bot handlers jobs >/dev/null
-	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --omit-header >/dev/null
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header --sort-output bot handlers jobs >/dev/null
+	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --no-wrap >/dev/null
 
 clean: ## Remove the virtualenv and compiled catalogs
 	rm -rf $(VENV) $(MO)
