@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import App
 from bot.core.delivery import Deliverer
@@ -20,9 +21,9 @@ async def _no_wait(_: float) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database=tmp_path / "kolbot.db",
-        secret_key="test-secret-key",  # type: ignore[arg-type]
+        secret_key=SecretStr("test-secret-key"),
         min_followers=1000,
     )
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from bot.core.messages import Button, ChatRef, Incoming, Outgoing, UserRef
 from bot.core.platform import SendError, UpdateHandler
 
-
 # Like a platform's own update ids: unique across users and restarts.
 _UPDATE_IDS = itertools.count(1)
 
@@ -157,5 +156,5 @@ class Person:
             user=self.user,
             is_private=self.is_private,
             update_id=str(next(_UPDATE_IDS)),
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )

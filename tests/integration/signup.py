@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tests.fakes.platform import Person
@@ -20,9 +21,11 @@ class Answers:
     payout: str = "anna@example.com"
 
 
-async def sign_up(person: Person, answers: Answers = Answers(), *, until: str | None = None) -> None:
+async def sign_up(
+    person: Person, answers: Answers = Answers(), *, until: str | None = None
+) -> None:
     """Walk the onboarding; ``until`` stops before answering that step."""
-    steps = [
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("start", lambda: person.say("/start")),
         ("language", lambda: person.press_data(f"lang:{answers.language}")),
         ("name", lambda: person.say(answers.name)),
@@ -42,7 +45,7 @@ async def sign_up(person: Person, answers: Answers = Answers(), *, until: str | 
     for niche in answers.niches:
         await person.press_data(f"niche~{niche}")
     await person.press_data("niche:done")
-    later = [
+    later: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("payout_method", lambda: person.press_data(f"pay:{answers.payout_method}")),
         ("payout_details", lambda: person.say(answers.payout)),
         ("consent", lambda: person.press_data("consent:yes")),

@@ -106,9 +106,7 @@ async def test_typing_where_a_button_is_expected(app: App, platform: FakePlatfor
         "  Anna   Maria  ",
     ],
 )
-async def test_odd_names_are_stored_literally(
-    app: App, platform: FakePlatform, name: str
-) -> None:
+async def test_odd_names_are_stored_literally(app: App, platform: FakePlatform, name: str) -> None:
     person = Person(platform)
     await sign_up(person, Answers(name=name))
     stored = await app.services.people.by_account("fake", "1")

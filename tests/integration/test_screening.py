@@ -25,13 +25,15 @@ async def test_a_handle_claimed_by_someone_else_is_flagged(
     await sign_up(first, Answers(payout="first@example.com"))
     await sign_up(second, Answers(name="Impostor", payout="second@example.com"))
     impostor = await app.services.people.by_account("fake", "2")
-    assert impostor is not None and impostor.status == "applicant"
+    assert impostor is not None
+    assert impostor.status == "applicant"
     assert await app.services.people.open_flags(impostor.id) == [
         ("handle_claimed", "instagram:anna.insta")
     ]
     assert "review it by hand" in second.last_text
     original = await app.services.people.by_account("fake", "1")
-    assert original is not None and await app.services.people.open_flags(original.id) == []
+    assert original is not None
+    assert await app.services.people.open_flags(original.id) == []
 
 
 async def test_a_payout_used_by_someone_else_is_flagged(app: App, platform: FakePlatform) -> None:
@@ -50,7 +52,8 @@ async def test_a_clean_application_is_accepted_for_review(
     person = Person(platform)
     await sign_up(person)
     stored = await app.services.people.by_account("fake", "1")
-    assert stored is not None and stored.status == "applicant"
+    assert stored is not None
+    assert stored.status == "applicant"
     assert await app.services.people.open_flags(stored.id) == []
     assert "under review" in person.last_text
 

@@ -68,8 +68,10 @@ async def test_unreachable_marks_the_account_until_they_write(
     deliverer = Deliverer(app.services.people)
     assert await deliverer.deliver(platform, MESSAGE) is None
     account = await app.services.people.account("fake", "1")
-    assert account is not None and not account.reachable
+    assert account is not None
+    assert not account.reachable
 
     await person.say("/profile")
     account = await app.services.people.account("fake", "1")
-    assert account is not None and account.reachable
+    assert account is not None
+    assert account.reachable
