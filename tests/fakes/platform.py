@@ -6,6 +6,7 @@ SQLite) and come back as Outgoing messages we can read.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 
@@ -23,15 +24,17 @@ class FakePlatform:
         self.failures: list[SendError] = []
         self._ids = itertools.count(1)
         self._on_update: UpdateHandler | None = None
+        self._closed = asyncio.Event()
 
     async def start(self, on_update: UpdateHandler) -> None:
         self._on_update = on_update
 
     async def stop(self) -> None:
         self._on_update = None
+        self._closed.set()
 
     async def wait_closed(self) -> None:
-        return None
+        await self._closed.wait()
 
     async def send(self, message: Outgoing) -> str:
         if self.failures:
