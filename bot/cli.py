@@ -36,6 +36,10 @@ def build_platforms(settings: Settings, commands: Sequence[Command]) -> list[Pla
     return platforms
 
 
+def _has_platform_token(settings: Settings) -> bool:
+    return settings.telegram_token is not None or settings.discord_token is not None
+
+
 async def _run(settings: Settings) -> None:
     app = await App.open(settings)
     stop = asyncio.Event()
@@ -96,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "run":
+        if not _has_platform_token(settings) and "log_level" not in settings.model_fields_set:
+            # On the console, the chat is the interface: keep routine logs out of it.
+            logging.getLogger().setLevel(logging.WARNING)
         asyncio.run(_run(settings))
     elif args.command == "db" and args.db_command == "upgrade":
         asyncio.run(_upgrade(settings))
