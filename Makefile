@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 %.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile -D kolbot -i $< -o $@ >/dev/null
+	$(BIN)/pybabel -q compile -D kolbot -i $< -o $@
 
 setup: $(STAMP) $(MO) ## Create .venv, install the pinned dependencies, compile translations
 

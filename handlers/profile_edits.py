@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.context import Context
-from handlers.screening import FLAG_NOTICE
+from handlers.screening import FLAG_NOTICE, FOLLOWERS_BELOW_MINIMUM
 from storage.models import SealedPayout, SocialClaim
 
 # Which people columns each field group sets, from which conversation keys.
@@ -36,3 +36,22 @@ async def save_field(ctx: Context, field: str) -> None:
     ctx.person = await people.get(person.id)
     if flags:
         ctx.reply(ctx._(FLAG_NOTICE))
+    if field == "socials":
+        await _reconsider(ctx)
+
+
+async def _reconsider(ctx: Context) -> None:
+    """Someone declined for a small audience applies again by updating their accounts."""
+    person = ctx.person
+    assert person is not None
+    minimum = ctx.services.settings.min_followers
+    if (
+        person.status == "rejected"
+        and person.status_reason == FOLLOWERS_BELOW_MINIMUM
+        and person.total_followers >= minimum
+    ):
+        await ctx.services.people.set_status(person.id, "applicant", None, str(ctx.incoming.user))
+        ctx.person = await ctx.services.people.get(person.id)
+        ctx.reply(
+            ctx._("Your accounts now reach the minimum, so your application is back under review.")
+        )

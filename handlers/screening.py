@@ -36,7 +36,7 @@ async def submit(ctx: Context, profile: Profile) -> None:
             ctx._(
                 "Thank you for applying, {name}. The programme needs at least {minimum} "
                 "followers across your accounts, and you have {total}. You are welcome to apply "
-                "again when your audience has grown.",
+                "again when your audience has grown: update your accounts with /edit.",
                 name=person.display_name,
                 minimum=ctx.t.number(minimum),
                 total=ctx.t.number(person.total_followers),

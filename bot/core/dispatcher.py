@@ -45,7 +45,11 @@ class Dispatcher:
                 ctx.replies.clear()
                 ctx.reply(ctx._(APOLOGY))
             for message in ctx.replies:
-                await self.deliverer.deliver(platform, message)
+                try:
+                    await self.deliverer.deliver(platform, message)
+                except Exception:
+                    # An adapter bug must not take down this chat's later replies or others.
+                    log.exception("delivery to %s failed", message.chat)
 
     async def _context(self, incoming: Incoming) -> Context:
         people = self.services.people

@@ -74,3 +74,23 @@ async def test_editing_into_a_claimed_handle_flags_it(app: App, platform: FakePl
     assert ("handle_claimed", "instagram:taken.handle") in await app.services.people.open_flags(
         stored.id
     )
+
+
+async def test_a_declined_applicant_applies_again_by_updating_accounts(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(followers="500"))
+    await person.say("/edit")
+    await person.press_data("edit:socials")
+    await person.press_data("net:instagram")
+    await person.say("anna.insta")
+    await person.say("5k")
+    replies = await person.press_data("more:done")
+    assert replies[0].text == (
+        "Your accounts now reach the minimum, so your application is back under review."
+    )
+    stored = await app.services.people.by_account("fake", "1")
+    assert stored is not None
+    assert stored.status == "applicant"
+    assert stored.status_reason is None
