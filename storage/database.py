@@ -63,6 +63,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -75,6 +76,10 @@ class Database:
         return database
 
     async def close(self) -> None:
+        """Close both connections; closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         await self._reader.close()
         await self._writer.close()
 

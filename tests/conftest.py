@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,16 @@ async def platform(app: App) -> AsyncIterator[FakePlatform]:
     await fake.start(lambda incoming: app.dispatcher.feed(fake, incoming))
     yield fake
     await fake.stop()
+
+
+@asynccontextmanager
+async def restarted(app: App, settings: Settings) -> AsyncIterator[tuple[App, FakePlatform]]:
+    """Close the app as a crash or deploy would, and open a new one on the same file."""
+    await app.close()
+    reopened = await App.open(settings)
+    fake = FakePlatform()
+    await fake.start(lambda incoming: reopened.dispatcher.feed(fake, incoming))
+    try:
+        yield reopened, fake
+    finally:
+        await reopened.close()

@@ -96,28 +96,30 @@ class Person:
         return self.inbox[before:]
 
     async def press(self, label: str) -> list[Outgoing]:
-        """Press the button (or toggle the option) with this label on the latest message."""
-        message = self._message_with(label)
-        before = len(self.inbox)
-        await self.platform.feed(
-            self._incoming(
-                kind="button",
-                button_data=self._data_for(message, label),
-                message_id=str(self.inbox.index(message) + 1),
-            )
-        )
-        return self.inbox[before:]
+        """Press the button (or toggle the option) with this label on the latest choices."""
+        message = self._latest_with_choices()
+        if label not in self.labels(message):
+            raise AssertionError(f"no button {label!r}; last message: {message.text!r}")
+        return await self._press(message, self._data_for(message, label))
 
     async def press_data(self, data: str) -> list[Outgoing]:
-        """Press by button data: independent of the language the labels are in."""
+        """Press by button data on the latest message with choices, whatever its language."""
+        message = self._latest_with_choices()
+        known = {b.data for b in self.buttons(message)}
+        if message.multiselect is not None:
+            known |= {message.multiselect.toggle_data(o) for o in message.multiselect.options}
+        if data not in known:
+            raise AssertionError(f"no button with data {data!r}; last: {message.text!r}")
+        return await self._press(message, data)
+
+    async def press_stale(self, data: str) -> list[Outgoing]:
+        """Press a button of an earlier message, as people scrolling back do."""
         for message in reversed(self.inbox):
-            known = {b.data for b in self.buttons(message)}
-            if message.multiselect is not None:
-                known |= {message.multiselect.toggle_data(o) for o in message.multiselect.options}
-            if data in known:
-                break
-        else:
-            raise AssertionError(f"no button with data {data!r}; last: {self.last_text!r}")
+            if data in {b.data for b in self.buttons(message)}:
+                return await self._press(message, data)
+        raise AssertionError(f"no earlier button with data {data!r}")
+
+    async def _press(self, message: Outgoing, data: str) -> list[Outgoing]:
         before = len(self.inbox)
         await self.platform.feed(
             self._incoming(
@@ -125,6 +127,12 @@ class Person:
             )
         )
         return self.inbox[before:]
+
+    def _latest_with_choices(self) -> Outgoing:
+        for message in reversed(self.inbox):
+            if message.buttons or message.multiselect:
+                return message
+        raise AssertionError("no message with buttons was sent")
 
     def buttons(self, message: Outgoing | None = None) -> list[Button]:
         message = message or self.last
@@ -134,12 +142,6 @@ class Person:
         message = message or self.last
         options = [o.label for o in message.multiselect.options] if message.multiselect else []
         return options + [button.label for button in self.buttons(message)]
-
-    def _message_with(self, label: str) -> Outgoing:
-        for message in reversed(self.inbox):
-            if label in self.labels(message):
-                return message
-        raise AssertionError(f"no button {label!r}; last message: {self.last_text!r}")
 
     @staticmethod
     def _data_for(message: Outgoing, label: str) -> str:

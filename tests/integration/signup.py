@@ -21,37 +21,39 @@ class Answers:
     payout: str = "anna@example.com"
 
 
-async def sign_up(
-    person: Person, answers: Answers = Answers(), *, until: str | None = None
-) -> None:
-    """Walk the onboarding; ``until`` stops before answering that step."""
-    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("start", lambda: person.say("/start")),
-        ("language", lambda: person.press_data(f"lang:{answers.language}")),
-        ("name", lambda: person.say(answers.name)),
-        ("country", lambda: person.say(answers.country)),
-        ("timezone", lambda: person.press_data("tz:0")),
-        ("network", lambda: person.press_data(f"net:{answers.network}")),
-        ("handle", lambda: person.say(answers.handle)),
-        ("followers", lambda: person.say(answers.followers)),
-        ("more_socials", lambda: person.press_data("more:done")),
-    ]
-    for name, action in steps:
-        if name == until:
-            return
-        await action()
-    if until == "niches":
-        return
-    for niche in answers.niches:
+async def _pick_niches(person: Person, niches: tuple[str, ...]) -> None:
+    for niche in niches:
         await person.press_data(f"niche~{niche}")
     await person.press_data("niche:done")
-    later: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("payout_method", lambda: person.press_data(f"pay:{answers.payout_method}")),
-        ("payout_details", lambda: person.say(answers.payout)),
+
+
+async def sign_up(
+    person: Person,
+    answers: Answers = Answers(),
+    *,
+    until: str | None = None,
+    resume_at: str = "start",
+) -> None:
+    """Answer each step from ``resume_at`` on; ``until`` stops before answering that step."""
+    a = answers
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("start", lambda: person.say("/start")),
+        ("language", lambda: person.press_data(f"lang:{a.language}")),
+        ("name", lambda: person.say(a.name)),
+        ("country", lambda: person.say(a.country)),
+        ("timezone", lambda: person.press_data("tz:0")),
+        ("network", lambda: person.press_data(f"net:{a.network}")),
+        ("handle", lambda: person.say(a.handle)),
+        ("followers", lambda: person.say(a.followers)),
+        ("more_socials", lambda: person.press_data("more:done")),
+        ("niches", lambda: _pick_niches(person, a.niches)),
+        ("payout_method", lambda: person.press_data(f"pay:{a.payout_method}")),
+        ("payout_details", lambda: person.say(a.payout)),
         ("consent", lambda: person.press_data("consent:yes")),
         ("review", lambda: person.press_data("review:confirm")),
     ]
-    for name, action in later:
+    names = [name for name, _ in steps]
+    for name, action in steps[names.index(resume_at) :]:
         if name == until:
             return
         await action()

@@ -8,6 +8,7 @@ from bot.app import App
 from bot.i18n import LANGUAGES, translator
 from bot.settings import Settings
 from storage.models import ConversationKey
+from tests.conftest import restarted
 from tests.fakes.platform import FakePlatform, Person
 from tests.integration.signup import Answers, sign_up
 
@@ -51,7 +52,7 @@ async def test_signup_in_each_language(app: App, platform: FakePlatform, languag
     if language != "en":
         assert person.last_text != NAME_QUESTION, f"no {language} translation"
 
-    await sign_up(person, Answers(language=language))
+    await sign_up(person, Answers(language=language), resume_at="name")
     stored = await app.services.people.by_account("fake", f"u-{language}")
     assert stored is not None
     assert stored.language == language
@@ -76,7 +77,7 @@ async def test_language_hint_is_offered_first(platform: FakePlatform) -> None:
 async def test_country_by_name_in_the_users_language(app: App, platform: FakePlatform) -> None:
     person = Person(platform)
     await sign_up(person, Answers(language="ru", country="Германия"), until="timezone")
-    await sign_up(person, Answers(language="ru"))
+    await sign_up(person, Answers(language="ru"), resume_at="timezone")
     stored = await app.services.people.by_account("fake", "1")
     assert stored is not None
     assert stored.country == "DE"
@@ -101,7 +102,7 @@ async def test_several_social_accounts(app: App, platform: FakePlatform) -> None
     await person.say("https://www.youtube.com/@AnnaMakes/videos")
     await person.say("1.2M")
     assert "1,200,000" in person.last_text
-    await sign_up(person)
+    await sign_up(person, resume_at="more_socials")
     stored = await app.services.people.by_account("fake", "1")
     assert stored is not None
     assert [(s.network, s.handle) for s in stored.socials] == [
@@ -138,8 +139,10 @@ async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform)
     assert boris.last_text == translator("ru")._(
         "Which time zone are you in? Choose one, or type its name, for example Europe/Warsaw."
     )
-    await sign_up(anna, Answers(handle="anna.fr"))
-    await sign_up(boris, Answers(language="ru", name="Борис", handle="boris.pl"))
+    await sign_up(anna, Answers(handle="anna.fr"), resume_at="timezone")
+    await sign_up(
+        boris, Answers(language="ru", name="Борис", handle="boris.pl"), resume_at="timezone"
+    )
     stored_anna = await app.services.people.by_account("fake", "1")
     stored_boris = await app.services.people.by_account("fake", "2")
     assert stored_anna is not None
@@ -159,54 +162,24 @@ async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform)
 async def test_restart_mid_signup_resumes_at_the_same_step(
     settings: Settings, platform: FakePlatform, app: App
 ) -> None:
-    person = Person(platform)
-    await sign_up(person, until="followers")
-    await app.close()
-
-    reopened = await App.open(settings)
-    try:
-        second = FakePlatform()
-        await second.start(lambda incoming: reopened.dispatcher.feed(second, incoming))
-        same_person = Person(second)
-        await same_person.say("/start")
-        assert same_person.inbox[-2].text == "Welcome back! Let's continue where you left off."
-        assert same_person.last_text.startswith("How many followers do you have on Instagram?")
-        await sign_up(same_person, until="start")
-        await same_person.say("12k")
-        await same_person.press_data("more:done")
-        for niche in ("food",):
-            await same_person.press_data(f"niche~{niche}")
-        await same_person.press_data("niche:done")
-        await same_person.press_data("pay:paypal")
-        await same_person.say("anna@example.com")
-        await same_person.press_data("consent:yes")
-        await same_person.press_data("review:confirm")
+    await sign_up(Person(platform), until="followers")
+    async with restarted(app, settings) as (reopened, second):
+        person = Person(second)
+        await person.say("/start")
+        assert person.inbox[-2].text == "Welcome back! Let's continue where you left off."
+        assert person.last_text.startswith("How many followers do you have on Instagram?")
+        await sign_up(person, Answers(niches=("food",)), resume_at="followers")
         stored = await reopened.services.people.by_account("fake", "1")
         assert stored is not None
         assert (stored.display_name, stored.socials[0].handle) == ("Anna", "anna.insta")
-    finally:
-        await reopened.close()
-        # The fixture closes ``app`` again; make that a no-op on a closed database.
-        app.services.db.close = _closed  # type: ignore[method-assign]
-
-
-async def _closed() -> None:
-    return None
+        assert stored.niches == ("food",)
 
 
 async def test_restart_with_a_plain_answer_continues(
     settings: Settings, platform: FakePlatform, app: App
 ) -> None:
-    person = Person(platform)
-    await sign_up(person, until="country")
-    await app.close()
-    reopened = await App.open(settings)
-    try:
-        second = FakePlatform()
-        await second.start(lambda incoming: reopened.dispatcher.feed(second, incoming))
+    await sign_up(Person(platform), until="country")
+    async with restarted(app, settings) as (_, second):
         await Person(second).say("PL")
         assert second.sent[-1].text.startswith("Which time zone")
         assert [b.label for row in second.sent[-1].buttons for b in row] == ["Europe/Warsaw"]
-    finally:
-        await reopened.close()
-        app.services.db.close = _closed  # type: ignore[method-assign]
