@@ -45,17 +45,21 @@ async def test_upgrade_is_idempotent(tmp_path: Path) -> None:
 async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "k.db")
     try:
-        with pytest.raises(RuntimeError):
-            async with db.transaction() as conn:
-                await conn.execute(
-                    "INSERT INTO audit_log (actor, action, created_at) VALUES ('t', 'x', 'now')"
-                )
-                raise RuntimeError("crash mid-transaction")
+        with pytest.raises(RuntimeError, match="crash mid-transaction"):
+            await insert_then_crash(db)
         count = await db.fetchone("SELECT count(*) FROM audit_log")
         assert count is not None
         assert count[0] == 0
     finally:
         await db.close()
+
+
+async def insert_then_crash(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO audit_log (actor, action, created_at) VALUES ('t', 'x', 'now')"
+        )
+        raise RuntimeError("crash mid-transaction")
 
 
 def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
