@@ -20,6 +20,13 @@ class ProcessedUpdates:
         )
         return inserted == 1
 
+    async def seen(self, platform: str, update_id: str) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM processed_updates WHERE platform = ? AND update_id = ?",
+            (platform, update_id),
+        )
+        return row is not None
+
     async def purge_before(self, moment: datetime) -> int:
         return await self._db.execute(
             "DELETE FROM processed_updates WHERE processed_at < ?", (to_db_time(moment),)

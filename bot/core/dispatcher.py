@@ -28,13 +28,19 @@ class Dispatcher:
         self._locks = KeyedLock()
 
     async def feed(self, platform: Platform, incoming: Incoming) -> None:
-        """Handle one event and deliver its replies, in order, within this user's chat."""
+        """Handle one event and deliver its replies, in order, within this user's chat.
+
+        An update counts as handled once its state change is saved, not when it arrives: a
+        crash in between handles it again on redelivery (at least once), and a redelivery
+        racing the first copy waits on the chat's lock and then sees it was handled.
+        """
         updates = self.services.updates
-        if incoming.update_id and not await updates.claim(platform.name, incoming.update_id):
-            log.debug("skipping update %s seen before", incoming.update_id)
-            return
+        update_id = incoming.update_id
         key = conversation_key(incoming)
         async with self._locks.hold(key):
+            if update_id and await updates.seen(platform.name, update_id):
+                log.debug("skipping update %s seen before", update_id)
+                return
             ctx = await self._context(incoming)
             had_conversation = ctx.conversation is not None
             try:
@@ -44,6 +50,8 @@ class Dispatcher:
                 log.exception("handler failed for %s", incoming.kind)
                 ctx.replies.clear()
                 ctx.reply(ctx._(APOLOGY))
+            if update_id:
+                await updates.claim(platform.name, update_id)
             for message in ctx.replies:
                 try:
                     await self.deliverer.deliver(platform, message)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.app import App
 from bot.i18n import translator
 from storage.database import utcnow
@@ -226,3 +228,25 @@ async def test_a_redelivered_update_is_handled_once(platform: FakePlatform) -> N
     await platform.feed(incoming)
     await platform.feed(incoming)
     assert len(person.inbox) == 2  # the welcome and the first question, once
+
+
+async def test_an_update_interrupted_before_it_was_recorded_is_handled_again(
+    app: App, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Person(platform)
+    incoming = person._incoming(kind="command", text="/start", command="start")
+
+    async def crash(platform_name: str, update_id: str) -> bool:
+        raise SystemExit("killed between saving and recording the update")
+
+    monkeypatch.setattr(app.services.updates, "claim", crash)
+    with pytest.raises(SystemExit):
+        await platform.feed(incoming)
+    monkeypatch.undo()
+    await platform.feed(incoming)
+    await platform.feed(incoming)
+    assert [m.text for m in person.inbox[-2:]] == [
+        "Welcome back! Let's continue where you left off.",
+        "Choose your language:",
+    ]
+    assert await app.services.updates.seen("fake", incoming.update_id or "")

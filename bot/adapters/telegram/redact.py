@@ -1,0 +1,37 @@
+"""Keep the bot token out of logs and error messages: it sits in every Bot API URL."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Final
+
+_IN_URL: Final = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+PLACEHOLDER: Final = "/bot<token>"
+
+
+def redact(text: str) -> str:
+    """``https://api.telegram.org/bot123:ABC/getMe`` → ``https://api.telegram.org/bot<token>/getMe``."""
+    return _IN_URL.sub(PLACEHOLDER, text)
+
+
+class TokenFilter(logging.Filter):
+    """Rewrites records that contain a token; PTB logs its API URL (with the token) at DEBUG."""
+
+    def __init__(self) -> None:
+        super().__init__("kolbot-token-redaction")
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        for token in self.tokens:
+            cleaned = cleaned.replace(token, "<token>")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+TOKEN_FILTER: Final = TokenFilter()
+# PTB's Bot logs "Set Bot API URL: ..." with the token in it.
+logging.getLogger("telegram.Bot").addFilter(TOKEN_FILTER)

@@ -1,0 +1,71 @@
+"""Groups: kolbot answers only what is addressed to it, and sends signup to a private chat."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from tests.e2e.telegram_harness import TgUser, running_bot
+from tests.fakes.telegram_server import FakeTelegram
+
+pytest_plugins = ["tests.e2e.telegram_fixtures"]
+
+GROUP = -1001234567890
+
+
+async def test_group_chatter_is_ignored_and_addressed_commands_answered(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    telegram.add_group(GROUP, "Creators", members=[301, 302])
+    async with running_bot(tg_settings, telegram) as bot:
+        anna = TgUser(bot, 301, "Anna", chat_id=GROUP)
+        assert await anna.say("hello everyone") == []
+        assert await anna.say("/help@some_other_bot") == []
+        assert await anna.say("/start@Some_Other_Bot") == []
+        [help_reply] = await anna.say("/help@kolbot_test_bot")
+        assert help_reply.text.startswith("Commands:")
+        [help_reply] = await anna.say("/HELP@KolBot_Test_Bot")  # bot names ignore case
+        assert help_reply.text.startswith("Commands:")
+        [help_reply] = await anna.say("/help")
+        assert help_reply.text.startswith("Commands:")
+        assert await anna.say("thanks!") == []
+        # Button presses in a group do reach the bot.
+        [picker] = await anna.say("/language@kolbot_test_bot")
+        [edited] = await anna.press("English")
+        assert (edited.message_id, edited.text) == (picker.message_id, "Language changed.")
+
+
+async def test_start_in_a_group_links_to_a_private_signup(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    telegram.add_group(GROUP, "Creators", members=[303])
+    async with running_bot(tg_settings, telegram) as bot:
+        in_group = TgUser(bot, 303, "Ewa", chat_id=GROUP)
+        [reply] = await in_group.say("/start")
+        assert reply.chat_id == GROUP
+        [link] = [b for b in reply.buttons() if "url" in b]
+        assert link["url"] == "https://t.me/kolbot_test_bot?start=signup"
+
+        # The deep link opens the private chat, which sends /start signup.
+        in_private = TgUser(bot, 303, "Ewa")
+        await in_private.say("/start signup")
+        assert in_private.last.text == "Choose your language:"
+        assert telegram.messages(GROUP) == [reply]
+
+
+async def test_command_menu_is_published_in_every_language(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        names = sorted(bot.app.dispatcher.router.commands)
+        assert set(telegram.commands) == {
+            ("default", ""),
+            ("default", "ru"),
+            ("default", "fr"),
+            ("default", "es"),
+            ("default", "pl"),
+        }
+        english = {c["command"]: c["description"] for c in telegram.commands[("default", "")]}
+        assert sorted(english) == names
+        assert english["help"] == "What I can do"
+        for menu in telegram.commands.values():
+            assert sorted(c["command"] for c in menu) == names
+            assert all(c["description"] for c in menu)

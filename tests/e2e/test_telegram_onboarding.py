@@ -1,0 +1,129 @@
+"""Signing up on Telegram end to end: typing, pressing, restarting, in two languages."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up
+from tests.fakes.telegram_server import FakeTelegram
+
+pytest_plugins = ["tests.e2e.telegram_fixtures"]
+
+
+async def test_english_signup_by_typing_and_pressing(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        anna = TgUser(bot, 101, "Anna", last_name="Kowalska", language_code="en")
+        await anna.say("/start")
+        assert anna.last.text == "Choose your language:"
+        assert anna.last.labels()[0] == "English"
+        await anna.press("English")
+        assert anna.last.text == "What name should brands see?"
+        await anna.press("Use “Anna Kowalska”")
+        await anna.say("Poland")
+        assert "time zone" in anna.last.text
+        await anna.press("Europe/Warsaw")
+        await anna.press("Instagram")
+        await anna.say("anna.fit")
+        await anna.say("12k")
+        assert anna.last.labels() == ["Add another account", "Continue"]
+        await anna.press("Continue")
+        picker = anna.last
+        changed = await anna.press("Fashion")
+        assert [m.message_id for m in changed] == [picker.message_id]  # edited in place
+        assert "✅ Fashion" in anna.last.labels()
+        await anna.press("Travel")
+        await anna.press("Done")
+        await anna.press("PayPal")
+        await anna.say("anna@example.com")
+        await anna.press("I agree")
+        assert anna.last.text.startswith("Please check your answers:")
+        assert "Name: Anna Kowalska" in anna.last.text
+        await anna.press("Confirm and apply")
+        assert "Your application is in" in anna.last.text
+        row = await bot.app.services.db.fetchone(
+            "SELECT people.status, people.language, accounts.dm_chat, accounts.reachable "
+            "FROM people JOIN accounts ON accounts.person_id = people.id"
+        )
+        assert row is not None
+        assert tuple(row) == ("applicant", "en", "telegram:101", 1)
+
+
+async def test_polish_signup_stores_polish(tg_settings: Settings, telegram: FakeTelegram) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        ola = TgUser(bot, 102, "Ola", language_code="pl")
+        await sign_up(ola, language="pl", name="Ola Nowak")
+        # The language the Telegram client reports was offered first.
+        picker = next(m for m in ola.messages if m.buttons())
+        assert picker.buttons()[0]["callback_data"] == "lang:pl"
+        person = await bot.app.services.people.by_account("telegram", "102")
+        assert person is not None
+        assert (person.language, person.status, person.display_name) == (
+            "pl",
+            "applicant",
+            "Ola Nowak",
+        )
+        account = await bot.app.services.people.account("telegram", "102")
+        assert account is not None
+        assert (account.dm_chat, account.reachable) == ("telegram:102", True)
+
+
+async def test_a_restart_mid_signup_resumes_and_skips_handled_updates(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        anna = TgUser(bot, 103, "Anna")
+        await anna.say("/start")
+        await anna.press("English")
+        await anna.say("Anna K")
+        country_update = telegram.say(anna.chat_id, anna.user_id, "Poland")
+        await bot.settled(country_update)
+        assert "time zone" in anna.last.text
+    sent_before_restart = len(anna.messages)
+
+    async with running_bot(tg_settings, telegram) as bot:
+        anna.bot = bot
+        # Telegram may deliver again what the old process took but never confirmed.
+        telegram.redeliver(country_update)
+        await eventually(lambda: telegram.deliveries[country_update] == 2, what="redelivery")
+        await bot.settled(country_update)
+        assert len(anna.messages) == sent_before_restart
+        # A button sent before the restart still works after it.
+        await anna.press("Europe/Warsaw")
+        assert anna.last.text.startswith("Add a social account")
+        await anna.press("Instagram")
+        await anna.say("anna.k")
+        await anna.say("5k")
+        await anna.press("Continue")
+        await anna.press("Fashion")
+        await anna.press("Done")
+        await anna.press("PayPal")
+        await anna.say("anna.k@example.com")
+        await anna.press("I agree")
+        assert "Name: Anna K\n" in anna.last.text
+        await anna.press("Confirm and apply")
+        person = await bot.app.services.people.by_account("telegram", "103")
+        assert person is not None
+        assert (person.status, person.country, person.timezone) == (
+            "applicant",
+            "PL",
+            "Europe/Warsaw",
+        )
+
+
+async def test_user_text_is_escaped_never_markup(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    name = "Bo <b>&</b> <script>alert(1)</script>"
+    async with running_bot(tg_settings, telegram) as bot:
+        bo = TgUser(bot, 104, "Bo")
+        await sign_up(bo, name=name)
+        review = next(m for m in bo.messages if m.text.startswith("Please check your answers:"))
+        # What the user sees is exactly what they typed, not bold, not a script.
+        assert f"Name: {name}" in review.text
+        assert (
+            "Name: Bo &lt;b&gt;&amp;&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt;" in review.raw
+        )
+        assert review.parse_mode == "HTML"
+        assert name in bo.last.text
+    # The fake parsed every message as Telegram would; the fixture checks it found no fault.

@@ -1,0 +1,916 @@
+"""A fake Telegram Bot API on 127.0.0.1 that checks what it receives as Telegram would.
+
+python-telegram-bot is pointed at it by ``base_url``. It plays the users too: tests push
+messages and button presses (by label, from the bot's latest message) into the getUpdates
+queue, or build updates to post to a webhook, and read what the bot sent to each chat. It can
+answer 429, 403, 5xx or slowly, per method and chat, and records every call with its arrival
+time. Whatever Telegram would not accept from a well-behaved bot (an unknown method, a bad
+parameter, a call during a flood wait) is appended to ``errors``: tests require it empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+
+BOT_ID: Final = 7_000_001
+TOKEN: Final = f"{BOT_ID}:AAH-fake-token-for-tests_0123456789"
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
+
+TEXT_LIMIT: Final = 4096
+CAPTION_LIMIT: Final = 1024
+CALLBACK_DATA_LIMIT: Final = 64
+# Methods that put something in a chat: the ones flood control applies to.
+SEND_METHODS: Final = frozenset(
+    {"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
+)
+DEFAULT_UPDATE_TYPES: Final = frozenset(
+    [
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "callback_query",
+        "inline_query",
+        "chosen_inline_result",
+        "my_chat_member",
+        "poll",
+        "poll_answer",
+    ]
+)
+ALLOWED_TAGS: Final = frozenset(
+    [
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "tg-spoiler",
+        "span",
+        "blockquote",
+        "tg-emoji",
+    ]
+)
+NAMED_ENTITIES: Final = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+NOT_MODIFIED: Final = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+QUERY_INVALID: Final = (
+    "Bad Request: query is too old and response timeout expired or query ID is invalid"
+)
+_ENTITY: Final = re.compile(r"&(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]+);")
+_TAG: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?>")
+_COMMAND_NAME: Final = re.compile(r"[a-z0-9_]{1,32}")
+_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class Disconnect(Exception):
+    """Close the connection without answering, as a dying proxy or network does."""
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, Telegram's description, optional parameters."""
+
+    def __init__(self, code: int, description: str, **parameters: Any) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+# HTML as Telegram parses it ----------------------------------------------------------------
+
+
+class _TelegramHTML(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        offset = self.getpos()[1]
+        if tag not in ALLOWED_TAGS:
+            raise _parse_error(f'Unsupported start tag "{tag}" at byte offset {offset}')
+        values = dict(attrs)
+        if tag == "span" and values.get("class") != "tg-spoiler":
+            raise _parse_error(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
+        if tag == "a" and not values.get("href"):
+            raise _parse_error(f'Tag "a" must have attribute "href" at byte offset {offset}')
+        self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        raise _parse_error(f'Unsupported start tag "{tag}/"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            raise _parse_error(f'Unmatched end tag at byte offset {self.getpos()[1]}, "{tag}"')
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in NAMED_ENTITIES:
+            raise _parse_error(f'Unsupported HTML entity "&{name};"')
+        self.text.append(NAMED_ENTITIES[name])
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+
+    def handle_comment(self, data: str) -> None:
+        raise _parse_error("Comments are not supported")
+
+    def handle_decl(self, decl: str) -> None:
+        raise _parse_error("Declarations are not supported")
+
+    def handle_pi(self, data: str) -> None:
+        raise _parse_error("Processing instructions are not supported")
+
+
+def _parse_error(detail: str) -> ApiError:
+    return ApiError(400, f"Bad Request: can't parse entities: {detail}")
+
+
+def parse_html(raw: str) -> str:
+    """The text a user sees for ``raw`` in HTML parse mode, or the ApiError Telegram returns."""
+    for index, char in enumerate(raw):
+        if char == "&" and not _ENTITY.match(raw, index):
+            raise _parse_error(f"Can't find end of the entity starting at byte offset {index}")
+        if char == "<" and not _TAG.match(raw, index):
+            raise _parse_error(f"Unexpected end of name token at byte offset {index}")
+    parser = _TelegramHTML()
+    parser.feed(raw)
+    parser.close()
+    if parser.open:
+        raise _parse_error(f'Can\'t find end tag corresponding to start tag "{parser.open[-1]}"')
+    return "".join(parser.text)
+
+
+# The world: users, chats, what the bot sent ------------------------------------------------
+
+
+@dataclass
+class FakeUser:
+    id: int
+    first_name: str
+    last_name: str | None = None
+    language_code: str | None = None
+    username: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        for key in ("last_name", "language_code", "username"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+@dataclass
+class Call:
+    """One request to the fake, as it arrived and as it was answered."""
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes]
+    at: float
+    done_at: float = 0.0
+    status: int = 0
+    description: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None and str(value).lstrip("-").isdigit() else None
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, as it stands now (edits applied)."""
+
+    chat: dict[str, Any]
+    message_id: int
+    date: int
+    text: str
+    raw: str
+    parse_mode: str | None
+    keyboard: list[list[dict[str, Any]]]
+    photo: str | None = None
+    photo_bytes: bytes | None = None
+    edits: int = 0
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.chat["id"])
+
+    def buttons(self) -> list[dict[str, Any]]:
+        return [button for row in self.keyboard for button in row]
+
+    def labels(self) -> list[str]:
+        return [button["text"] for button in self.buttons()]
+
+    def url(self, label: str) -> str | None:
+        return next((b.get("url") for b in self.buttons() if b["text"] == label), None)
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": self.message_id,
+            "date": self.date,
+            "chat": self.chat,
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Kolbot"},
+        }
+        if self.photo is not None:
+            data["photo"] = [
+                {
+                    "file_id": f"photo-{self.message_id}",
+                    "file_unique_id": f"u{self.message_id}",
+                    "width": 640,
+                    "height": 480,
+                }
+            ]
+            if self.text:
+                data["caption"] = self.text
+        else:
+            data["text"] = self.text
+        if self.keyboard:
+            data["reply_markup"] = {"inline_keyboard": self.keyboard}
+        return data
+
+
+@dataclass
+class Fault:
+    """An injected answer for calls to ``method`` (any if None) about ``chat_id`` (any if None)."""
+
+    method: str | None
+    chat_id: int | None
+    status: int = 0
+    description: str = ""
+    retry_after: int | None = None
+    delay: float = 0.0
+    remaining: int | None = 1
+    disconnect: bool = False
+    after: int = 0  # matching calls to let through first
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.chat_id is None or self.chat_id == chat_id
+        )
+
+
+Method = Callable[[dict[str, Any], dict[str, bytes]], Awaitable[Any]]
+
+
+class FakeTelegram:
+    def __init__(self, username: str = "kolbot_test_bot", token: str = TOKEN) -> None:
+        self.username = username
+        self.token = token
+        self.calls: list[Call] = []
+        self.errors: list[str] = []
+        self.webhook: dict[str, Any] | None = None
+        # (scope type, language code or "") → the commands set for it
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self._updates: dict[int, dict[str, Any]] = {}
+        # update id → how many times getUpdates has returned it
+        self.deliveries: Counter[int] = Counter()
+        self._users: dict[int, FakeUser] = {}
+        self._chats: dict[int, dict[str, Any]] = {}
+        self._members: dict[int, set[int]] = {}
+        self._sent: dict[int, dict[int, SentMessage]] = {}
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._update_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._queries: dict[str, float | None] = {}  # issued query id → answered at
+        self._queue: list[dict[str, Any]] = []
+        self._confirmed = 0  # every update below this id is confirmed
+        self._allowed = DEFAULT_UPDATE_TYPES
+        self._poller = 0
+        self._changed = asyncio.Event()
+        self._closing = False
+        self._faults: list[Fault] = []
+        self._flood: dict[int | None, float] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._methods: dict[str, Method] = {
+            name.lower(): handler
+            for name, handler in {
+                "getMe": self._get_me,
+                "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
+                "deleteWebhook": self._delete_webhook,
+                "getWebhookInfo": self._get_webhook_info,
+                "sendMessage": self._send_message,
+                "sendPhoto": self._send_photo,
+                "editMessageText": self._edit_message_text,
+                "editMessageReplyMarkup": self._edit_message_reply_markup,
+                "answerCallbackQuery": self._answer_callback_query,
+                "setMyCommands": self._set_my_commands,
+                "getMyCommands": self._get_my_commands,
+                "getChatMember": self._get_chat_member,
+            }.items()
+        }
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    @property
+    def base_url(self) -> str:
+        """What the bot's ``telegram_base_url`` should be."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # The world -----------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        language_code: str | None = "en",
+        username: str | None = None,
+    ) -> FakeUser:
+        """A user and their private chat with the bot (same id, as on Telegram)."""
+        user = FakeUser(user_id, first_name, last_name, language_code, username)
+        self._users[user_id] = user
+        chat = {"id": user_id, "type": "private", "first_name": first_name}
+        if last_name:
+            chat["last_name"] = last_name
+        self._chats[user_id] = chat
+        return user
+
+    def add_group(self, chat_id: int, title: str, members: list[int]) -> None:
+        kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+        self._chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
+        self._members[chat_id] = set(members)
+
+    # Users acting ------------------------------------------------------------------------
+
+    def text_update(self, chat_id: int, user_id: int, text: str) -> dict[str, Any]:
+        """An update for a user typing ``text`` in a chat; not queued (see ``say``)."""
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": self._chats[chat_id],
+            "from": self._users[user_id].as_json(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
+            ]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def press_update(
+        self, chat_id: int, user_id: int, label: str | None = None, *, data: str | None = None
+    ) -> dict[str, Any]:
+        """An update for a user pressing a button (by label or data) on the latest message
+        in the chat that has it; not queued (see ``press``)."""
+        for sent in sorted(self._sent.get(chat_id, {}).values(), key=lambda m: -m.message_id):
+            for button in sent.buttons():
+                if "callback_data" in button and (
+                    button["text"] == label or button["callback_data"] == data
+                ):
+                    query_id = str(next(self._query_ids))
+                    self._queries[query_id] = None
+                    query = {
+                        "id": query_id,
+                        "from": self._users[user_id].as_json(),
+                        "chat_instance": f"instance{chat_id}",
+                        "message": sent.as_json(),
+                        "data": button["callback_data"],
+                    }
+                    return {"update_id": next(self._update_ids), "callback_query": query}
+        latest = self.last(chat_id) if self._sent.get(chat_id) else None
+        raise AssertionError(
+            f"no button {label or data!r} in chat {chat_id}; latest message: "
+            f"{latest.text if latest else None!r} with {latest.labels() if latest else []}"
+        )
+
+    def push(self, update: dict[str, Any]) -> int:
+        """Queue an update for getUpdates, as Telegram does when a user acts."""
+        self._updates[int(update["update_id"])] = update
+        self._queue.append(update)
+        self._wake()
+        return int(update["update_id"])
+
+    def say(self, chat_id: int, user_id: int, text: str) -> int:
+        return self.push(self.text_update(chat_id, user_id, text))
+
+    def press(
+        self, chat_id: int, user_id: int, label: str | None = None, *, data: str | None = None
+    ) -> int:
+        return self.push(self.press_update(chat_id, user_id, label, data=data))
+
+    def redeliver(self, update_id: int) -> None:
+        """Deliver an update again under the same id, as Telegram does when the bot stopped
+        before confirming it (the next poll from offset 0 gets it once more)."""
+        self._confirmed = min(self._confirmed, update_id)
+        self._queue = sorted(
+            [*self._queue, self._updates[update_id]], key=lambda u: u["update_id"]
+        )
+        self._wake()
+
+    def update(self, update_id: int) -> dict[str, Any]:
+        """An update as it was queued."""
+        return self._updates[update_id]
+
+    def confirmed(self, update_id: int) -> bool:
+        """True once the bot asked for updates past this one: it has taken it."""
+        return update_id < self._confirmed
+
+    def query_answered(self, query_id: str) -> bool:
+        return self._queries.get(query_id) is not None
+
+    # Faults ------------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str | None,
+        *,
+        chat_id: int | None = None,
+        status: int = 400,
+        description: str = "",
+        retry_after: int | None = None,
+        times: int | None = 1,
+        after: int = 0,
+    ) -> None:
+        """Answer ``times`` matching calls (None: all) with an error, once ``after`` more
+        have gone through."""
+        if not description:
+            description = {
+                429: f"Too Many Requests: retry after {retry_after}",
+                403: "Forbidden: bot was blocked by the user",
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+            }.get(status, "Bad Request")
+        fault = Fault(
+            method, chat_id, status, description, retry_after, remaining=times, after=after
+        )
+        self._faults.append(fault)
+
+    def disconnect(
+        self, method: str | None, *, chat_id: int | None = None, times: int | None = 1
+    ) -> None:
+        """Drop the connection of the next ``times`` matching calls without an answer."""
+        self._faults.append(Fault(method, chat_id, remaining=times, disconnect=True))
+
+    def slow(
+        self, method: str | None, *, chat_id: int | None = None, delay: float, times: int | None
+    ) -> None:
+        """Hold the next ``times`` matching calls (None: all) for ``delay`` seconds."""
+        self._faults.append(Fault(method, chat_id, delay=delay, remaining=times))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    # Reading -----------------------------------------------------------------------------
+
+    def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def messages(self, chat_id: int) -> list[SentMessage]:
+        """What the bot sent to a chat, oldest first, as it stands now."""
+        return sorted(self._sent.get(chat_id, {}).values(), key=lambda m: m.message_id)
+
+    def last(self, chat_id: int) -> SentMessage:
+        messages = self.messages(chat_id)
+        assert messages, f"the bot sent nothing to chat {chat_id}"
+        return messages[-1]
+
+    def activity(self, chat_id: int) -> int:
+        """How many messages the bot has sent or edited in a chat so far."""
+        return sum(
+            1 for c in self.calls if c.ok and c.method in SEND_METHODS and c.chat_id == chat_id
+        )
+
+    # Serving -----------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        call = Call(request.match_info["method"], {}, {}, time.monotonic())
+        self.calls.append(call)
+        try:
+            call.params, call.files = await self._read(request)
+            result = await self._answer(request.match_info["token"], call)
+        except Disconnect:
+            call.status, call.done_at = -1, time.monotonic()
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        except ApiError as error:
+            call.status, call.description = error.code, error.description
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": error.code,
+                "description": error.description,
+            }
+            if error.parameters:
+                body["parameters"] = error.parameters
+        else:
+            call.status = 200
+            body = {"ok": True, "result": result}
+        call.done_at = time.monotonic()
+        return web.json_response(body, status=call.status)
+
+    async def _answer(self, token: str, call: Call) -> Any:
+        if token != self.token:
+            self.errors.append(f"{call.method} with a wrong token")
+            raise ApiError(401, "Unauthorized")
+        handler = self._methods.get(call.method.lower())
+        if handler is None:
+            self.errors.append(f"unknown method {call.method}")
+            raise ApiError(404, "Not Found")
+        await self._inject(call)
+        try:
+            return await handler(call.params, call.files)
+        except (KeyError, TypeError, ValueError) as error:
+            self.errors.append(f"{call.method}: bad parameters: {error!r}")
+            raise ApiError(400, f"Bad Request: {error}") from error
+
+    async def _inject(self, call: Call) -> None:
+        chat_id = call.chat_id
+        if call.method in SEND_METHODS:
+            for scope in (chat_id, None):
+                until = self._flood.get(scope, 0.0)
+                if call.at < until:
+                    self.errors.append(
+                        f"{call.method} to chat {chat_id} came {until - call.at:.3f}s before "
+                        "retry_after had elapsed"
+                    )
+                    raise ApiError(429, "Too Many Requests", retry_after=int(until - call.at) + 1)
+        for fault in list(self._faults):
+            if not fault.matches(call.method, chat_id):
+                continue
+            if fault.after > 0:
+                fault.after -= 1
+                continue
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+                continue
+            if fault.disconnect:
+                raise Disconnect
+            if fault.status == 429 and fault.retry_after:
+                if call.method in SEND_METHODS:
+                    self._flood[fault.chat_id] = call.at + fault.retry_after
+                raise ApiError(429, fault.description, retry_after=fault.retry_after)
+            raise ApiError(fault.status, fault.description)
+
+    @staticmethod
+    async def _read(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Parameters as Telegram takes them: query string, JSON, form or multipart."""
+        params: dict[str, Any] = dict(request.query)
+        files: dict[str, bytes] = {}
+        if request.content_type == "application/json":
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ApiError(400, "Bad Request: the body is not a JSON object")
+            params.update(body)
+        elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            for name, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    files[name] = value.file.read()
+                else:
+                    params[name] = value
+        return params, files
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # Bot API methods -----------------------------------------------------------------------
+
+    async def _get_me(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Kolbot",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _get_updates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset") or 0)
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        timeout = float(params.get("timeout") or 0)
+        allowed = _json(params.get("allowed_updates"))
+        if allowed is not None:
+            self._allowed = frozenset(allowed) if allowed else DEFAULT_UPDATE_TYPES
+        if offset > 0:
+            self._confirmed = max(self._confirmed, offset)
+        self._queue = [u for u in self._queue if u["update_id"] >= self._confirmed]
+        self._poller += 1
+        me = self._poller
+        self._wake()  # an older long poll ends with 409, as on Telegram
+        deadline = time.monotonic() + timeout
+        while True:
+            changed = self._changed
+            # Telegram drops updates of types the bot did not ask for.
+            self._queue = [u for u in self._queue if self._allowed & u.keys()]
+            ready = [u for u in self._queue if u["update_id"] >= offset][:limit]
+            if ready or self._closing:
+                self.deliveries.update(u["update_id"] for u in ready)
+                return ready
+            if me != self._poller:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only "
+                    "one bot instance is running",
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                return []
+
+    async def _set_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        url = str(params["url"])
+        if not url.startswith("https://"):
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if _bool(params.get("drop_pending_updates")):
+            self._queue.clear()
+        allowed = _json(params.get("allowed_updates"))
+        if allowed is not None:
+            self._allowed = frozenset(allowed) if allowed else DEFAULT_UPDATE_TYPES
+        self.webhook = {"url": url, "secret_token": secret, "allowed_updates": allowed}
+        self._wake()
+        return True
+
+    async def _delete_webhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if _bool(params.get("drop_pending_updates")):
+            self._queue.clear()
+        self.webhook = None
+        return True
+
+    async def _get_webhook_info(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._queue),
+        }
+
+    async def _send_message(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params)
+        raw = str(params["text"])
+        mode = params.get("parse_mode")
+        text = _visible(raw, mode, TEXT_LIMIT, "message text is empty", "message is too long")
+        sent = SentMessage(
+            chat=chat,
+            message_id=self._next_message_id(chat["id"]),
+            date=int(time.time()),
+            text=text,
+            raw=raw,
+            parse_mode=mode,
+            keyboard=_keyboard(params.get("reply_markup")),
+        )
+        self._sent.setdefault(chat["id"], {})[sent.message_id] = sent
+        return sent.as_json()
+
+    async def _send_photo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params)
+        photo = params.get("photo")
+        content: bytes | None = None
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            content = files[photo.removeprefix("attach://")]
+        elif "photo" in files:
+            content = files["photo"]
+        elif not isinstance(photo, str) or not photo:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        elif "://" in photo and not photo.startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: wrong HTTP URL specified")
+        if content is not None and not content:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        raw = str(params.get("caption") or "")
+        mode = params.get("parse_mode")
+        caption = _visible(raw, mode, CAPTION_LIMIT, "", "message caption is too long")
+        sent = SentMessage(
+            chat=chat,
+            message_id=self._next_message_id(chat["id"]),
+            date=int(time.time()),
+            text=caption,
+            raw=raw,
+            parse_mode=mode,
+            keyboard=_keyboard(params.get("reply_markup")),
+            photo="upload" if content is not None else str(photo),
+            photo_bytes=content,
+        )
+        self._sent.setdefault(chat["id"], {})[sent.message_id] = sent
+        return sent.as_json()
+
+    async def _edit_message_text(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        sent = self._editable(params)
+        if sent.photo is not None:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+        raw = str(params["text"])
+        mode = params.get("parse_mode")
+        text = _visible(raw, mode, TEXT_LIMIT, "message text is empty", "message is too long")
+        keyboard = _keyboard(params.get("reply_markup"))
+        if text == sent.text and keyboard == sent.keyboard:
+            raise ApiError(400, NOT_MODIFIED)
+        sent.text, sent.raw, sent.parse_mode, sent.keyboard = text, raw, mode, keyboard
+        sent.edits += 1
+        return sent.as_json()
+
+    async def _edit_message_reply_markup(
+        self, params: dict[str, Any], files: dict[str, bytes]
+    ) -> Any:
+        sent = self._editable(params)
+        keyboard = _keyboard(params.get("reply_markup"))
+        if keyboard == sent.keyboard:
+            raise ApiError(400, NOT_MODIFIED)
+        sent.keyboard = keyboard
+        sent.edits += 1
+        return sent.as_json()
+
+    async def _answer_callback_query(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        query_id = str(params["callback_query_id"])
+        if query_id not in self._queries or self._queries[query_id] is not None:
+            # A bot that tracks its presses never does this: the test should hear of it.
+            self.errors.append(f"answerCallbackQuery for an unknown or answered query {query_id}")
+            raise ApiError(400, QUERY_INVALID)
+        if len(str(params.get("text") or "")) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._queries[query_id] = time.monotonic()
+        return True
+
+    async def _set_my_commands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        commands = _json(params["commands"])
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
+        for command in commands:
+            if not _COMMAND_NAME.fullmatch(str(command["command"])):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command["description"])) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        scope = _json(params.get("scope")) or {"type": "default"}
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise ApiError(400, "Bad Request: LANGUAGE_CODE_INVALID")
+        self.commands[(str(scope["type"]), language)] = commands
+        return True
+
+    async def _get_my_commands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        scope = _json(params.get("scope")) or {"type": "default"}
+        return self.commands.get((str(scope["type"]), str(params.get("language_code") or "")), [])
+
+    async def _get_chat_member(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params)
+        user_id = int(params["user_id"])
+        if user_id == BOT_ID:
+            return {"status": "member", "user": (await self._get_me(params, files))}
+        if user_id not in self._users:
+            raise ApiError(400, "Bad Request: user not found")
+        members = self._members.get(chat["id"], {chat["id"]})
+        status = "member" if user_id in members else "left"
+        return {"status": status, "user": self._users[user_id].as_json()}
+
+    # Helpers -------------------------------------------------------------------------------
+
+    def _chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        if chat_id is None or not str(chat_id).lstrip("-").isdigit():
+            raise ApiError(400, "Bad Request: chat not found")
+        chat = self._chats.get(int(chat_id))
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _editable(self, params: dict[str, Any]) -> SentMessage:
+        if "inline_message_id" in params:
+            raise KeyError("inline_message_id: kolbot sends no inline messages")
+        chat = self._chat(params)
+        sent = self._sent.get(chat["id"], {}).get(int(params["message_id"]))
+        if sent is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return sent
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+
+def _json(value: Any) -> Any:
+    """A JSON-typed parameter: objects arrive serialized in form and PTB's JSON bodies alike."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _visible(raw: str, mode: Any, limit: int, empty: str, too_long: str) -> str:
+    """The text the user sees, after entity parsing, within Telegram's limits."""
+    if mode not in (None, "HTML"):
+        raise ValueError(f"parse_mode {mode!r}: kolbot only ever sends HTML")
+    text = (parse_html(raw) if mode == "HTML" else raw).strip()
+    if empty and not text:
+        raise ApiError(400, f"Bad Request: {empty}")
+    if utf16_length(text) > limit:
+        raise ApiError(400, f"Bad Request: {too_long}")
+    return text
+
+
+def _keyboard(value: Any) -> list[list[dict[str, Any]]]:
+    """An inline keyboard checked as Telegram does; [] when there is none."""
+    markup = _json(value)
+    if markup is None:
+        return []
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or sum(len(row) for row in rows) > 100:
+        raise ApiError(400, "Bad Request: too many buttons")
+    for row in rows:
+        if not isinstance(row, list) or not 1 <= len(row) <= 8:
+            raise ApiError(400, "Bad Request: BUTTON_ROWS_INVALID")
+        for button in row:
+            if not str(button.get("text") or "").strip():
+                raise ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
+            kinds = button.keys() - {"text"}
+            if kinds not in ({"callback_data"}, {"url"}):
+                raise ValueError(f"a button must have exactly callback_data or url: {button}")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            url = button.get("url")
+            if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
+                raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+    return rows
+
+
+async def post_update(url: str, update: dict[str, Any], secret: str | None = None) -> int:
+    """POST an update to a webhook as Telegram does; returns the HTTP status."""
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, json=update, headers=headers) as response,
+    ):
+        await response.read()
+        return response.status
