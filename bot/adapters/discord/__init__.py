@@ -1,0 +1,16 @@
+"""The Discord adapter's parts; ``bot.adapters.discord_adapter`` is the entry point.
+
+discord.py imports the standard library's ``audioop`` for voice, which this bot never uses, and
+Python 3.11+ warns about that on import. Importing the library here first, with exactly that
+warning silenced, keeps it out of logs and out of test runs that turn warnings into errors.
+"""
+
+import warnings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", r"'audioop' is deprecated", DeprecationWarning)
+    import discord
+
+# Voice is never used, so its missing optional libraries (PyNaCl, davey) are not worth a warning.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False

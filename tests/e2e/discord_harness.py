@@ -1,0 +1,110 @@
+"""Running the real Discord adapter, and the whole app, against the fake Discord.
+
+discord.py has no base-URL option, so while a test runs its REST base and gateway URL class
+attributes point at the fake; they are put back afterwards. Fixtures live in
+``discord_fixtures`` (load them with ``pytest_plugins``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import yarl
+from pydantic import SecretStr
+
+from bot.adapters.discord_adapter import DiscordPlatform
+from bot.app import App
+from bot.settings import Settings
+from storage.database import utcnow
+from storage.models import AccountLink, Person, Profile, Screening, SealedPayout, SocialClaim
+from tests.fakes.discord_server import FakeDiscord, FakeUser
+
+
+@contextlib.asynccontextmanager
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    import discord.gateway
+    import discord.http
+
+    server = FakeDiscord()
+    await server.start()
+    route_base = discord.http.Route.BASE
+    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = server.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
+    try:
+        yield server
+    finally:
+        discord.http.Route.BASE = route_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+        await server.close()
+
+
+def discord_settings(settings: Settings, server: FakeDiscord, **overrides: object) -> Settings:
+    """Fast but still finite limits, so pacing is exercised without slowing the suite."""
+    values: dict[str, object] = {
+        "discord_token": SecretStr(server.token),
+        "discord_global_rate": 100.0,
+        "discord_dm_rate": 5,
+        "discord_dm_period": 0.5,
+    }
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+@dataclass
+class RunningBot:
+    app: App
+    platform: DiscordPlatform
+
+
+@contextlib.asynccontextmanager
+async def running_bot(settings: Settings, server: FakeDiscord) -> AsyncIterator[RunningBot]:
+    """The app serving Discord as ``kolbot run`` would, until the block ends."""
+    app = await App.open(settings)
+    commands = list(app.dispatcher.router.commands.values())
+    platform = DiscordPlatform(settings, commands, guild_ready_timeout=0.05)
+    stop = asyncio.Event()
+    run = asyncio.create_task(app.run([platform], stop))
+    try:
+        await server.until(
+            lambda: run.done() or (platform.client is not None and platform.client.is_ready()),
+            what="the bot to connect",
+        )
+        if run.done():
+            run.result()
+        yield RunningBot(app, platform)
+    finally:
+        stop.set()
+        await run
+        await app.close()
+
+
+async def member(app: App, user: FakeUser, *, name: str = "Anna") -> Person:
+    """Someone who signed up on Discord earlier, stored through the repository."""
+    sealer = app.services.sealer
+    email = f"{user.username}@example.com"
+    profile = Profile(
+        display_name=name,
+        language="en",
+        country="PL",
+        timezone="Europe/Warsaw",
+        socials=(SocialClaim(network="instagram", handle=user.username, followers=5000),),
+        niches=("tech",),
+        payout=SealedPayout(
+            method="paypal",
+            sealed=sealer.seal(email),
+            masked="a***@example.com",
+            fingerprint=sealer.fingerprint(f"paypal:{email}"),
+        ),
+        consent_version="2026-11-01",
+        consent_at=utcnow(),
+    )
+    account = AccountLink(
+        platform="discord", platform_user_id=str(user.id), dm_chat=f"discord:dm:{user.id}"
+    )
+    return await app.services.people.create_applicant(
+        profile, account, lambda _profile, _evidence: Screening(status="applicant")
+    )

@@ -1,0 +1,177 @@
+"""The adapter keeps under Discord's limits by itself and turns refusals into SendErrors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.adapters.discord.ratelimit import InvalidRequests, RequestBudget
+from bot.core.messages import ChatRef, Outgoing
+from bot.core.platform import BadRequest, RateLimited, Transient, Unreachable
+from bot.settings import Settings
+from tests.e2e.discord_harness import RunningBot, discord_settings, member, running_bot
+from tests.fakes.discord_server import (
+    DM_OPEN_ROUTE,
+    MESSAGE_CREATE_ROUTE,
+    FakeDiscord,
+    FakeUser,
+    busiest_window,
+)
+
+pytest_plugins = ["tests.e2e.discord_fixtures"]
+
+
+def dm(user: FakeUser, text: str = "A new campaign matches your profile.") -> Outgoing:
+    return Outgoing(chat=ChatRef(platform="discord", chat_id=f"dm:{user.id}"), text=text)
+
+
+async def test_a_burst_of_dms_keeps_to_the_global_and_per_dm_rates(
+    settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    paced = discord_settings(
+        settings, server, discord_global_rate=100.0, discord_dm_rate=3, discord_dm_period=0.5
+    )
+    users = [server.add_user(f"fan{i}") for i in range(200)]
+    chatty = users[0]
+    async with running_bot(paced, server) as bot:
+        started = len(server.requests)
+        sends = [bot.platform.send(dm(user)) for user in users]
+        sends += [bot.platform.send(dm(chatty, f"update {n}")) for n in range(7)]
+        await asyncio.gather(*sends)
+    burst = [
+        r for r in server.requests[started:] if r.route in (MESSAGE_CREATE_ROUTE, DM_OPEN_ROUTE)
+    ]
+    assert len(burst) == 200 * 2 + 7
+    times = [r.at for r in burst]
+    assert busiest_window(times, 1.0) <= 100
+    assert max(times) - min(times) >= 3.0  # 407 requests at 100/s: it really was paced
+    chatty_times = server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(chatty))
+    assert len(chatty_times) == 8
+    assert busiest_window(chatty_times, 0.5) <= 3
+    assert all(len(server.inbox(user)) == 1 for user in users[1:])
+
+
+async def test_a_refused_dm_marks_the_account_unreachable_until_they_write(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    zoe = server.add_user("zoe")
+    async with running_bot(dc_settings, server) as bot:
+        people = bot.app.services.people
+        await member(bot.app, zoe)
+        server.block_dms(zoe)
+        deliverer = bot.app.dispatcher.deliverer
+        assert await deliverer.deliver(bot.platform, dm(zoe)) is None
+        account = await people.account("discord", str(zoe.id))
+        assert account is not None
+        assert not account.reachable
+        attempts = server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(zoe))
+        assert len(attempts) == 1
+        assert len(bot.platform.invalid_requests) == 1
+
+        # Not retried while blocked: no request at all, so no invalid-request count either.
+        with pytest.raises(Unreachable):
+            await bot.platform.send(dm(zoe))
+        assert server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(zoe)) == attempts
+
+        server.unblock_dms(zoe)
+        await server.reply_to(zoe, server.write(zoe, "hello again"), containing="/help")
+        account = await people.account("discord", str(zoe.id))
+        assert account is not None
+        assert account.reachable
+
+
+async def opened(bot: RunningBot, server: FakeDiscord, user: FakeUser) -> int:
+    await bot.platform.send(dm(user, "hi"))
+    return server.dm_channel(user)
+
+
+async def test_discord_refusals_become_the_core_send_errors(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    kim = server.add_user("kim")
+    async with running_bot(dc_settings, server) as bot:
+        channel = await opened(bot, server, kim)
+        send = bot.platform.send
+        # A 429 without Discord's proxy header: discord.py gives up at once; we say how long.
+        server.rate_limit(
+            MESSAGE_CREATE_ROUTE, retry_after=2.5, via_proxy=False, channel_id=channel
+        )
+        with pytest.raises(RateLimited) as limited:
+            await send(dm(kim))
+        assert limited.value.retry_after == 2.5
+        # A short ordinary 429: discord.py waits and retries by itself.
+        server.rate_limit(MESSAGE_CREATE_ROUTE, retry_after=0.05, channel_id=channel)
+        assert await send(dm(kim))
+        # 429s on resources shared with other bots are not held against us.
+        server.rate_limit(
+            MESSAGE_CREATE_ROUTE, retry_after=0.05, channel_id=channel, scope="shared"
+        )
+        assert await send(dm(kim))
+        assert len(bot.platform.invalid_requests) == 2
+
+        server.fail(MESSAGE_CREATE_ROUTE, 503, channel_id=channel)
+        with pytest.raises(Transient):
+            await send(dm(kim))
+        server.fail(MESSAGE_CREATE_ROUTE, 400, code=50035, channel_id=channel)
+        with pytest.raises(BadRequest):
+            await send(dm(kim))
+        server.fail(MESSAGE_CREATE_ROUTE, 404, code=10003, channel_id=channel)
+        with pytest.raises(Unreachable):
+            await send(dm(kim))
+        with pytest.raises(BadRequest):
+            await send(Outgoing(chat=ChatRef(platform="discord", chat_id="dm:kim"), text="x"))
+
+
+async def test_too_many_invalid_requests_pause_sending(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    ivan = server.add_user("ivan")
+    async with running_bot(dc_settings, server) as bot:
+        bot.platform.invalid_requests = InvalidRequests(warn_at=1, halt_at=1)
+        bot.platform.invalid_requests.record(403)
+        before = len(server.requests)
+        with pytest.raises(RateLimited) as paused:
+            await bot.platform.send(dm(ivan))
+        assert 590 < paused.value.retry_after <= 600
+        assert len(server.requests) == before
+
+
+def test_invalid_requests_slide_out_of_the_ten_minute_window(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    counter = InvalidRequests(warn_at=2, halt_at=3, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING):
+        for status in (403, 429, 401):
+            counter.record(status)
+            now[0] += 1
+    assert len(counter) == 3
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # once, not per request
+    assert counter.cooldown() == pytest.approx(597.0)  # until the first one is 10 minutes old
+    now[0] += 597
+    assert counter.cooldown() == 0
+    assert len(counter) == 2
+
+
+async def test_a_budget_token_returns_a_period_after_its_request_finished() -> None:
+    budget = RequestBudget(2, 0.2)
+    loop = asyncio.get_running_loop()
+    finished: list[float] = []
+
+    async def request(duration: float) -> None:
+        async with budget:
+            await asyncio.sleep(duration)
+            finished.append(loop.time())
+
+    started = loop.time()
+    await asyncio.gather(request(0.1), request(0.0), request(0.0))
+    # The third waited for the quick one: 0.2 s after that one *finished*.
+    assert finished[-1] - started >= 0.2
+    assert RequestBudget.per_second(0.5).period == 2.0
+    assert RequestBudget.per_second(40.7).limit == 40
