@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Third-party request logs would print URLs, and the Bot API puts the token in them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # At DEBUG aiosqlite logs every statement with its parameters: conversation data included.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     if args.command == "run":
         if not _has_platform_token(settings) and "log_level" not in settings.model_fields_set:
             # On the console, the chat is the interface: keep routine logs out of it.

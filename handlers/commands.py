@@ -9,7 +9,7 @@ from bot.core.router import Router
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from handlers.cards import draft_from_person, profile_card
 from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
-from handlers.profile_flow import FLOW, profile_flow
+from handlers.profile_flow import FLOW, MODE, SAVED, profile_flow
 
 router = Router()
 router.flow(profile_flow)
@@ -29,31 +29,30 @@ def _in_profile_flow(ctx: Context) -> bool:
     return ctx.conversation is not None and ctx.conversation.flow == FLOW
 
 
-async def _require_private(ctx: Context) -> bool:
+def _language_keyboard(prefix: str, first: str | None = None) -> Keyboard:
+    ordered = sorted(LANGUAGES, key=lambda code: code != first)
+    buttons = [Button(label=LANGUAGE_NAMES[code], data=f"{prefix}:{code}") for code in ordered]
+    return rows(buttons, per_row=3)
+
+
+async def _require_private(ctx: Context, message: str = PRIVATE_ONLY) -> bool:
+    """Outside a private chat, answer only the asker, with a way into a private chat."""
     if ctx.incoming.is_private:
         return True
     buttons: Keyboard = ()
     if ctx.incoming.private_chat_url:
-        buttons = (
-            (Button(label=ctx._("Open a private chat"), url=ctx.incoming.private_chat_url),),
-        )
-    ctx.reply(ctx._(PRIVATE_ONLY), buttons=buttons, private=True)
+        link = Button(label=ctx._("Open a private chat"), url=ctx.incoming.private_chat_url)
+        buttons = ((link,),)
+    ctx.reply(ctx._(message), buttons=buttons, private=True)
     return False
 
 
-@router.command("start", N_("Join the programme"))
+@router.command("start", N_("Join the programme"), audience="guest")
 async def start(ctx: Context) -> None:
     """Begin or resume signup; a member is pointed at their profile instead."""
-    if not ctx.incoming.is_private:
-        buttons: Keyboard = ()
-        if ctx.incoming.private_chat_url:
-            link = Button(label=ctx._("Sign up in private"), url=ctx.incoming.private_chat_url)
-            buttons = ((link,),)
-        ctx.reply(
-            ctx._("Signup happens in a private chat with me, so your details stay private."),
-            buttons=buttons,
-            private=True,
-        )
+    if not await _require_private(
+        ctx, N_("Signup happens in a private chat with me, so your details stay private.")
+    ):
         return
     if ctx.person is not None:
         ctx.reply(
@@ -76,17 +75,20 @@ async def start(ctx: Context) -> None:
     )
     chosen = ctx.conversation.data.get("lang") if ctx.conversation else None
     if chosen:
-        await profile_flow.begin(ctx, "name", {"lang": chosen, HISTORY: ["language"]})
+        await profile_flow.begin(
+            ctx, "name", {MODE: "signup", "lang": chosen, HISTORY: ["language"]}
+        )
     else:
-        await profile_flow.begin(ctx, "language")
+        await profile_flow.begin(ctx, "language", {MODE: "signup"})
 
 
-@router.command("cancel", N_("Stop what you are doing"))
+@router.command("cancel", N_("Stop what you are doing"), in_flow_only=True)
 async def cancel(ctx: Context) -> None:
-    if not _in_profile_flow(ctx):
+    if ctx.conversation is None or not _in_profile_flow(ctx):
         ctx.reply(ctx._("There is nothing to cancel."))
         return
-    signing_up = ctx.person is None
+    saved = ctx.data.get(SAVED)
+    signing_up = ctx.data.get(MODE) != "edit"
     ctx.finish()
     if signing_up:
         ctx.reply(
@@ -95,6 +97,8 @@ async def cancel(ctx: Context) -> None:
                 "begin again."
             )
         )
+    elif saved:
+        ctx.reply(ctx._("Stopped editing. The changes you finished before are saved."))
     else:
         ctx.reply(ctx._("Cancelled. Your profile is unchanged."))
 
@@ -127,13 +131,12 @@ async def edit(ctx: Context) -> None:
     if ctx.person is None:
         ctx.reply(ctx._("You have no profile yet. Send /start to sign up."))
         return
-    await profile_flow.begin(ctx, "review", draft_from_person(ctx.person))
+    await profile_flow.begin(ctx, "review", {MODE: "edit", **draft_from_person(ctx.person)})
 
 
 @router.command("language", N_("Change the language"))
 async def language(ctx: Context) -> None:
-    buttons = [Button(label=LANGUAGE_NAMES[code], data=f"setlang:{code}") for code in LANGUAGES]
-    ctx.reply(ctx._("Choose your language:"), buttons=rows(buttons, per_row=3))
+    ctx.reply(ctx._("Choose your language:"), buttons=_language_keyboard("setlang", ctx.language))
 
 
 @router.button("setlang")
@@ -159,16 +162,17 @@ async def set_language(ctx: Context) -> None:
 
 @router.command("help", N_("What I can do"))
 async def help_command(ctx: Context) -> None:
-    lines = [ctx._("Commands:")]
-    for command in router.visible_commands(
+    commands = (ctx.router or router).visible_commands(
         member=ctx.person is not None, in_flow=_in_profile_flow(ctx)
-    ):
-        lines.append(f"/{command.name} — {ctx._(command.description)}")
+    )
+    lines = [ctx._("Commands:")]
+    lines += [f"/{command.name} — {ctx._(command.description)}" for command in commands]
     ctx.reply("\n".join(lines))
 
 
 async def fallback(ctx: Context) -> None:
     incoming = ctx.incoming
+    expired = ctx.expired
     if incoming.kind == "command":
         ctx.reply(
             ctx._(
@@ -176,7 +180,7 @@ async def fallback(ctx: Context) -> None:
                 command=(incoming.command or "")[:32],
             )
         )
-    elif ctx.conversation_expired:
+    elif expired is not None and expired.flow == FLOW and expired.data.get(MODE) == "signup":
         ctx.reply(
             ctx._(
                 "Your unfinished signup expired after {days} days without activity. Send "

@@ -21,6 +21,8 @@ def rows(buttons: Iterable[Button], per_row: int = 2) -> Keyboard:
 
 def button_value(data: str | None, prefix: str) -> str:
     """The part after ``prefix:``; a button from another question is a stale press."""
-    if data is None or not data.startswith(prefix + ":"):
+    if data is None:
+        raise Invalid(USE_BUTTONS)
+    if not data.startswith(prefix + ":"):
         raise Invalid(STALE_BUTTON)
     return data[len(prefix) + 1 :]

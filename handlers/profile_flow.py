@@ -7,11 +7,13 @@ leads back to the review screen instead of onward.
 
 from __future__ import annotations
 
+import copy
+import unicodedata
 from datetime import datetime
 from typing import Any, Final
 
 from bot.core.context import Context
-from bot.core.conversation import Flow, Step
+from bot.core.conversation import HISTORY, Flow, Step
 from bot.core.errors import Invalid
 from bot.core.messages import Button, MultiSelect, Option
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
@@ -20,7 +22,7 @@ from handlers.cards import profile_card, socials_lines
 from handlers.catalog import CONSENT_TEXT, CONSENT_VERSION, NICHES, PAYOUT_METHODS
 from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
 from handlers.profile_edits import save_field
-from handlers.screening import submit
+from handlers.screening import submit, tell_outcome
 from storage.database import utcnow
 from storage.models import Profile, SealedPayout, SocialClaim
 
@@ -94,9 +96,12 @@ async def ask_name(ctx: Context) -> None:
 async def answer_name(ctx: Context) -> str:
     if ctx.incoming.kind == "button":
         button_value(ctx.incoming.button_data, "name")
-        ctx.data["name"] = v.clean_text(ctx.incoming.user.display_name or "")
+        name = v.clean_text(ctx.incoming.user.display_name or "")
     else:
-        ctx.data["name"] = v.clean_text(_text(ctx))
+        name = v.clean_text(_text(ctx))
+    if not any(char.isalnum() or unicodedata.category(char) == "So" for char in name):
+        raise Invalid(N_("A name needs at least one letter or digit."))
+    ctx.data["name"] = name
     return "country"
 
 
@@ -356,6 +361,7 @@ async def answer_consent(ctx: Context) -> str | None:
                 "you are ready, or send /cancel to stop."
             )
         )
+        await ask_consent(ctx)
         return None
     ctx.data["consent_version"] = CONSENT_VERSION
     ctx.data["consent_at"] = utcnow().isoformat()
@@ -364,9 +370,25 @@ async def answer_consent(ctx: Context) -> str | None:
 
 # 8. Review ---------------------------------------------------------------------------------
 
+# The open field edit: which field, and the draft as it was, to restore on /back.
+EDIT: Final = "_edit"
+# "signup" collects a new profile; "edit" changes a member's, saving each finished field.
+MODE: Final = "mode"
+SAVED: Final = "_saved"
+# What a complete draft holds, and the field that collects each part.
+REQUIRED: Final = {
+    "lang": "language",
+    "name": "name",
+    "country": "country",
+    "tz": "timezone",
+    "socials": "socials",
+    "niches": "niches",
+    "payout": "payout",
+}
 
-def _editing_existing(ctx: Context) -> bool:
-    return ctx.person is not None
+
+def _is_edit(ctx: Context) -> bool:
+    return ctx.data.get(MODE) == "edit"
 
 
 async def ask_review(ctx: Context) -> None:
@@ -374,7 +396,7 @@ async def ask_review(ctx: Context) -> None:
         Button(label=ctx._("Edit: {field}", field=ctx._(label)), data=f"edit:{field}")
         for field, label in FIELD_LABELS.items()
     ]
-    if _editing_existing(ctx):
+    if _is_edit(ctx):
         intro, final = ctx._("Your profile:"), Button(label=ctx._("Done"), data="review:done")
     else:
         intro = ctx._("Please check your answers:")
@@ -389,17 +411,24 @@ async def answer_review(ctx: Context) -> str | None:
         field = button_value(data, "edit")
         if field not in FIELD_GROUPS:
             raise Invalid(USE_BUTTONS)
-        ctx.data["editing"] = field
+        snapshot = copy.deepcopy({k: v for k, v in ctx.data.items() if k != EDIT})
+        ctx.data[EDIT] = {"field": field, "snapshot": snapshot}
         if field == "socials":
-            ctx.data["socials_before"] = ctx.data.get("socials", [])
             ctx.data["socials"] = []
         return FIELD_GROUPS[field][0]
     action = button_value(data, "review")
-    if action == "confirm" and not _editing_existing(ctx):
-        await submit(ctx, _profile_from(ctx.data))
+    if action == "confirm" and not _is_edit(ctx):
+        if ctx.person is not None:
+            # Stored already (a repeated press, or a failure after the commit): say so again.
+            tell_outcome(ctx, ctx.person)
+        else:
+            missing = next((REQUIRED[key] for key in REQUIRED if not ctx.data.get(key)), None)
+            if missing is not None:
+                return FIELD_GROUPS[missing][0]
+            await submit(ctx, _profile_from(ctx.data))
         ctx.finish()
         return None
-    if action == "done" and _editing_existing(ctx):
+    if action == "done" and _is_edit(ctx):
         ctx.reply(ctx._("Your profile is saved. Send /profile to see it."))
         ctx.finish()
         return None
@@ -421,27 +450,48 @@ def _profile_from(data: dict[str, Any]) -> Profile:
 
 
 class ProfileFlow(Flow):
-    """Signup and /edit are one flow; only where a finished field leads differs."""
+    """Signup and /edit are one flow. An Edit button opens one field group; when a step leads
+    out of that group the flow returns to the review screen (saving the field for a member),
+    and /back at the group's first step abandons the edit and restores the draft."""
 
-    async def redirect(self, ctx: Context, following: str) -> str | None:
-        field = ctx.data.get("editing")
-        if field is None or following in FIELD_GROUPS[field]:
-            return following
-        del ctx.data["editing"]
-        ctx.data.pop("socials_before", None)
-        if _editing_existing(ctx):
+    async def advance(self, ctx: Context, answered: str, following: str) -> None:
+        edit = ctx.data.get(EDIT)
+        if edit is None:
+            await super().advance(ctx, answered, following)
+            return
+        field = edit["field"]
+        if following in FIELD_GROUPS[field]:
+            if answered != "review":
+                ctx.data.setdefault(HISTORY, []).append(answered)
+            await self.go(ctx, following)
+            return
+        ctx.data[HISTORY] = edit["snapshot"].get(HISTORY, [])
+        del ctx.data[EDIT]
+        if _is_edit(ctx):
             await save_field(ctx, field)
-        return "review"
+            ctx.data.setdefault(SAVED, []).append(field)
+        await self.go(ctx, "review")
 
     async def back(self, ctx: Context) -> bool:
-        """Leaving a half-done social account edit puts the earlier accounts back."""
-        before = ctx.data.pop("socials_before", None)
-        if before is not None and ctx.data.get("editing") == "socials":
-            ctx.data["socials"] = before
-            ctx.data.pop("editing")
+        assert ctx.conversation is not None
+        edit = ctx.data.get(EDIT)
+        history: list[str] = ctx.data.get(HISTORY, [])
+        if edit is not None and len(history) <= len(edit["snapshot"].get(HISTORY, [])):
+            ctx.conversation.data = edit["snapshot"]
             await self.go(ctx, "review")
             return True
-        return await super().back(ctx)
+        if not history:
+            return False
+        target = history.pop()
+        if target == "followers" and ctx.conversation.step == "more_socials":
+            # Asking for the count again needs the account it was for.
+            last = _socials(ctx).pop()
+            ctx.data["pending_network"], ctx.data["pending_handle"] = (
+                last["network"],
+                last["handle"],
+            )
+        await self.go(ctx, target)
+        return True
 
 
 profile_flow = ProfileFlow(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.core.context import Context
 from bot.i18n import N_
-from storage.models import AccountLink, Evidence, Profile, Screening
+from storage.models import AccountLink, Evidence, Person, Profile, Screening
+from storage.people import AlreadySignedUp
 
 FOLLOWERS_BELOW_MINIMUM = "followers_below_minimum"
 
@@ -26,11 +27,19 @@ async def submit(ctx: Context, profile: Profile) -> None:
         dm_chat=str(incoming.chat),
     )
     minimum = ctx.services.settings.min_followers
-    person = await ctx.services.people.create_applicant(
-        profile, account, lambda p, e: screen(p, e, minimum)
-    )
+    try:
+        person = await ctx.services.people.create_applicant(
+            profile, account, lambda p, e: screen(p, e, minimum)
+        )
+    except AlreadySignedUp:
+        # The same account finished a signup in another chat first.
+        ctx.reply(ctx._("You are already signed up. Send /profile to see your profile."))
+        return
     ctx.person = person
-    flags = await ctx.services.people.open_flags(person.id)
+    tell_outcome(ctx, person)
+
+
+def tell_outcome(ctx: Context, person: Person) -> None:
     if person.status == "rejected":
         ctx.reply(
             ctx._(
@@ -38,11 +47,11 @@ async def submit(ctx: Context, profile: Profile) -> None:
                 "followers across your accounts, and you have {total}. You are welcome to apply "
                 "again when your audience has grown: update your accounts with /edit.",
                 name=person.display_name,
-                minimum=ctx.t.number(minimum),
+                minimum=ctx.t.number(ctx.services.settings.min_followers),
                 total=ctx.t.number(person.total_followers),
             )
         )
-    elif flags:
+    elif person.flagged:
         ctx.reply(
             ctx._(
                 "Thank you, {name}! Your application is in. Some of your details are already "

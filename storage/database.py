@@ -72,7 +72,12 @@ class Database:
         reader = await _connect(path)
         database = cls(path, writer, reader)
         if migrate:
-            await database.upgrade()
+            try:
+                await database.upgrade()
+            except BaseException:
+                # Open connections keep aiosqlite's threads, and so the process, alive.
+                await database.close()
+                raise
         return database
 
     async def close(self) -> None:
@@ -91,12 +96,16 @@ class Database:
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            async with self._writer.execute("SELECT version FROM schema_migrations") as cursor:
-                done = {row[0] for row in await cursor.fetchall()}
             for version, name, sql in migrations():
-                if version in done:
-                    continue
                 await self._writer.execute("BEGIN IMMEDIATE")
+                # Checked inside the write lock: another process may have just applied it.
+                async with self._writer.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ) as cursor:
+                    done = await cursor.fetchone() is not None
+                if done:
+                    await self._writer.execute("ROLLBACK")
+                    continue
                 try:
                     for statement in _statements(sql):
                         await self._writer.execute(statement)

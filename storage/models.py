@@ -54,6 +54,12 @@ class Person(Profile):
     status: PersonStatus
     status_reason: str | None
     created_at: datetime
+    # Open review flags as (reason, detail): why a human must look before approval.
+    flags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
 
 
 class AccountLink(_Frozen):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import aiosqlite
@@ -20,6 +20,10 @@ from storage.models import (
 )
 
 EDITABLE_COLUMNS = frozenset({"display_name", "language", "country", "timezone"})
+
+
+class AlreadySignedUp(Exception):
+    """The account already belongs to a person: one platform account, one person."""
 
 
 class PeopleRepository:
@@ -46,10 +50,6 @@ class PeopleRepository:
         )
         return _account(row) if row else None
 
-    async def account_for_chat(self, dm_chat: str) -> AccountLink | None:
-        row = await self._db.fetchone("SELECT * FROM accounts WHERE dm_chat = ?", (dm_chat,))
-        return _account(row) if row else None
-
     async def create_applicant(
         self,
         profile: Profile,
@@ -59,6 +59,13 @@ class PeopleRepository:
         """Store a signup and its screening in one transaction, so neither exists alone."""
         now = to_db_time(utcnow())
         async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT person_id FROM accounts WHERE platform = ? AND platform_user_id = ? "
+                "AND person_id IS NOT NULL",
+                (account.platform, account.platform_user_id),
+            ) as cursor:
+                if await cursor.fetchone() is not None:
+                    raise AlreadySignedUp(account.platform)
             evidence = await _evidence(conn, profile.socials, profile.payout, person_id=None)
             screening = screen(profile, evidence)
             cursor = await conn.execute(
@@ -90,12 +97,7 @@ class PeopleRepository:
             await _write_socials(conn, person_id, profile.socials)
             await _write_niches(conn, person_id, profile.niches)
             await _write_payout(conn, person_id, profile.payout, now)
-            for reason, detail in screening.flags:
-                await conn.execute(
-                    "INSERT INTO review_flags (person_id, reason, detail, created_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (person_id, reason, detail, now),
-                )
+            await _add_flags(conn, person_id, screening.flags, now)
             actor = f"{account.platform}:{account.platform_user_id}"
             await _audit(conn, person_id, actor, "signup", screening.status, now)
         person = await self.get(person_id)
@@ -126,8 +128,7 @@ class PeopleRepository:
                     (*(columns[name] for name in sorted(columns)), now, person_id),
                 )
             if socials is not None:
-                await conn.execute("DELETE FROM social_profiles WHERE person_id = ?", (person_id,))
-                await _write_socials(conn, person_id, socials)
+                await _replace_socials(conn, person_id, socials)
             if niches is not None:
                 await conn.execute("DELETE FROM person_niches WHERE person_id = ?", (person_id,))
                 await _write_niches(conn, person_id, niches)
@@ -135,12 +136,7 @@ class PeopleRepository:
                 await _write_payout(conn, person_id, payout, now)
             if socials is not None or payout is not None:
                 flags = (await _evidence(conn, socials or (), payout, person_id)).as_flags()
-                for reason, detail in flags:
-                    await conn.execute(
-                        "INSERT INTO review_flags (person_id, reason, detail, created_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (person_id, reason, detail, now),
-                    )
+                await _add_flags(conn, person_id, flags, now)
             changed = sorted(columns) + [
                 name
                 for name, value in (("socials", socials), ("niches", niches), ("payout", payout))
@@ -192,6 +188,7 @@ class PeopleRepository:
         )
         assert payout is not None, f"person {person_id} has no payout row"
         return Person(
+            flags=tuple(await self.open_flags(person_id)),
             id=person_id,
             display_name=row["display_name"],
             language=row["language"],
@@ -268,6 +265,32 @@ async def _write_socials(
         "INSERT INTO social_profiles (person_id, network, handle, followers) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (person_id, network, handle) DO UPDATE SET followers = excluded.followers",
         [(person_id, s.network, s.handle, s.followers) for s in socials],
+    )
+
+
+async def _replace_socials(
+    conn: aiosqlite.Connection, person_id: int, socials: tuple[SocialClaim, ...]
+) -> None:
+    """Keep the rows of claims that stay, so their verification survives an edit."""
+    kept = [f"{s.network}:{s.handle}" for s in socials]
+    placeholders = ", ".join("?" for _ in kept) or "NULL"
+    await conn.execute(
+        "DELETE FROM social_profiles WHERE person_id = ? "  # noqa: S608 - placeholders only
+        f"AND network || ':' || handle NOT IN ({placeholders})",
+        (person_id, *kept),
+    )
+    await _write_socials(conn, person_id, socials)
+
+
+async def _add_flags(
+    conn: aiosqlite.Connection, person_id: int, flags: Iterable[tuple[str, str]], now: str
+) -> None:
+    """Raise each flag once: an open flag for the same reason is not raised again."""
+    await conn.executemany(
+        "INSERT INTO review_flags (person_id, reason, detail, created_at) "
+        "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM review_flags WHERE person_id = ? "
+        "AND reason = ? AND detail = ? AND resolved_at IS NULL)",
+        [(person_id, reason, detail, now, person_id, reason, detail) for reason, detail in flags],
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Button, Image, Incoming, MultiSelect, Outgoing
 from bot.core.services import Services
 from bot.i18n import DEFAULT_LANGUAGE, Translator, normalize_language, translator
 from storage.models import Conversation, ConversationKey, Person
+
+if TYPE_CHECKING:
+    from bot.core.router import Router
 
 
 class Context:
@@ -18,13 +21,17 @@ class Context:
         person: Person | None,
         conversation: Conversation | None,
         *,
-        conversation_expired: bool = False,
+        router: Router | None = None,
+        expired: Conversation | None = None,
     ) -> None:
         self.incoming = incoming
         self.services = services
         self.person = person
         self.conversation = conversation
-        self.conversation_expired = conversation_expired
+        # Every command the bot offers, for /help; None only in isolated handler tests.
+        self.router = router
+        # The conversation that timed out just before this event, to tell the person so.
+        self.expired = expired
         self.replies: list[Outgoing] = []
 
     @property

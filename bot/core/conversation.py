@@ -52,10 +52,11 @@ class Flow:
             return
         if following is None or ctx.conversation is None:
             return
-        following = await self.redirect(ctx, following)
-        if ctx.conversation is None or following is None:
-            return
-        ctx.data.setdefault(HISTORY, []).append(step.name)
+        await self.advance(ctx, step.name, following)
+
+    async def advance(self, ctx: Context, answered: str, following: str) -> None:
+        """Move on from an answered step; flows override this to reroute (edit mode)."""
+        ctx.data.setdefault(HISTORY, []).append(answered)
         await self.go(ctx, following)
 
     async def go(self, ctx: Context, step: str) -> None:
@@ -70,7 +71,3 @@ class Flow:
             return False
         await self.go(ctx, history.pop())
         return True
-
-    async def redirect(self, ctx: Context, following: str) -> str | None:
-        """Where to go instead of ``following``; flows override this for edit mode."""
-        return following

@@ -7,11 +7,11 @@ import logging
 from bot.core.context import Context, conversation_key
 from bot.core.delivery import Deliverer
 from bot.core.locks import KeyedLock
-from bot.core.messages import Incoming
+from bot.core.messages import Incoming, Outgoing
 from bot.core.platform import Platform
 from bot.core.router import Router
 from bot.core.services import Services
-from bot.i18n import N_
+from bot.i18n import N_, normalize_language, translator
 from storage.database import utcnow
 from storage.models import Conversation, Person
 
@@ -32,32 +32,44 @@ class Dispatcher:
 
         An update counts as handled once its state change is saved, not when it arrives: a
         crash in between handles it again on redelivery (at least once), and a redelivery
-        racing the first copy waits on the chat's lock and then sees it was handled.
+        racing the first copy waits on the lock and then sees it was handled. The lock is per
+        person, not per chat, so one account writing from two chats cannot sign up twice.
         """
         updates = self.services.updates
         update_id = incoming.update_id
-        key = conversation_key(incoming)
-        async with self._locks.hold(key):
+        async with self._locks.hold((incoming.user.platform, incoming.user.user_id)):
             if update_id and await updates.seen(platform.name, update_id):
                 log.debug("skipping update %s seen before", update_id)
                 return
-            ctx = await self._context(incoming)
-            had_conversation = ctx.conversation is not None
-            try:
-                await self.router.dispatch(ctx)
-                await self._save(ctx, had_conversation)
-            except Exception:
-                log.exception("handler failed for %s", incoming.kind)
-                ctx.replies.clear()
-                ctx.reply(ctx._(APOLOGY))
+            replies = await self._handle(incoming)
             if update_id:
                 await updates.claim(platform.name, update_id)
-            for message in ctx.replies:
+            for message in replies:
                 try:
                     await self.deliverer.deliver(platform, message)
                 except Exception:
                     # An adapter bug must not take down this chat's later replies or others.
                     log.exception("delivery to %s failed", message.chat)
+
+    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
+        """Route and save; on any failure, an apology and no state change."""
+        ctx: Context | None = None
+        try:
+            ctx = await self._context(incoming)
+            had_conversation = ctx.conversation is not None
+            await self.router.dispatch(ctx)
+            await self._save(ctx, had_conversation)
+        except Exception:
+            log.exception("handler failed for %s", incoming.kind)
+            language = ctx.language if ctx else normalize_language(incoming.user.language_hint)
+            return [
+                Outgoing(
+                    chat=incoming.chat,
+                    text=translator(language)._(APOLOGY),
+                    reply_token=incoming.reply_token,
+                )
+            ]
+        return ctx.replies
 
     async def _context(self, incoming: Incoming) -> Context:
         people = self.services.people
@@ -71,11 +83,13 @@ class Dispatcher:
                 person = await people.get(account.person_id)
         key = conversation_key(incoming)
         conversation = await self.services.conversations.get(key)
-        expired = False
+        expired = None
         if conversation is not None and _expired(conversation):
             await self.services.conversations.delete(key)
-            conversation, expired = None, True
-        return Context(incoming, self.services, person, conversation, conversation_expired=expired)
+            conversation, expired = None, conversation
+        return Context(
+            incoming, self.services, person, conversation, router=self.router, expired=expired
+        )
 
     async def _save(self, ctx: Context, had_conversation: bool) -> None:
         """Write through on every event; saving also pushes the idle expiry back."""
