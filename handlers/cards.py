@@ -31,11 +31,12 @@ def draft_from_person(person: Person) -> dict[str, Any]:
 def socials_lines(t: Translator, socials: list[dict[str, Any]]) -> list[str]:
     return [
         "• "
-        + t._(
-            "{network} @{handle}: {followers} followers",
+        + t.ngettext(
+            "{network} @{handle}: {n} follower",
+            "{network} @{handle}: {n} followers",
+            s["followers"],
             network=NETWORK_LABELS[s["network"]],
             handle=s["handle"],
-            followers=t.number(s["followers"]),
         )
         for s in socials
     ]

@@ -8,12 +8,10 @@ from handlers.validators.errors import Invalid
 from handlers.validators.geo import (
     parse_country,
     parse_timezone,
-    suggested_timezone,
     zones_for_country,
 )
 from handlers.validators.numbers import parse_follower_count
 from handlers.validators.payout import (
-    format_iban,
     mask_email,
     mask_iban,
     parse_iban,
@@ -27,7 +25,6 @@ __all__ = [
     "NETWORK_LABELS",
     "Invalid",
     "clean_text",
-    "format_iban",
     "mask_email",
     "mask_iban",
     "parse_country",
@@ -36,6 +33,5 @@ __all__ = [
     "parse_iban",
     "parse_paypal_email",
     "parse_timezone",
-    "suggested_timezone",
     "zones_for_country",
 ]

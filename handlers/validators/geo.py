@@ -196,12 +196,6 @@ def zones_for_country(code: str) -> list[str]:
     return list(_zones(code.upper()))
 
 
-def suggested_timezone(country: str) -> str | None:
-    """The zone to offer first, so most users answer with one tap."""
-    zones = _zones(country.upper())
-    return zones[0] if zones else None
-
-
 @cache
 def _zone_index() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """Exact names by lowercase spelling, and canonical zones by lowercase city."""

@@ -102,12 +102,6 @@ def parse_iban(raw: str) -> str:
     return iban
 
 
-def format_iban(iban: str) -> str:
-    """Groups of four, the way banks print it and people read it back."""
-    compact = "".join(iban.split()).upper()
-    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
-
-
 def mask_iban(iban: str) -> str:
     """Enough to recognise one's own account, too little to reuse it."""
     compact = "".join(iban.split()).upper()

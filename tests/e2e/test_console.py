@@ -30,7 +30,7 @@ SIGNUP = [
 
 
 def run_bot(
-    tmp_path: Path, lines: list[str], *, timeout: float = 60
+    tmp_path: Path, lines: list[str], *, timeout: float = 60, log_level: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KOLBOT_")}
     env |= {
@@ -38,6 +38,8 @@ def run_bot(
         "KOLBOT_SECRET_KEY": "console-test-secret",
         "LANG": "C.UTF-8",
     }
+    if log_level:
+        env["KOLBOT_LOG_LEVEL"] = log_level
     return subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         input="\n".join(lines) + "\n",
@@ -77,3 +79,13 @@ def test_quit_and_end_of_input_exit_cleanly(tmp_path: Path) -> None:
     result = run_bot(tmp_path, ["/start"])
     assert result.returncode == 0
     assert "Choose your language:" in result.stdout
+
+
+def test_payout_details_never_reach_the_logs(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, SIGNUP, log_level="DEBUG")
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG" in result.stderr
+    compact = result.stderr.replace(" ", "")
+    assert "DE89370400440532013000" not in compact
+    assert "0532" not in result.stderr
+    assert "console-test-secret" not in result.stderr

@@ -91,7 +91,7 @@ async def test_typing_where_a_button_is_expected(app: App, platform: FakePlatfor
     person = Person(platform)
     await sign_up(person, until="payout_method")
     replies = await person.say("cash please")
-    assert "button" in replies[0].text
+    assert replies[0].text == "Please choose one of the buttons below."
     assert await step_of(app, person) == "payout_method"
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,26 @@ def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
     )
     assert "run" in usage.stdout
     assert "db" in usage.stdout
+
+
+async def test_a_failed_migration_closes_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "clash.db"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute("CREATE TABLE people (id INTEGER PRIMARY KEY)")
+    with pytest.raises(sqlite3.OperationalError, match="already exists"):
+        await Database.open(path)
+    # Nothing left open: the failed migration rolled back and the file is usable.
+    with closing(sqlite3.connect(path)) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+    assert "accounts" not in tables
+
+
+async def test_two_processes_migrating_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    first, second = await asyncio.gather(Database.open(path), Database.open(path))
+    try:
+        rows = await first.fetchall("SELECT version FROM schema_migrations")
+        assert len(rows) == len(migrations())
+    finally:
+        await first.close()
+        await second.close()

@@ -10,7 +10,6 @@ from handlers.validators import (
     Invalid,
     parse_country,
     parse_timezone,
-    suggested_timezone,
     zones_for_country,
 )
 from handlers.validators.geo import COUNTRY_UNKNOWN, TIMEZONE_UNKNOWN
@@ -232,8 +231,9 @@ def test_every_country_zone_loads() -> None:
         ("QQ", None),
     ],
 )
-def test_suggested_timezone(country: str, expected: str | None) -> None:
-    assert suggested_timezone(country) == expected
+def test_the_main_zone_is_offered_first(country: str, expected: str | None) -> None:
+    zones = zones_for_country(country)
+    assert (zones[0] if zones else None) == expected
 
 
 @pytest.mark.parametrize(

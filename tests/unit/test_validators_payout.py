@@ -4,7 +4,6 @@ import pytest
 
 from handlers.validators import (
     Invalid,
-    format_iban,
     mask_email,
     mask_iban,
     parse_iban,
@@ -251,20 +250,6 @@ def test_iban_length_table_is_the_swift_registry() -> None:
     assert {code: IBAN_LENGTHS[code] for code in expected} == expected
     for iban in REAL_IBANS:
         assert IBAN_LENGTHS[iban[:2]] == len(iban)
-
-
-@pytest.mark.parametrize(
-    ("iban", "formatted"),
-    [
-        ("DE89370400440532013000", "DE89 3704 0044 0532 0130 00"),
-        ("FR1420041010050500013M02606", "FR14 2004 1010 0505 0001 3M02 606"),
-        ("NO9386011117947", "NO93 8601 1117 947"),
-        ("BE68539007547034", "BE68 5390 0754 7034"),
-        ("de89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"),
-    ],
-)
-def test_format_iban(iban: str, formatted: str) -> None:
-    assert format_iban(iban) == formatted
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,60 @@
+"""Babel formatting per language: numbers, money from minor units, local times, plurals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.i18n import normalize_language, translator
+
+FOLLOWERS = ("{network} @{handle}: {n} follower", "{network} @{handle}: {n} followers")
+
+
+@pytest.mark.parametrize(
+    ("language", "amount_minor", "currency", "expected"),
+    [
+        ("en", 123456, "USD", "$1,234.56"),
+        ("pl", 123456, "PLN", "1\xa0234,56\xa0zł"),
+        ("ru", 5, "RUB", "0,05\xa0₽"),
+        ("fr", 100, "JPY", "100\xa0JPY"),
+        ("es", 10**17 + 1, "EUR", "1.000.000.000.000.000,01\xa0€"),
+    ],
+)
+def test_money_from_integer_minor_units(
+    language: str, amount_minor: int, currency: str, expected: str
+) -> None:
+    assert translator(language).money(amount_minor, currency) == expected
+
+
+def test_times_are_shown_in_the_persons_zone() -> None:
+    moment = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
+    assert translator("en").datetime(moment, "Europe/Warsaw") == "Nov 26, 2026, 12:30:00\u202fAM"
+    assert translator("ru").datetime(moment, "America/New_York").startswith("25 нояб. 2026")
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "expected"),
+    [
+        ("en", 1, "X @a: 1 follower"),
+        ("en", 2, "X @a: 2 followers"),
+        ("ru", 1, "X @a: 1 подписчик"),
+        ("ru", 3, "X @a: 3 подписчика"),
+        ("ru", 11, "X @a: 11 подписчиков"),
+        ("pl", 22, "X @a: 22 obserwujących"),
+    ],
+)
+def test_plurals(language: str, count: int, expected: str) -> None:
+    assert translator(language).ngettext(*FOLLOWERS, count, network="X", handle="a") == expected
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [("es-ES", "es"), ("pt-BR", None), ("RU", "ru"), ("pl_PL", "pl"), ("", None), (None, None)],
+)
+def test_platform_language_hints(hint: str | None, expected: str | None) -> None:
+    assert normalize_language(hint) == expected
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    assert translator("xx").language == "en"
