@@ -162,7 +162,7 @@ async def set_language(ctx: Context) -> None:
 
 @router.command("help", N_("What I can do"))
 async def help_command(ctx: Context) -> None:
-    commands = (ctx.router or router).visible_commands(
+    commands = ctx.router.visible_commands(
         member=ctx.person is not None, in_flow=_in_profile_flow(ctx)
     )
     lines = [ctx._("Commands:")]

@@ -21,14 +21,14 @@ class Context:
         person: Person | None,
         conversation: Conversation | None,
         *,
-        router: Router | None = None,
+        router: Router,
         expired: Conversation | None = None,
     ) -> None:
         self.incoming = incoming
         self.services = services
         self.person = person
         self.conversation = conversation
-        # Every command the bot offers, for /help; None only in isolated handler tests.
+        # Every command the bot offers, for /help.
         self.router = router
         # The conversation that timed out just before this event, to tell the person so.
         self.expired = expired

@@ -34,9 +34,14 @@ async def test_purge_expired_conversations(app: App) -> None:
     conversations = app.services.conversations
     old = Conversation(key=ConversationKey(platform="t", chat="1", user="1"), flow="f", step="s")
     fresh = Conversation(key=ConversationKey(platform="t", chat="2", user="2"), flow="f", step="s")
-    await conversations.save(old, now=utcnow() - timedelta(days=8))
+    recent = Conversation(
+        key=ConversationKey(platform="t", chat="3", user="3"), flow="f", step="s"
+    )
+    await conversations.save(old, now=utcnow() - timedelta(days=40))
+    await conversations.save(recent, now=utcnow() - timedelta(days=8))
     await conversations.save(fresh)
     assert await purge_expired_conversations(app.services) == 1
+    assert await conversations.get(recent.key) is not None
     assert await conversations.get(old.key) is None
     assert await conversations.get(fresh.key) is not None
 
