@@ -17,6 +17,20 @@ from storage.database import Database
 
 log = logging.getLogger("kolbot")
 
+# Libraries whose DEBUG/INFO logs carry what must never be logged: request URLs with the bot
+# token (httpx), SQL parameters with conversation data (aiosqlite), raw gateway events with
+# what people typed and interaction tokens (discord.py).
+QUIET_LOGGERS = (
+    "httpx",
+    "apscheduler",
+    "aiosqlite",
+    "discord.gateway",
+    "discord.http",
+    "discord.webhook",
+    "discord.client",
+    "telegram",
+)
+
 
 def build_platforms(settings: Settings, commands: Sequence[Command]) -> list[Platform]:
     """Every platform with a token; the console when there is none."""
@@ -96,11 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Third-party request logs would print URLs, and the Bot API puts the token in them.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # At DEBUG aiosqlite logs every statement with its parameters: conversation data included.
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     if args.command == "run":
         if not _has_platform_token(settings) and "log_level" not in settings.model_fields_set:
             # On the console, the chat is the interface: keep routine logs out of it.
