@@ -33,10 +33,27 @@ class Deliverer:
 
     async def deliver(self, platform: Platform, message: Outgoing) -> str | None:
         """Send once it works; returns the message id, or None when it cannot be delivered."""
+        message_id, _ = await self._send(platform, message)
+        return message_id
+
+    async def deliver_all(self, platform: Platform, messages: list[Outgoing]) -> None:
+        """Send in order; once the chat turns out unreachable, the rest is not attempted."""
+        for message in messages:
+            try:
+                _, unreachable = await self._send(platform, message)
+            except Exception:
+                # An adapter bug must not take down this chat's later replies or others.
+                log.exception("delivery to %s failed", message.chat)
+                continue
+            if unreachable:
+                return
+
+    async def _send(self, platform: Platform, message: Outgoing) -> tuple[str | None, bool]:
+        """The message id (None when not delivered), and whether the chat is unreachable."""
         transient_failures = 0
         while True:
             try:
-                return await platform.send(message)
+                return await platform.send(message), False
             except RateLimited as limited:
                 # The platform said when; asking earlier only extends the penalty.
                 log.info("rate limited on %s, waiting %.1fs", message.chat, limited.retry_after)
@@ -44,10 +61,10 @@ class Deliverer:
             except Unreachable:
                 if await self._people.set_reachable(str(message.chat), reachable=False):
                     log.info("%s is unreachable; holding messages until they write", message.chat)
-                return None
+                return None, True
             except BadRequest as refused:
                 log.error("%s refused a message: %s", message.chat, refused)
-                return None
+                return None, False
             except Transient as failure:
                 transient_failures += 1
                 if transient_failures >= self._max_attempts:
@@ -57,6 +74,6 @@ class Deliverer:
                         transient_failures,
                         failure,
                     )
-                    return None
+                    return None, False
                 delay = min(self._max_backoff, self._base_backoff * 2 ** (transient_failures - 1))
                 await self._sleep(delay)

@@ -44,12 +44,7 @@ class Dispatcher:
             replies = await self._handle(incoming)
             if update_id:
                 await updates.claim(platform.name, update_id)
-            for message in replies:
-                try:
-                    await self.deliverer.deliver(platform, message)
-                except Exception:
-                    # An adapter bug must not take down this chat's later replies or others.
-                    log.exception("delivery to %s failed", message.chat)
+            await self.deliverer.deliver_all(platform, replies)
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
         """Route and save; on any failure, an apology and no state change."""

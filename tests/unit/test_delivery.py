@@ -75,3 +75,27 @@ async def test_unreachable_marks_the_account_until_they_write(
     account = await app.services.people.account("fake", "1")
     assert account is not None
     assert account.reachable
+
+
+async def test_the_rest_of_a_batch_waits_once_the_chat_is_unreachable(app: App) -> None:
+    fake = FakePlatform()
+    fake.failures = [Unreachable("blocked")]
+    second = MESSAGE.model_copy(update={"text": "second"})
+    await Deliverer(app.services.people).deliver_all(fake, [MESSAGE, second])
+    assert fake.sent == []
+
+
+async def test_an_adapter_bug_does_not_stop_the_batch(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(FakePlatform):
+        async def send(self, message: Outgoing) -> str:
+            if message.text == "hello":
+                raise KeyError("adapter bug")
+            return await super().send(message)
+
+    fake = Broken()
+    second = MESSAGE.model_copy(update={"text": "second"})
+    await Deliverer(app.services.people).deliver_all(fake, [MESSAGE, second])
+    assert [m.text for m in fake.sent] == ["second"]
+    assert "adapter bug" in caplog.text
