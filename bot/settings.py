@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
+    # Sends paced under Telegram's limits: overall and per private chat a second, per group a
+    # minute. Telegram allows ~30/s overall, up to 1000/s with paid broadcasts.
+    telegram_rate: int = Field(default=30, ge=2, le=1000)
+    telegram_chat_rate: float = Field(default=1.0, gt=0)
+    telegram_chat_burst: int = Field(default=3, ge=1)
+    telegram_group_rate: int = Field(default=20, ge=2)
 
     discord_token: SecretStr | None = None
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

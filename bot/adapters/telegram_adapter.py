@@ -4,23 +4,24 @@ kolbot keeps conversation state in SQLite and orders work per chat itself, so th
 PTB's ``Bot`` (typed Bot API calls) and not its ``Application``: no ConversationHandler,
 persistence or JobQueue, and no Updater, whose webhook server needs tornado. Updates arrive by
 long polling (a getUpdates loop that outlives network errors) or at an aiohttp webhook; both
-hand them to ``ChatQueues``: in order within a chat, concurrently across chats.
+hand them to ``ChatQueues``: in order within a chat, concurrently across chats. Telegram is told
+an update was taken only once it is handled (``intake``), and sends are paced under Telegram's
+limits, their waits sat out of the concurrency slots (``pacing``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hmac
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -29,11 +30,18 @@ from telegram import error as tg
 from telegram.constants import ParseMode
 from telegram.request import BaseRequest
 
-from bot.adapters.telegram.chats import DEFAULT_CONCURRENCY, ChatQueues
-from bot.adapters.telegram.inbound import ALLOWED_UPDATES, PLATFORM, to_incoming
+from bot.adapters.telegram.chats import (
+    DEFAULT_BACKLOG,
+    DEFAULT_CHAT_BACKLOG,
+    DEFAULT_CONCURRENCY,
+    ChatQueues,
+)
+from bot.adapters.telegram.inbound import ALLOWED_UPDATES, PLATFORM, replied_update, to_incoming
+from bot.adapters.telegram.intake import Intake
+from bot.adapters.telegram.pacing import ChatId, Pacer
 from bot.adapters.telegram.redact import TOKEN_FILTER
-from bot.adapters.telegram.render import Part, escape, plan
-from bot.adapters.telegram.request import AiohttpRequest
+from bot.adapters.telegram.render import CAPTION_LIMIT, Part, escape, plan, utf16_length
+from bot.adapters.telegram.request import AiohttpRequest, call
 from bot.core.messages import ChatRef, Incoming, Outgoing
 from bot.core.platform import (
     BadRequest,
@@ -52,17 +60,34 @@ __all__ = ["TelegramPlatform"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 POLL_TIMEOUT: Final = 30
+FETCH_LIMIT: Final = 100  # the most getUpdates returns at once
+# Telegram gives up on a webhook request after about a minute and sends the update again.
+WEBHOOK_TIMEOUT: Final = 55.0
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 _SECRET_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_NAME: Final = re.compile(r"[a-z0-9_]{1,32}")
 _DESCRIPTION_LIMIT: Final = 256
+# How often to look for new updates while the offset is held back (see ``_repoll_wait``).
+REPOLL: Final = 0.2
+# A button press shows a spinner until answered; an answer later than this is useless.
+_ANSWER_WAIT_LIMIT: Final = 1.0
+# The command menu is worth this long a wait at start, not more.
+_MENU_WAIT_LIMIT: Final = 10.0
 # Telegram redelivers an update when a restart lands between fetching and confirming it;
 # remembering recent presses keeps a redelivered one from being answered twice.
 _ANSWERED_MEMORY: Final = 10_000
 # Messages cut in several parts whose send failed part-way, so a retry resumes, not repeats.
 _PROGRESS_MEMORY: Final = 1024
+# Messages sent as photos, whose text is edited as a caption.
+_PHOTO_MEMORY: Final = 10_000
+# Groups that became supergroups (old id → new), so later sends go straight to the new id.
+_MOVED_MEMORY: Final = 10_000
+_MOVES_PER_CALL: Final = 3
+_NO_TEXT: Final = "there is no text in the message to edit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +153,23 @@ def _is_parse_error(error: tg.BadRequest) -> bool:
     return "can't parse entities" in error.message.lower()
 
 
+def _remember(memory: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
+    """Put ``key`` in a bounded memory, forgetting the least recently put beyond ``limit``."""
+    memory[key] = value
+    memory.move_to_end(key)
+    if len(memory) > limit:
+        memory.popitem(last=False)
+
+
+def _as_update(raw: object) -> tuple[dict[str, Any], int] | None:
+    """A raw update and its id; None for anything without one."""
+    if isinstance(raw, dict):
+        update_id = raw.get("update_id")
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            return raw, update_id
+    return None
+
+
 class TelegramPlatform:
     name = PLATFORM
 
@@ -138,35 +180,63 @@ class TelegramPlatform:
         *,
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
+        answers_request: BaseRequest | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        backlog: int = DEFAULT_BACKLOG,
+        chat_backlog: int = DEFAULT_CHAT_BACKLOG,
         poll_timeout: int = POLL_TIMEOUT,
         retry_delays: tuple[float, float] = (1.0, 30.0),
         drain_timeout: float = 10.0,
+        webhook_timeout: float = WEBHOOK_TIMEOUT,
+        repoll: float = REPOLL,
     ) -> None:
         """``retry_delays`` is the first and the longest wait after a failed getUpdates;
-        ``drain_timeout`` bounds how long ``stop`` lets received updates finish."""
+        ``drain_timeout`` bounds how long ``stop`` lets received updates finish;
+        ``backlog`` caps the updates held in memory, ``chat_backlog`` those waiting in one chat
+        (the rest wait at Telegram);
+        ``webhook_timeout`` bounds how long a webhook request waits for its update's handling;
+        ``repoll`` is how long new updates may wait at Telegram while older ones are handled.
+        Button presses are answered on ``answers_request``, so sends never hold them up."""
         if settings.telegram_token is None:
             raise ValueError("KOLBOT_TELEGRAM_TOKEN is not set")
         token = settings.telegram_token.get_secret_value()
         TOKEN_FILTER.tokens.add(token)
         self._hook = _webhook(settings)
         self._commands = tuple(commands)
+        self._updates_request = updates_request or AiohttpRequest(connections=1)
+        self._answers_request = answers_request or AiohttpRequest(
+            connections=8, read_timeout=2.0, connect_timeout=2.0, pool_timeout=1.0
+        )
         self._bot = Bot(
             token,
             base_url=settings.telegram_base_url,
             request=request or AiohttpRequest(connections=concurrency + 16),
-            get_updates_request=updates_request or AiohttpRequest(connections=1),
+            get_updates_request=self._updates_request,
         )
-        self._chats = ChatQueues(concurrency)
+        self._chats = ChatQueues(concurrency, backlog=backlog, chat_backlog=chat_backlog)
+        self._intake = Intake()
+        self._pacer = Pacer(
+            rate=settings.telegram_rate,
+            chat_rate=settings.telegram_chat_rate,
+            chat_burst=settings.telegram_chat_burst,
+            group_rate=settings.telegram_group_rate,
+        )
         self._poll_timeout = poll_timeout
         self._retry_delays = retry_delays
         self._drain_timeout = drain_timeout
+        self._webhook_timeout = webhook_timeout
+        self._repoll = repoll
         self._on_update: UpdateHandler | None = None
         self._poller: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
+        self._accepting = False
+        # Webhook requests waiting for their update: True once handled, False if it never was.
+        self._waiters: dict[int, asyncio.Future[bool]] = {}
         self._answers: set[asyncio.Task[None]] = set()
         self._answered: OrderedDict[str, None] = OrderedDict()
         self._progress: OrderedDict[int, tuple[Outgoing, int]] = OrderedDict()
+        self._photos: OrderedDict[tuple[ChatId, int], None] = OrderedDict()
+        self._moved: OrderedDict[ChatId, int] = OrderedDict()
         self._closed = asyncio.Event()
         self._failure: BaseException | None = None
 
@@ -177,8 +247,9 @@ class TelegramPlatform:
 
     @property
     def pending(self) -> int:
-        """Updates received and not yet handled (queued or running)."""
-        return self._chats.pending
+        """Updates received and not yet handled: queued, running, or left at Telegram for a
+        chat whose backlog is full."""
+        return self._chats.pending + self._intake.deferred
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -188,6 +259,7 @@ class TelegramPlatform:
         try:
             await self._connect()
             await self._publish_commands()
+            self._accepting = True
             if self._hook is not None:
                 await self._listen(self._hook)
             else:
@@ -204,16 +276,22 @@ class TelegramPlatform:
         log.info("telegram: @%s receiving by %s", self.username, mode)
 
     async def stop(self) -> None:
-        """Stop receiving, let received updates finish (bounded), then close the client."""
+        """Stop receiving, let received updates finish (bounded), then close the client.
+
+        What is left unhandled stays unconfirmed at Telegram, which delivers it again to the
+        next process: from the same getUpdates offset, or by retrying a webhook answered 503.
+        """
+        self._accepting = False
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
         await self._chats.close(self._drain_timeout)
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_result(False)
+        self._waiters.clear()
         await self._release()
         self._closed.set()
 
@@ -229,10 +307,16 @@ class TelegramPlatform:
         except tg.InvalidToken:
             # PTB's message quotes the token: say what happened without it.
             raise RuntimeError("Telegram refused KOLBOT_TELEGRAM_TOKEN") from None
+        await self._answers_request.initialize()
 
     async def _release(self) -> None:
+        """Free what ``start`` took, however far it got: the port too, so a retry can bind it."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
         if self._answers:
             await asyncio.gather(*self._answers, return_exceptions=True)
+        await self._answers_request.shutdown()
         await self._bot.shutdown()
 
     async def _publish_commands(self) -> None:
@@ -243,8 +327,7 @@ class TelegramPlatform:
                 commands.append(command)
             else:
                 log.warning("/%s cannot be a Telegram command (a-z, 0-9, _)", command.name)
-        languages: list[str | None] = [None]
-        languages += [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
+        languages: list[str | None] = [None, *LANGUAGES]
         await asyncio.gather(*(self._publish_menu(commands, code) for code in languages))
 
     async def _publish_menu(self, commands: list[Command], language: str | None) -> None:
@@ -253,31 +336,36 @@ class TelegramPlatform:
             BotCommand(command.name, t._(command.description)[:_DESCRIPTION_LIMIT] or command.name)
             for command in commands
         ]
-        try:
-            await self._bot.set_my_commands(menu, language_code=language)
-        except tg.TelegramError as error:
+        for attempt in range(2):
+            try:
+                await self._bot.set_my_commands(menu, language_code=language)
+                return
+            except tg.RetryAfter as limited:
+                wait = _retry_after(limited)
+                if attempt == 0 and wait <= _MENU_WAIT_LIMIT:
+                    await asyncio.sleep(wait)
+                    continue
+                error: tg.TelegramError = limited
+            except tg.TelegramError as failure:
+                error = failure
             # The menu is a convenience: typed commands work without it.
             log.warning("could not set the %s command menu: %s", language or "default", error)
+            return
 
     # Receiving ---------------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """Long-poll getUpdates forever; an update is confirmed only by asking for the next.
+        """Long-poll getUpdates until stopped; ``intake`` says what the offset confirms.
 
         Failures (network, 5xx, 429, a conflicting poller) wait and retry with backoff; only
         a revoked token ends polling, and ``wait_closed`` reports it.
         """
-        offset: int | None = None
         failures = 0
         try:
             while True:
                 await self._chats.room()
                 try:
-                    updates = await self._bot.get_updates(
-                        offset=offset,
-                        timeout=self._poll_timeout,
-                        allowed_updates=ALLOWED_UPDATES,
-                    )
+                    batch = await self._fetch(self._intake.offset())
                 except tg.InvalidToken:
                     raise RuntimeError("Telegram refused KOLBOT_TELEGRAM_TOKEN") from None
                 except tg.RetryAfter as limited:
@@ -290,9 +378,9 @@ class TelegramPlatform:
                     log.warning("telegram getUpdates failed (%s); retrying in %.1fs", error, delay)
                 else:
                     failures = 0
-                    for update in updates:
-                        offset = update.update_id + 1
-                        self._receive(update)
+                    self._take(batch)
+                    if self._intake.unhandled:
+                        await self._repoll_wait()
                     continue
                 await asyncio.sleep(delay)
         except Exception as failure:
@@ -300,24 +388,94 @@ class TelegramPlatform:
             self._failure = failure
             self._closed.set()
 
+    async def _repoll_wait(self) -> None:
+        """While updates are unhandled, Telegram answers getUpdates at once with them instead of
+        waiting for new ones: ask again when the offset moves, or after ``repoll`` seconds for
+        newer ones. Each such call costs a round trip; a new update waits up to ``repoll``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._repoll):
+                await self._intake.moved(self._intake.offset())
+
+    async def _fetch(self, offset: int | None) -> list[object]:
+        """The next updates as raw JSON, each decoded on its own later (see ``request.call``)."""
+        parameters = {
+            "offset": offset,
+            "timeout": self._poll_timeout,
+            "limit": FETCH_LIMIT,
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
+        read_timeout = (self._updates_request.read_timeout or 0) + self._poll_timeout
+        batch = await call(
+            self._updates_request, self._url("getUpdates"), parameters, read_timeout=read_timeout
+        )
+        if not isinstance(batch, list):
+            raise tg.NetworkError("getUpdates answered something other than a list")
+        return batch
+
+    def _take(self, batch: list[object]) -> None:
+        """Queue what is new in a fetched batch, in order; a chat whose backlog is full leaves
+        its updates at Telegram (in order too: none of its later ones jump ahead)."""
+        full: set[str] = set()
+        for item in batch:
+            update = _as_update(item)
+            if update is None:
+                log.error("ignoring a telegram update without an update_id")
+                continue
+            raw, update_id = update
+            if not self._intake.take(update_id):
+                continue  # still held here from an earlier fetch
+            read = self._read(raw, update_id)
+            if read is None:
+                self._intake.handled(update_id)
+                continue
+            incoming, answer = read
+            chat = incoming.chat.chat_id
+            if chat in full or not self._submit(update_id, incoming, answer):
+                full.add(chat)
+                if self._intake.defer(update_id):
+                    log.warning(
+                        "telegram chat backlog full; update %s waits at Telegram", update_id
+                    )
+
     async def _on_webhook(self, request: web.Request) -> web.Response:
-        """Check the secret, queue the update, answer 200 at once: handling happens later."""
+        """Check the secret, then answer once the update is handled (or failed and was logged):
+        Telegram sends again what a crash interrupted. 503 tells it to send later."""
         assert self._hook is not None
         offered = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(offered, self._hook.secret.encode()):
             return web.Response(status=403)
+        if not self._accepting:
+            return web.Response(status=503)
         try:
-            payload = await request.json()
-            if not isinstance(payload, dict):
-                raise TypeError("an update is a JSON object")
-            update = Update.de_json(payload, self._bot)
-        except Exception:
+            payload: Any = await request.json()
+        except ValueError:
+            payload = None
+        update = _as_update(payload)
+        if update is None:
             log.warning("ignoring a webhook request that is not an update")
             return web.Response(status=400)
-        # A full backlog holds Telegram's connection, which slows its deliveries down.
-        await self._chats.room()
-        self._receive(update)
-        return web.Response()
+        payload, update_id = update
+        read = self._read(payload, update_id)
+        if read is None:
+            return web.Response()
+        incoming, answer = read
+        waiter = self._waiters.get(update_id)
+        try:
+            async with asyncio.timeout(self._webhook_timeout):
+                if waiter is None:  # else Telegram sent it again while it is still here
+                    # A full backlog holds Telegram's connection: it slows its deliveries down.
+                    await self._chats.room()
+                    await self._chats.chat_room(incoming.chat.chat_id)
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._waiters[update_id] = waiter
+                    self._submit(update_id, incoming, answer)  # there is room: nothing awaited
+                handled = await asyncio.shield(waiter)
+        except TimeoutError:
+            if waiter is None:
+                return web.Response(status=503)
+            log.warning("telegram update %s is still being handled; answering anyway", update_id)
+            return web.Response()
+        return web.Response(status=200 if handled else 503)
 
     async def _listen(self, hook: _Webhook) -> None:
         server = web.Application()
@@ -330,89 +488,166 @@ class TelegramPlatform:
             hook.url, secret_token=hook.secret, allowed_updates=ALLOWED_UPDATES
         )
 
-    def _receive(self, update: Update) -> None:
-        """Answer a button press at once, then queue the update behind its chat's earlier ones."""
+    def _read(
+        self, raw: dict[str, Any], update_id: int
+    ) -> tuple[Incoming, asyncio.Task[None] | None] | None:
+        """Decode an update and answer a button press at once; the core's view of it, or None
+        when there is nothing to handle. A bad update is logged by its id alone: its contents
+        are people's messages and names."""
+        try:
+            update = Update.de_json(raw, self._bot)
+        except Exception as error:
+            log.error(
+                "ignoring telegram update %s: unreadable (%s)", update_id, type(error).__name__
+            )
+            return None
         answer = None
         if update.callback_query is not None:
             answer = self._answer(update.callback_query.id)
         try:
             incoming = to_incoming(update, self.username)
-        except Exception:
-            log.exception("ignoring telegram update %s", update.update_id)
-            return
-        if incoming is not None:
-            job = functools.partial(self._handle, incoming, answer)
-            self._chats.submit(incoming.chat.chat_id, job)
+        except Exception as error:
+            log.error("ignoring telegram update %s (%s)", update_id, type(error).__name__)
+            return None
+        return None if incoming is None else (incoming, answer)
 
-    async def _handle(self, incoming: Incoming, answer: asyncio.Task[None] | None) -> None:
-        if answer is not None:
-            await answer  # the spinner stops before any reply, as Telegram expects
-        assert self._on_update is not None
-        await self._on_update(incoming)
+    def _submit(
+        self, update_id: int, incoming: Incoming, answer: asyncio.Task[None] | None
+    ) -> bool:
+        """Queue the update behind its chat's earlier ones (False: the chat's backlog is full);
+        it is handled once the core sends its first reply (see ``send``) or is done with it."""
+
+        async def handle() -> None:
+            assert self._on_update is not None
+            try:
+                if answer is not None:
+                    await answer  # the spinner stops before any reply, as Telegram expects
+                await self._on_update(incoming)
+            except Exception:
+                self._handled(update_id)  # failed, and ChatQueues logs it
+                raise
+            self._handled(update_id)  # not when cancelled: then it was never handled
+
+        return self._chats.submit(incoming.chat.chat_id, handle)
+
+    def _handled(self, update_id: int) -> None:
+        self._intake.handled(update_id)
+        waiter = self._waiters.pop(update_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
 
     def _answer(self, query_id: str) -> asyncio.Task[None] | None:
         if query_id in self._answered:
             return None
-        self._answered[query_id] = None
-        if len(self._answered) > _ANSWERED_MEMORY:
-            self._answered.popitem(last=False)
+        _remember(self._answered, query_id, None, _ANSWERED_MEMORY)
         task = asyncio.create_task(self._answer_query(query_id))
         self._answers.add(task)
         task.add_done_callback(self._answers.discard)
         return task
 
     async def _answer_query(self, query_id: str) -> None:
-        try:
-            await self._bot.answer_callback_query(query_id)
-        except tg.TelegramError as error:
-            # Too old, or answered before a restart: the press is still handled.
-            log.info("could not answer a button press: %s", error)
+        """Answer on a connection pool of its own; once more after a 5xx or a short 429."""
+        url = self._url("answerCallbackQuery")
+        for attempt in range(2):
+            try:
+                await call(self._answers_request, url, {"callback_query_id": query_id})
+                return
+            except tg.RetryAfter as limited:
+                wait = _retry_after(limited)
+                if attempt or wait > _ANSWER_WAIT_LIMIT:
+                    log.info("gave up answering a button press: rate limited for %.1fs", wait)
+                    return
+                await asyncio.sleep(wait)
+            except (tg.BadRequest, tg.TimedOut, tg.Forbidden, tg.InvalidToken) as error:
+                # Too old, answered before a restart, or maybe arrived: the press is handled.
+                log.info("could not answer a button press: %s", error)
+                return
+            except tg.NetworkError as error:  # a 5xx or a dropped connection
+                if attempt:
+                    log.info("could not answer a button press: %s", error)
+                    return
+            except tg.TelegramError as error:
+                log.info("could not answer a button press: %s", error)
+                return
+
+    def _url(self, method: str) -> str:
+        return f"{self._bot.base_url}/{method}"
 
     # Sending -----------------------------------------------------------------------------
 
     async def send(self, message: Outgoing) -> str:
-        """Send (or edit) one message as HTML with every character of its text escaped."""
-        chat_id = _chat_id(message.chat)
+        """Send (or edit) one message as HTML with every character of its text escaped.
+
+        Every call is paced under Telegram's limits and a 429 is waited out here, outside the
+        concurrency slot, then the call repeated: RateLimited never reaches the core, whose
+        wait would hold the slot.
+        """
+        update_id = replied_update(message.reply_token)
+        if update_id is not None:
+            self._handled(update_id)  # the core replies once it has saved the state change
+        chat = _chat_id(message.chat)
         parts = plan(message)
         if not parts:
             raise BadRequest("a message needs text or an image")
         try:
             if message.edit_message_id is not None and len(parts) == 1 and not parts[0].photo:
-                edited = await self._edit(chat_id, int(message.edit_message_id), parts[0])
+                edited = await self._edit(chat, int(message.edit_message_id), parts[0])
                 if edited is not None:
                     return edited
-            return await self._send_parts(chat_id, message, parts)
+            return await self._send_parts(chat, message, parts)
         except tg.TelegramError as error:
             raise _translate(error) from error
 
-    async def _send_parts(self, chat_id: int | str, message: Outgoing, parts: list[Part]) -> str:
+    async def _api(self, chat: ChatId, request: Callable[[ChatId], Awaitable[T]]) -> T:
+        """One call that puts something in ``chat``: paced, repeated after a 429 once it is
+        waited out, and following a group that became a supergroup."""
+        moves = 0
+        while True:
+            target = self._target(chat)
+            await self._pacer.ready(target, self._chats.suspended)
+            try:
+                return await request(target)
+            except tg.RetryAfter as limited:
+                wait = _retry_after(limited)
+                self._pacer.limited(target, wait)
+                log.info("telegram rate limited sends to %s; waiting %.1fs", target, wait)
+            except tg.ChatMigrated as moved:
+                moves += 1
+                if moves > _MOVES_PER_CALL:
+                    raise
+                # Stored addresses keep the old id; this process remembers the new one.
+                log.warning("telegram chat %s became %s; sending there", target, moved.new_chat_id)
+                _remember(self._moved, chat, moved.new_chat_id, _MOVED_MEMORY)
+
+    def _target(self, chat: ChatId) -> ChatId:
+        return self._moved.get(chat, chat)
+
+    async def _send_parts(self, chat: ChatId, message: Outgoing, parts: list[Part]) -> str:
         key = id(message)
         resumed = self._progress.pop(key, None)
         first = resumed[1] if resumed is not None and resumed[0] is message else 0
         sent = 0
         for index in range(first, len(parts)):
             try:
-                sent = await self._send_part(chat_id, parts[index])
+                sent = await self._send_part(chat, parts[index])
             except tg.TelegramError:
                 if index > 0:
-                    self._progress[key] = (message, index)
-                    if len(self._progress) > _PROGRESS_MEMORY:
-                        self._progress.popitem(last=False)
+                    _remember(self._progress, key, (message, index), _PROGRESS_MEMORY)
                 raise
         return str(sent)
 
-    async def _send_part(self, chat_id: int | str, part: Part) -> int:
+    async def _send_part(self, chat: ChatId, part: Part) -> int:
         if part.photo is not None:
-            return await self._send_photo(chat_id, part)
+            return await self._send_photo(chat, part)
 
-        async def send_text(text: str, mode: ParseMode | None) -> Message:
+        async def send_text(target: ChatId, text: str, mode: ParseMode | None) -> Message:
             return await self._bot.send_message(
-                chat_id, text, parse_mode=mode, reply_markup=part.markup
+                target, text, parse_mode=mode, reply_markup=part.markup
             )
 
-        return (await self._html_or_plain(send_text, part.text)).message_id
+        return (await self._html_or_plain(chat, send_text, part.text)).message_id
 
-    async def _send_photo(self, chat_id: int | str, part: Part) -> int:
+    async def _send_photo(self, chat: ChatId, part: Part) -> int:
         image = part.photo
         assert image is not None
         photo: str | InputFile
@@ -427,47 +662,83 @@ class TelegramPlatform:
         else:
             raise BadRequest("an image needs a url or a path")
 
-        async def send_photo(caption: str, mode: ParseMode | None) -> Message:
+        async def send_photo(target: ChatId, caption: str, mode: ParseMode | None) -> Message:
             return await self._bot.send_photo(
-                chat_id,
+                target,
                 photo,
                 caption=caption or None,
                 parse_mode=mode if caption else None,
                 reply_markup=part.markup,
             )
 
-        return (await self._html_or_plain(send_photo, part.text)).message_id
+        sent = await self._html_or_plain(chat, send_photo, part.text)
+        _remember(self._photos, (self._target(chat), sent.message_id), None, _PHOTO_MEMORY)
+        return sent.message_id
 
-    async def _edit(self, chat_id: int | str, message_id: int, part: Part) -> str | None:
-        """Edit in place; None when the message cannot be edited and a new one should go."""
+    async def _edit(self, chat: ChatId, message_id: int, part: Part) -> str | None:
+        """Edit in place (a photo's caption); None when the message cannot be edited and a new
+        one should go."""
+        try:
+            if (self._target(chat), message_id) in self._photos:
+                await self._edit_caption(chat, message_id, part)
+            else:
+                try:
+                    await self._edit_text(chat, message_id, part)
+                except tg.BadRequest as error:
+                    if _NO_TEXT not in error.message.lower():
+                        raise
+                    # A photo this process did not send (or has forgotten).
+                    key = (self._target(chat), message_id)
+                    _remember(self._photos, key, None, _PHOTO_MEMORY)
+                    await self._edit_caption(chat, message_id, part)
+        except tg.BadRequest as error:
+            if "message is not modified" in error.message.lower():
+                return str(message_id)  # a double press: what it shows is already right
+            log.info("cannot edit message %s in %s (%s); sending anew", message_id, chat, error)
+            return None
+        return str(message_id)
 
-        async def edit_text(text: str, mode: ParseMode | None) -> None:
+    async def _edit_text(self, chat: ChatId, message_id: int, part: Part) -> None:
+        async def edit(target: ChatId, text: str, mode: ParseMode | None) -> None:
             await self._bot.edit_message_text(
                 text,
-                chat_id=chat_id,
+                chat_id=target,
                 message_id=message_id,
                 parse_mode=mode,
                 reply_markup=part.markup,
             )
 
-        try:
-            await self._html_or_plain(edit_text, part.text)
-        except tg.BadRequest as error:
-            if "message is not modified" in error.message.lower():
-                return str(message_id)  # a double press: what it shows is already right
-            log.info("cannot edit message %s in %s (%s); sending anew", message_id, chat_id, error)
-            return None
-        return str(message_id)
+        await self._html_or_plain(chat, edit, part.text)
+
+    async def _edit_caption(self, chat: ChatId, message_id: int, part: Part) -> None:
+        if utf16_length(part.text) > CAPTION_LIMIT:
+            raise tg.BadRequest("the new text is too long for a caption")
+
+        async def edit(target: ChatId, caption: str, mode: ParseMode | None) -> None:
+            await self._bot.edit_message_caption(
+                chat_id=target,
+                message_id=message_id,
+                caption=caption,
+                parse_mode=mode,
+                reply_markup=part.markup,
+            )
+
+        await self._html_or_plain(chat, edit, part.text)
 
     async def _html_or_plain(
-        self, call: Callable[[str, ParseMode | None], Awaitable[T]], text: str
+        self,
+        chat: ChatId,
+        request: Callable[[ChatId, str, ParseMode | None], Awaitable[T]],
+        text: str,
     ) -> T:
         """Send the text escaped as HTML; should Telegram still fail to parse it, send the same
         words without a parse mode rather than not at all."""
         try:
-            return await call(escape(text), ParseMode.HTML)
+            return await self._api(
+                chat, lambda target: request(target, escape(text), ParseMode.HTML)
+            )
         except tg.BadRequest as error:
             if not _is_parse_error(error):
                 raise
             log.warning("telegram could not parse escaped HTML (%s); sending plain text", error)
-            return await call(text, None)
+            return await self._api(chat, lambda target: request(target, text, None))

@@ -33,10 +33,16 @@ async def eventually(
 
 
 def with_telegram(settings: Settings, server: FakeTelegram, **changes: Any) -> Settings:
-    """``settings`` pointed at the fake, with a real SQLite file from the shared fixture."""
+    """``settings`` pointed at the fake, with a real SQLite file from the shared fixture.
+
+    Pacing is loosened so conversations run at test speed; tests of the limits set their own.
+    """
     update: dict[str, Any] = {
         "telegram_token": SecretStr(server.token),
         "telegram_base_url": server.base_url,
+        "telegram_rate": 1000,
+        "telegram_chat_rate": 1000.0,
+        "telegram_group_rate": 60_000,
     }
     update.update(changes)
     return settings.model_copy(update=update)
@@ -74,21 +80,25 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """Open the app on ``settings.database``, start the adapter, stop and close on exit.
 
-    The Deliverer sleeps for real (so retry_after is honoured) with short backoffs.
+    The Deliverer sleeps for real (so retry_after is honoured) with short backoffs, and the
+    adapter looks for new updates every 50 ms while older ones are being handled.
     """
     app = await App.open(settings)
     app.dispatcher.deliverer = Deliverer(app.services.people, base_backoff=0.05, max_backoff=0.2)
     options.setdefault("retry_delays", (0.05, 0.2))
+    options.setdefault("repoll", 0.05)
     options.setdefault("drain_timeout", 5.0)
     commands = list(app.dispatcher.router.commands.values())
     bot = RunningBot(app, TelegramPlatform(settings, commands, **options), server)
+    calls_before = len(server.calls)
     bot.task = asyncio.create_task(app.run([bot.platform], bot.stopping))
     try:
-        # A long poll has arrived (it answers later), or the webhook is set.
+        # This bot's first long poll has arrived (it answers later), or its webhook is set.
         def receiving() -> bool:
+            calls = server.calls[calls_before:]
             if settings.telegram_webhook_url:
-                return any(call.ok for call in server.calls_to("setWebhook"))
-            return bool(server.calls_to("getUpdates"))
+                return any(call.ok and call.method == "setWebhook" for call in calls)
+            return any(call.method == "getUpdates" for call in calls)
 
         await eventually(
             lambda: bot.task is not None and (bot.task.done() or receiving()),

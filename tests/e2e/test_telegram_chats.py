@@ -125,3 +125,65 @@ async def test_close_lets_work_finish_then_cancels_the_rest() -> None:
     assert "end quick" in jobs.log
     assert "start never" not in jobs.log
     assert (queues.pending, queues.busy_chats) == (0, 0)
+
+
+async def test_a_suspended_job_lends_its_slot_and_keeps_its_chat_in_order() -> None:
+    queues = ChatQueues(concurrency=1)
+    jobs = Recorder()
+    waited = asyncio.Event()
+
+    async def rate_limited() -> None:
+        jobs.log.append("start a1")
+        async with queues.suspended():
+            await waited.wait()
+        jobs.log.append("end a1")
+
+    queues.submit("a", rate_limited)
+    queues.submit("a", jobs.job("a2"))
+    queues.submit("b", jobs.job("b"))
+    # While a1 waits outside the only slot, b runs; a2 still waits for a1.
+    await eventually(lambda: "start b" in jobs.log)
+    assert "start a2" not in jobs.log
+    waited.set()
+    await asyncio.sleep(0.01)
+    assert "end a1" not in jobs.log  # it takes the slot back only when b gives it up
+    jobs.release("b", "a2")
+    await queues.join()
+    assert jobs.log.index("end a1") < jobs.log.index("start a2")
+    assert jobs.most_running == 1
+
+
+async def test_suspended_outside_a_job_does_nothing() -> None:
+    queues = ChatQueues(concurrency=1)
+    async with queues.suspended():
+        pass
+    jobs = Recorder()
+    queues.submit("a", jobs.job("a"))
+    await eventually(lambda: jobs.running == 1)
+    jobs.release("a")
+    await queues.join()
+
+
+async def test_a_full_chat_refuses_more_while_other_chats_get_in() -> None:
+    queues = ChatQueues(concurrency=4, backlog=10, chat_backlog=2)
+    jobs = Recorder()
+    assert queues.submit("a", jobs.job("a1"))
+    assert queues.submit("a", jobs.job("a2"))
+    assert not queues.submit("a", jobs.job("a3"))  # two waiting already
+    assert not queues.has_room("a")
+    assert queues.submit("b", jobs.job("b"))
+    assert queues.pending == 3  # what was refused does not count
+    await eventually(lambda: "start a1" in jobs.log)
+    assert queues.submit("a", jobs.job("a3"))  # a1 runs: one waits, room for one more
+    room = asyncio.create_task(queues.chat_room("a"))
+    await asyncio.sleep(0.01)
+    assert not room.done()
+    jobs.release("a1")
+    await asyncio.wait_for(room, 1)
+    jobs.release("a2", "a3", "b")
+    await queues.join()
+    assert [line for line in jobs.log if line.startswith("start a")] == [
+        "start a1",
+        "start a2",
+        "start a3",
+    ]

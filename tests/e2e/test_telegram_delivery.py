@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from pathlib import Path
 
+import pytest
+
+from bot.adapters.telegram.request import AiohttpRequest
 from bot.core.messages import Button, ChatRef, Image, Outgoing
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up
@@ -18,55 +22,31 @@ def _chat(chat_id: int) -> ChatRef:
     return ChatRef(platform="telegram", chat_id=str(chat_id))
 
 
-async def test_a_429_storm_waits_retry_after_and_loses_nothing(
-    tg_settings: Settings, telegram: FakeTelegram
-) -> None:
-    async with running_bot(tg_settings, telegram) as bot:
-        anna = TgUser(bot, 501, "Anna")
-        ben = TgUser(bot, 502, "Ben")
-        telegram.fail("sendMessage", chat_id=anna.chat_id, status=429, retry_after=1, times=2)
-        updates = [telegram.say(501, 501, text) for text in ("/help", "/language", "/cancel")]
-        await eventually(lambda: bool(telegram.calls_to("sendMessage", anna.chat_id)))
-
-        # Another chat is not held by Anna's flood wait.
-        began = time.monotonic()
-        telegram.say(502, 502, "/help")
-        await eventually(lambda: telegram.activity(ben.chat_id) == 1, within=0.5)
-        assert time.monotonic() - began < 0.5
-        assert telegram.activity(anna.chat_id) == 0
-
-        await bot.settled(updates[-1])
-        assert [m.text.split("\n")[0] for m in anna.messages] == [
-            "Commands:",
-            "Choose your language:",
-            "There is nothing to cancel.",
-        ]
-        calls = telegram.calls_to("sendMessage", anna.chat_id)
-        assert [c.status for c in calls] == [429, 429, 200, 200, 200]
-        for limited, retried in itertools.pairwise(calls):
-            if limited.status == 429:
-                assert retried.at - limited.at >= 1.0
-        # The fake also answers 429 to (and records as an error) any call inside the wait.
-
-
-async def test_a_blocked_user_is_unreachable_until_they_write(
+async def test_a_blocked_chat_is_tried_once_until_the_user_writes(
     tg_settings: Settings, telegram: FakeTelegram
 ) -> None:
     async with running_bot(tg_settings, telegram) as bot:
         anna = TgUser(bot, 503, "Anna")
         await sign_up(anna)
         people = bot.app.services.people
-        telegram.fail("sendMessage", chat_id=anna.chat_id, status=403)
-        assert await anna.say("/help") == []
+        telegram.block(anna.chat_id)
+        # A summary of three parts and a reminder: the first part's 403 stops them all.
+        summary = Outgoing(chat=_chat(503), text="\n".join("z" * 99 for _ in range(60)))
+        reminder = Outgoing(chat=_chat(503), text="Reminder")
+        await bot.app.dispatcher.deliverer.deliver_all(bot.platform, [summary, reminder])
+        assert [c.status for c in telegram.calls_to("sendMessage", anna.chat_id)][-1] == 403
+        assert sum(c.status == 403 for c in telegram.calls) == 1
         account = await people.account("telegram", "503")
         assert account is not None
         assert account.reachable is False
 
+        # Writing to the bot unblocks it.
         [reply] = await anna.say("/help")
         assert reply.text.startswith("Commands:")
         account = await people.account("telegram", "503")
         assert account is not None
         assert account.reachable is True
+    # The fake records as an error a second send to the blocked chat before the user wrote.
 
 
 async def test_a_slow_chat_holds_up_no_other_and_keeps_its_order(
@@ -97,7 +77,7 @@ async def test_a_slow_chat_holds_up_no_other_and_keeps_its_order(
 
 
 async def test_failed_sends_are_retried_and_polling_outlives_failures(
-    tg_settings: Settings, telegram: FakeTelegram
+    tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(tg_settings, telegram) as bot:
         anna = TgUser(bot, 507, "Anna")
@@ -115,6 +95,9 @@ async def test_failed_sends_are_retried_and_polling_outlives_failures(
         telegram.fail("sendMessage", chat_id=anna.chat_id, status=500, times=None)
         assert await anna.say("/help") == []
         assert len(telegram.calls_to("sendMessage", anna.chat_id)) == 3 + 5
+        [given_up] = [r for r in caplog.records if "giving up" in r.getMessage()]
+        assert given_up.levelno == logging.ERROR
+        assert "telegram:507" in given_up.getMessage()
         [reply] = await ben.say("/help")
         assert reply.text.startswith("Commands:")
         telegram.clear_faults()
@@ -122,7 +105,7 @@ async def test_failed_sends_are_retried_and_polling_outlives_failures(
         # getUpdates failing (5xx, dropped connections, 429) only delays updates.
         telegram.fail("getUpdates", status=502, times=2)
         telegram.disconnect("getUpdates", times=1)
-        telegram.fail("getUpdates", status=429, retry_after=1, times=1)
+        telegram.fail("getUpdates", status=429, retry_after=0.3, times=1)
         first = await anna.say("/language")  # fetched by the poll already waiting
         assert [m.text for m in first] == ["Choose your language:"]
         [reply] = await anna.say("/cancel")
@@ -223,9 +206,100 @@ async def test_a_split_message_resumes_where_it_failed(
     async with running_bot(tg_settings, telegram) as bot:
         telegram.add_user(512, "Anna")
         long = "\n".join("y" * 99 for _ in range(60))
-        telegram.fail("sendMessage", chat_id=512, status=429, retry_after=1, after=1)
+        telegram.fail("sendMessage", chat_id=512, status=502, after=1)
         deliverer = bot.app.dispatcher.deliverer
         sent = await deliverer.deliver(bot.platform, Outgoing(chat=_chat(512), text=long))
-        assert [c.status for c in telegram.calls_to("sendMessage", 512)] == [200, 429, 200]
+        assert [c.status for c in telegram.calls_to("sendMessage", 512)] == [200, 502, 200]
         assert "\n".join(m.text for m in telegram.messages(512)) == long
         assert sent == str(telegram.last(512).message_id)
+
+
+async def test_a_press_behind_a_slow_reply_is_answered_within_a_second(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    # One connection for sends, held by a slow reply: answers have their own.
+    async with running_bot(tg_settings, telegram, request=AiohttpRequest(connections=1)) as bot:
+        anna = TgUser(bot, 550, "Anna")
+        await anna.say("/language")
+        telegram.slow("sendMessage", chat_id=anna.chat_id, delay=1.5, times=1)
+        telegram.say(550, 550, "/help")
+        await eventually(lambda: len(telegram.calls_to("sendMessage", anna.chat_id)) == 2)
+        press = telegram.press(550, 550, "English")
+        query = telegram.update(press)["callback_query"]["id"]
+        await eventually(lambda: telegram.query_answered(query), within=1.0)
+        await bot.settled(press)
+        assert [m.text.split("\n")[0] for m in anna.messages] == ["Language changed.", "Commands:"]
+    # The fake records as an error any answer more than a second after the press reached the bot.
+
+
+async def test_a_failed_answer_is_retried_once_while_it_still_helps(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        anna = TgUser(bot, 551, "Anna")
+        answers = telegram.calls_to
+        await anna.say("/language")
+        telegram.fail("answerCallbackQuery", status=502)
+        await anna.press("English")  # checks the press was answered before the reply
+        await anna.say("/language")
+        telegram.fail("answerCallbackQuery", status=429, retry_after=0.3)
+        await anna.press("English")
+        limited, retried = answers("answerCallbackQuery")[2:]
+        assert retried.at - limited.done_at >= 0.3
+
+        # Waiting longer would make the answer useless: it is dropped; the press is handled.
+        await anna.say("/language")
+        telegram.fail("answerCallbackQuery", status=429, retry_after=5)
+        await bot.settled(telegram.press(551, 551, "English"))
+        assert anna.last.text == "Language changed."
+        assert [c.status for c in answers("answerCallbackQuery")] == [502, 200, 429, 200, 429]
+
+
+async def test_a_photo_is_edited_by_its_caption(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    photo = Image(url="https://cdn.example.com/deal.jpg")
+    ok = ((Button(label="Take it", data="ok:1"),),)
+    async with running_bot(tg_settings, telegram) as bot:
+        telegram.add_user(560, "Anna")
+        sent = await bot.platform.send(
+            Outgoing(chat=_chat(560), text="Brand <deal>", image=photo, buttons=ok)
+        )
+        edit = Outgoing(chat=_chat(560), text="Taken & done", edit_message_id=sent)
+        assert await bot.platform.send(edit) == sent
+        [message] = telegram.messages(560)
+        assert (message.photo, message.text, message.labels(), message.edits) == (
+            photo.url,
+            "Taken & done",
+            [],
+            1,
+        )
+        assert telegram.calls_to("editMessageText") == []  # it knew the message was a photo
+
+    # A photo another process sent: the text edit is refused, the caption edited instead.
+    async with running_bot(tg_settings, telegram) as bot:
+        again = Outgoing(chat=_chat(560), text="Expired", edit_message_id=sent)
+        assert await bot.platform.send(again) == sent
+        [message] = telegram.messages(560)
+        assert (message.text, message.edits) == ("Expired", 2)
+        assert [c.status for c in telegram.calls_to("editMessageText")] == [400]
+
+
+async def test_a_group_that_became_a_supergroup_still_gets_its_messages(
+    tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    group, supergroup = -570, -1_000_000_000_570
+    telegram.add_group(group, "Creators", members=[571])
+    async with running_bot(tg_settings, telegram) as bot:
+        telegram.upgrade(group, supergroup)
+        first = await bot.platform.send(Outgoing(chat=_chat(group), text="Campaign one"))
+        second = await bot.platform.send(Outgoing(chat=_chat(group), text="Campaign two"))
+        assert [m.text for m in telegram.messages(supergroup)] == ["Campaign one", "Campaign two"]
+        assert [first, second] == [str(m.message_id) for m in telegram.messages(supergroup)]
+        assert telegram.messages(group) == []
+        # Edits of messages in the new chat go there too.
+        edit = Outgoing(chat=_chat(group), text="Campaign two (closed)", edit_message_id=second)
+        assert await bot.platform.send(edit) == second
+        assert telegram.last(supergroup).text == "Campaign two (closed)"
+    assert f"telegram chat {group} became {supergroup}" in caplog.text
+    # Told once where the group went, the bot never sends to the old id again (else an error).

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, running_bot
 from tests.fakes.telegram_server import FakeTelegram
@@ -58,6 +62,7 @@ async def test_command_menu_is_published_in_every_language(
         names = sorted(bot.app.dispatcher.router.commands)
         assert set(telegram.commands) == {
             ("default", ""),
+            ("default", "en"),
             ("default", "ru"),
             ("default", "fr"),
             ("default", "es"),
@@ -69,3 +74,27 @@ async def test_command_menu_is_published_in_every_language(
         for menu in telegram.commands.values():
             assert sorted(c["command"] for c in menu) == names
             assert all(c["description"] for c in menu)
+
+
+async def test_a_rate_limited_menu_is_retried_once_or_left(
+    tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A short wait is worth it: the menu is set after it.
+    telegram.fail("setMyCommands", status=429, retry_after=0.3)
+    async with running_bot(tg_settings, telegram):
+        calls = telegram.calls_to("setMyCommands")
+        [limited] = [c for c in calls if c.status == 429]
+        language = limited.params.get("language_code")
+        [retried] = [c for c in calls if c.ok and c.params.get("language_code") == language]
+        assert retried.at - limited.done_at >= 0.3
+        assert len(telegram.commands) == 6
+
+    # A long one is not: the bot starts without that menu, and says so.
+    telegram.commands.clear()
+    telegram.fail("setMyCommands", status=429, retry_after=30)
+    with caplog.at_level(logging.WARNING):
+        async with running_bot(tg_settings, telegram) as bot:
+            [reply] = await TgUser(bot, 304, "Ola").say("/help")
+            assert reply.text.startswith("Commands:")
+            assert len(telegram.commands) == 5
+    assert "command menu" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -10,13 +11,19 @@ import pytest
 from pydantic import SecretStr
 
 from bot.adapters.telegram_adapter import TelegramPlatform
+from bot.app import App
+from bot.core.messages import Incoming
 from bot.settings import Settings
-from tests.e2e.telegram_harness import TgUser, running_bot
+from tests.e2e.telegram_harness import TgUser, eventually, running_bot
 from tests.fakes.telegram_server import SECRET_HEADER, FakeTelegram, post_update
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
 
 SECRET = "s3cret_Token-1"
+
+
+async def _ignore(_: Incoming) -> None:
+    return None
 
 
 def _free_port() -> int:
@@ -98,19 +105,86 @@ async def test_only_updates_with_the_secret_are_handled(
         )
 
 
-async def test_webhook_answers_before_the_update_is_handled(
+async def test_webhook_answers_once_the_update_is_handled(
     hook_settings: Settings, telegram: FakeTelegram, port: int
 ) -> None:
     url = f"http://127.0.0.1:{port}/telegram/hook"
     async with running_bot(hook_settings, telegram) as bot:
-        anna = TgUser(bot, 402, "Anna")
-        telegram.slow("sendMessage", chat_id=anna.chat_id, delay=1.0, times=1)
-        began = time.monotonic()
-        assert await post_update(url, telegram.text_update(402, 402, "/help"), SECRET) == 200
-        assert time.monotonic() - began < 0.5
+        TgUser(bot, 402, "Anna")
+        telegram.slow("sendMessage", chat_id=402, delay=0.5, times=1)
+        first = asyncio.create_task(
+            post_update(url, telegram.text_update(402, 402, "/help"), SECRET)
+        )
+        await eventually(lambda: bool(telegram.calls_to("sendMessage", 402)))
+        # Its reply is on the way, so its state is saved: the first is answered, before the
+        # slow reply has landed.
+        assert await first == 200
         assert telegram.messages(402) == []
+
+        # The second waits its turn behind that slow reply; Telegram hears of it after that.
+        began = time.monotonic()
+        second = telegram.text_update(402, 402, "/cancel")
+        assert await post_update(url, second, SECRET) == 200
+        assert time.monotonic() - began >= 0.4
+        assert await bot.app.services.updates.seen("telegram", str(second["update_id"]))
+        await bot.settled()
+        assert telegram.last(402).text == "There is nothing to cancel."
+
+
+async def test_a_webhook_update_a_stop_cut_short_is_refused_for_redelivery(
+    hook_settings: Settings, telegram: FakeTelegram, port: int
+) -> None:
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(hook_settings, telegram, drain_timeout=0.05) as bot:
+        TgUser(bot, 404, "Anna")
+        telegram.slow("sendMessage", chat_id=404, delay=0.5, times=1)
+        first = asyncio.create_task(
+            post_update(url, telegram.text_update(404, 404, "/help"), SECRET)
+        )
+        await eventually(lambda: bool(telegram.calls_to("sendMessage", 404)))
+        update = telegram.text_update(404, 404, "/cancel")
+        second = asyncio.create_task(post_update(url, update, SECRET))
+        await eventually(lambda: bot.platform.pending == 2)
+    assert await first == 200
+    # Never handled: 503, so Telegram delivers it again (to the next process).
+    assert await second == 503
+    app = await App.open(hook_settings)
+    try:
+        assert not await app.services.updates.seen("telegram", str(update["update_id"]))
+    finally:
+        await app.close()
+
+
+async def test_an_update_ptb_cannot_read_is_dropped_and_logged_by_id_alone(
+    hook_settings: Settings, telegram: FakeTelegram, port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(hook_settings, telegram) as bot:
+        anna = TgUser(bot, 405, "Anna")
+        secret = "Flat 12, 5 Hidden Street"
+        bad = {
+            "update_id": 90_001,
+            "message": {"message_id": 1, "date": 1, "chat": {"id": 987_654}, "text": secret},
+        }
+        # Taken (200), or Telegram would send it again and again.
+        assert await post_update(url, bad, SECRET) == 200
+        assert await post_update(url, telegram.text_update(405, 405, "/help"), SECRET) == 200
         await bot.settled()
         assert anna.last.text.startswith("Commands:")
+    assert "ignoring telegram update 90001: unreadable (TypeError)" in caplog.text
+    assert secret not in caplog.text
+    assert "987654" not in caplog.text
+
+
+async def test_a_failed_webhook_start_frees_its_port(
+    hook_settings: Settings, telegram: FakeTelegram, port: int
+) -> None:
+    telegram.fail("setWebhook", description="Bad Request: bad webhook: Failed to resolve host")
+    platform = TelegramPlatform(hook_settings, [])
+    with pytest.raises(RuntimeError, match="could not start on Telegram"):
+        await platform.start(_ignore)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # raises if the failed start left it bound
 
 
 async def test_webhook_mode_refuses_to_start_without_a_secret(tg_settings: Settings) -> None:

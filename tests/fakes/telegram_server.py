@@ -3,9 +3,11 @@
 python-telegram-bot is pointed at it by ``base_url``. It plays the users too: tests push
 messages and button presses (by label, from the bot's latest message) into the getUpdates
 queue, or build updates to post to a webhook, and read what the bot sent to each chat. It can
-answer 429, 403, 5xx or slowly, per method and chat, and records every call with its arrival
-time. Whatever Telegram would not accept from a well-behaved bot (an unknown method, a bad
-parameter, a call during a flood wait) is appended to ``errors``: tests require it empty.
+answer 429, 403, 5xx or slowly, per method and chat, block the bot in a chat until the user
+writes, and move a group to a supergroup; it records every call with its arrival time. Whatever
+Telegram would not accept from a well-behaved bot (an unknown method, a bad parameter, a send
+inside a flood wait it was told of, a button answered late) is appended to ``errors``: tests
+require it empty.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -33,8 +36,14 @@ CAPTION_LIMIT: Final = 1024
 CALLBACK_DATA_LIMIT: Final = 64
 # Methods that put something in a chat: the ones flood control applies to.
 SEND_METHODS: Final = frozenset(
-    {"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
+    {"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption", "editMessageReplyMarkup"}
 )
+# A press must be answered within this long of reaching the bot, or the user stares at a spinner.
+ANSWER_DEADLINE: Final = 1.0
+# A request arriving this soon after a 429 was answered may have crossed the answer on the wire.
+CROSSING: Final = 0.005
+# 429s for this many chats in one flood tell the bot it is not about one chat.
+FLOOD_CHATS: Final = 2
 DEFAULT_UPDATE_TYPES: Final = frozenset(
     [
         "message",
@@ -77,6 +86,8 @@ NOT_MODIFIED: Final = (
 QUERY_INVALID: Final = (
     "Bad Request: query is too old and response timeout expired or query ID is invalid"
 )
+BLOCKED: Final = "Forbidden: bot was blocked by the user"
+UPGRADED: Final = "Bad Request: group chat was upgraded to a supergroup chat"
 _ENTITY: Final = re.compile(r"&(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]+);")
 _TAG: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?>")
 _COMMAND_NAME: Final = re.compile(r"[a-z0-9_]{1,32}")
@@ -199,6 +210,7 @@ class Call:
     done_at: float = 0.0
     status: int = 0
     description: str = ""
+    retry_after: float | None = None  # what a 429 told the bot
 
     @property
     def ok(self) -> bool:
@@ -271,7 +283,7 @@ class Fault:
     chat_id: int | None
     status: int = 0
     description: str = ""
-    retry_after: int | None = None
+    retry_after: float | None = None
     delay: float = 0.0
     remaining: int | None = 1
     disconnect: bool = False
@@ -281,6 +293,23 @@ class Fault:
         return (self.method is None or self.method == method) and (
             self.chat_id is None or self.chat_id == chat_id
         )
+
+
+@dataclass
+class Flood:
+    """A flood wait: sends it covers get 429 until ``until``. ``told`` is when each chat was
+    answered a 429 of it: a send after that, to the chat or (once ``FLOOD_CHATS`` chats were
+    told, for an overall flood) to any chat, ignored what the bot was told."""
+
+    until: float
+    whole_seconds: bool
+    told: dict[int | None, float]
+
+    def retry_after(self, now: float) -> float:
+        """What is left, rounded up: whole seconds as Telegram gives them, unless the test
+        asked for fractions to stay fast."""
+        left = self.until - now
+        return math.ceil(left) if self.whole_seconds else math.ceil(left * 100) / 100
 
 
 Method = Callable[[dict[str, Any], dict[str, bytes]], Awaitable[Any]]
@@ -306,6 +335,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._queries: dict[str, float | None] = {}  # issued query id → answered at
+        self._handed: dict[str, float] = {}  # query id → when the bot could first see the press
         self._queue: list[dict[str, Any]] = []
         self._confirmed = 0  # every update below this id is confirmed
         self._allowed = DEFAULT_UPDATE_TYPES
@@ -313,7 +343,9 @@ class FakeTelegram:
         self._changed = asyncio.Event()
         self._closing = False
         self._faults: list[Fault] = []
-        self._flood: dict[int | None, float] = {}
+        self._floods: dict[int | None, Flood] = {}  # chat (None: every chat) → its flood
+        self._blocked: dict[int, int] = {}  # chat → sends refused since the user blocked the bot
+        self._upgraded: dict[int, tuple[int, int]] = {}  # group → (supergroup, sends refused)
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._methods: dict[str, Method] = {
@@ -327,6 +359,7 @@ class FakeTelegram:
                 "sendMessage": self._send_message,
                 "sendPhoto": self._send_photo,
                 "editMessageText": self._edit_message_text,
+                "editMessageCaption": self._edit_message_caption,
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "answerCallbackQuery": self._answer_callback_query,
                 "setMyCommands": self._set_my_commands,
@@ -389,10 +422,27 @@ class FakeTelegram:
         self._chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
         self._members[chat_id] = set(members)
 
+    def block(self, chat_id: int) -> None:
+        """The user blocks the bot: sends get 403 until they write to it again. A second send
+        before that is an error: the first 403 said so."""
+        self._blocked[chat_id] = 0
+
+    def upgrade(self, chat_id: int, supergroup_id: int) -> None:
+        """A group becomes a supergroup with a new id; sends to the old id are refused with the
+        new one, and a second send there is an error: the first refusal said where it went."""
+        chat = self._chats[chat_id]
+        self.add_group(supergroup_id, chat["title"], sorted(self._members.get(chat_id, ())))
+        self._upgraded[chat_id] = (supergroup_id, 0)
+
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue an update as given, with the next update id: for shapes a user cannot make."""
+        return self.push({"update_id": next(self._update_ids), **update})
+
     # Users acting ------------------------------------------------------------------------
 
     def text_update(self, chat_id: int, user_id: int, text: str) -> dict[str, Any]:
         """An update for a user typing ``text`` in a chat; not queued (see ``say``)."""
+        self._blocked.pop(chat_id, None)  # writing to the bot unblocks it
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
             "date": int(time.time()),
@@ -412,6 +462,7 @@ class FakeTelegram:
     ) -> dict[str, Any]:
         """An update for a user pressing a button (by label or data) on the latest message
         in the chat that has it; not queued (see ``press``)."""
+        self._blocked.pop(chat_id, None)  # pressing writes to the bot too
         for sent in sorted(self._sent.get(chat_id, {}).values(), key=lambda m: -m.message_id):
             for button in sent.buttons():
                 if "callback_data" in button and (
@@ -419,6 +470,7 @@ class FakeTelegram:
                 ):
                     query_id = str(next(self._query_ids))
                     self._queries[query_id] = None
+                    self._handed[query_id] = time.monotonic()
                     query = {
                         "id": query_id,
                         "from": self._users[user_id].as_json(),
@@ -477,12 +529,14 @@ class FakeTelegram:
         chat_id: int | None = None,
         status: int = 400,
         description: str = "",
-        retry_after: int | None = None,
+        retry_after: float | None = None,
         times: int | None = 1,
         after: int = 0,
     ) -> None:
         """Answer ``times`` matching calls (None: all) with an error, once ``after`` more
-        have gone through."""
+        have gone through. A 429 to a send starts a flood wait for its chat (for every chat
+        when ``chat_id`` is None). Telegram's retry_after is whole seconds; a fraction here
+        keeps a test fast."""
         if not description:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
@@ -549,6 +603,7 @@ class FakeTelegram:
             return web.Response(status=500)
         except ApiError as error:
             call.status, call.description = error.code, error.description
+            call.retry_after = error.parameters.get("retry_after")
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": error.code,
@@ -580,14 +635,9 @@ class FakeTelegram:
     async def _inject(self, call: Call) -> None:
         chat_id = call.chat_id
         if call.method in SEND_METHODS:
-            for scope in (chat_id, None):
-                until = self._flood.get(scope, 0.0)
-                if call.at < until:
-                    self.errors.append(
-                        f"{call.method} to chat {chat_id} came {until - call.at:.3f}s before "
-                        "retry_after had elapsed"
-                    )
-                    raise ApiError(429, "Too Many Requests", retry_after=int(until - call.at) + 1)
+            self._check_floods(call)
+            self._check_blocked(call)
+        self._check_upgraded(call)
         for fault in list(self._faults):
             if not fault.matches(call.method, chat_id):
                 continue
@@ -605,9 +655,49 @@ class FakeTelegram:
                 raise Disconnect
             if fault.status == 429 and fault.retry_after:
                 if call.method in SEND_METHODS:
-                    self._flood[fault.chat_id] = call.at + fault.retry_after
+                    whole = float(fault.retry_after).is_integer()
+                    told = {chat_id: time.monotonic()}
+                    self._floods[fault.chat_id] = Flood(call.at + fault.retry_after, whole, told)
                 raise ApiError(429, fault.description, retry_after=fault.retry_after)
             raise ApiError(fault.status, fault.description)
+
+    def _check_floods(self, call: Call) -> None:
+        """Inside a flood wait, a send gets 429; if the bot had been told, it is an error."""
+        chat_id = call.chat_id
+        for scope in (chat_id, None):
+            flood = self._floods.get(scope)
+            if flood is None or call.at >= flood.until:
+                continue
+            told = {chat for chat, at in flood.told.items() if at + CROSSING <= call.at}
+            if chat_id in told or (scope is None and len(told) >= FLOOD_CHATS):
+                self.errors.append(
+                    f"{call.method} to chat {chat_id} came {flood.until - call.at:.3f}s before "
+                    "the retry_after it was told of had elapsed"
+                )
+            flood.told.setdefault(chat_id, time.monotonic())
+            retry_after = flood.retry_after(call.at)
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
+            )
+
+    def _check_blocked(self, call: Call) -> None:
+        chat_id = call.chat_id
+        if chat_id is None or chat_id not in self._blocked:
+            return
+        self._blocked[chat_id] += 1
+        if self._blocked[chat_id] > 1:
+            self.errors.append(f"{call.method} to chat {chat_id} again after a 403 said blocked")
+        raise ApiError(403, BLOCKED)
+
+    def _check_upgraded(self, call: Call) -> None:
+        chat_id = call.chat_id
+        if chat_id is None or chat_id not in self._upgraded:
+            return
+        supergroup, refused = self._upgraded[chat_id]
+        self._upgraded[chat_id] = (supergroup, refused + 1)
+        if refused:
+            self.errors.append(f"{call.method} to chat {chat_id} again after it was upgraded")
+        raise ApiError(400, UPGRADED, migrate_to_chat_id=supergroup)
 
     @staticmethod
     async def _read(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -670,6 +760,11 @@ class FakeTelegram:
             self._queue = [u for u in self._queue if self._allowed & u.keys()]
             ready = [u for u in self._queue if u["update_id"] >= offset][:limit]
             if ready or self._closing:
+                now = time.monotonic()
+                for update in ready:
+                    query = update.get("callback_query")
+                    if query is not None and not self.deliveries[update["update_id"]]:
+                        self._handed[query["id"]] = now
                 self.deliveries.update(u["update_id"] for u in ready)
                 return ready
             if me != self._poller:
@@ -779,6 +874,20 @@ class FakeTelegram:
         sent.edits += 1
         return sent.as_json()
 
+    async def _edit_message_caption(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        sent = self._editable(params)
+        if sent.photo is None:
+            raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+        raw = str(params.get("caption") or "")
+        mode = params.get("parse_mode")
+        caption = _visible(raw, mode, CAPTION_LIMIT, "", "message caption is too long")
+        keyboard = _keyboard(params.get("reply_markup"))
+        if caption == sent.text and keyboard == sent.keyboard:
+            raise ApiError(400, NOT_MODIFIED)
+        sent.text, sent.raw, sent.parse_mode, sent.keyboard = caption, raw, mode, keyboard
+        sent.edits += 1
+        return sent.as_json()
+
     async def _edit_message_reply_markup(
         self, params: dict[str, Any], files: dict[str, bytes]
     ) -> Any:
@@ -798,7 +907,11 @@ class FakeTelegram:
             raise ApiError(400, QUERY_INVALID)
         if len(str(params.get("text") or "")) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
-        self._queries[query_id] = time.monotonic()
+        now = time.monotonic()
+        late = now - self._handed.get(query_id, now)
+        if late > ANSWER_DEADLINE:
+            self.errors.append(f"answerCallbackQuery {query_id} came {late:.2f}s after the press")
+        self._queries[query_id] = now
         return True
 
     async def _set_my_commands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:

@@ -2,8 +2,9 @@
 
 Each module does one thing without I/O where it can, so it can be tested on its own:
 ``render`` turns an Outgoing into Bot API arguments, ``inbound`` turns an Update into an
-Incoming, ``chats`` orders work per chat, ``request`` is the HTTP client, ``redact`` keeps the
-token out of logs.
+Incoming, ``chats`` orders work per chat, ``intake`` keeps the getUpdates offset at the oldest
+unhandled update, ``pacing`` keeps sends under Telegram's limits, ``request`` is the HTTP
+client, ``redact`` keeps the token out of logs.
 """
 
 import os

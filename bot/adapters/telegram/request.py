@@ -8,17 +8,46 @@ which carry the token.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.adapters.telegram.redact import redact
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
+
+
+async def call(
+    request: BaseRequest,
+    url: str,
+    parameters: Mapping[str, object],
+    *,
+    read_timeout: float | None = None,
+) -> Any:
+    """Call the Bot API method at ``url`` through ``request``; its result as raw JSON.
+
+    Parameters that are None are left out, as ``Bot`` does, and errors are PTB's (RetryAfter,
+    InvalidToken, NetworkError...), as for ``Bot``'s own calls. For getUpdates, ``Bot`` would
+    decode the whole batch at once: one update it cannot read would fail the batch, every time,
+    and be logged with its contents at CRITICAL.
+    """
+    data = RequestData(
+        [
+            RequestParameter.from_input(name, value)
+            for name, value in parameters.items()
+            if value is not None
+        ]
+    )
+    timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE if read_timeout is None else read_timeout
+    return await request.post(url, data, read_timeout=timeout)
 
 
 class AiohttpRequest(BaseRequest):

@@ -1,0 +1,95 @@
+"""When a message may go to a Telegram chat: under Telegram's limits, and never inside a 429.
+
+Telegram allows about 30 messages a second overall (up to 1000 with paid broadcasts), about one a
+second in a private chat and 20 a minute in a group. Past them it answers 429 with a retry_after,
+and asking again earlier only extends the wait, so sends are paced before Telegram has to say so.
+
+A 429 does not say which limit it was. One chat's 429 pauses that chat; 429s for several chats
+whose pauses overlap look like the overall limit, and pause every send until the latest of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+
+from bot.core.ratelimit import Clock, KeyedBuckets, TokenBucket, rate_within
+
+log = logging.getLogger(__name__)
+
+ChatId = int | str
+Suspend = Callable[[], AbstractAsyncContextManager[None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_group(chat: ChatId) -> bool:
+    """Groups, supergroups and channels have negative ids (or an @username)."""
+    return isinstance(chat, str) or chat < 0
+
+
+class Pacer:
+    def __init__(
+        self,
+        *,
+        rate: int,
+        chat_rate: float,
+        chat_burst: int,
+        group_rate: int,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """``rate`` messages a second overall, ``chat_rate`` a second (``chat_burst`` at once)
+        in a private chat, ``group_rate`` a minute in a group."""
+        self._clock = clock
+        self._sleep = sleep
+        self._overall = TokenBucket(rate_within(rate, 1.0), clock=clock)
+        self._private: KeyedBuckets[ChatId] = KeyedBuckets(chat_rate, chat_burst, clock=clock)
+        group_burst = min(chat_burst, group_rate - 1)
+        self._groups: KeyedBuckets[ChatId] = KeyedBuckets(
+            rate_within(group_rate, 60.0, group_burst), group_burst, clock=clock
+        )
+        self._paused: dict[ChatId, float] = {}  # chat → no send before, after its 429
+        self._all_paused = 0.0  # no send to any chat before
+
+    async def ready(self, chat: ChatId, suspend: Suspend) -> None:
+        """Return when a message to ``chat`` may go; every wait happens inside ``suspend()``,
+        which gives the caller's concurrency slot to others meanwhile."""
+        while True:
+            await self._wait(self.paused(chat), suspend)
+            chat_buckets = self._groups if is_group(chat) else self._private
+            await self._wait(chat_buckets.reserve(chat), suspend)
+            # The overall token last, so it is used when it is due and not after another wait.
+            await self._wait(self._overall.reserve(), suspend)
+            if self.paused(chat) <= 0:  # else a 429 came meanwhile: wait it out first
+                return
+
+    def paused(self, chat: ChatId) -> float:
+        """Seconds until a 429 lets ``chat`` be sent to (0 or less: now)."""
+        return max(self._paused.get(chat, 0.0), self._all_paused) - self._clock()
+
+    def limited(self, chat: ChatId, retry_after: float) -> None:
+        """Telegram answered 429 for ``chat``: no send to it for ``retry_after`` seconds, and
+        none to anyone if another chat is inside its own wait too."""
+        now = self._clock()
+        until = now + retry_after
+        # Only chats inside a wait are kept: when paced, 429s are few.
+        self._paused = {other: end for other, end in self._paused.items() if end > now}
+        others = [end for other, end in self._paused.items() if other != chat]
+        self._paused[chat] = max(self._paused.get(chat, 0.0), until)
+        if others:
+            shared = max(until, *others)
+            if shared > self._all_paused:
+                self._all_paused = shared
+                log.warning(
+                    "telegram: 429s for %d chats at once; pausing every send for %.1fs",
+                    len(others) + 1,
+                    shared - now,
+                )
+
+    async def _wait(self, delay: float, suspend: Suspend) -> None:
+        if delay > 0:
+            async with suspend():
+                await self._sleep(delay)

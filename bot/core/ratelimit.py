@@ -1,0 +1,116 @@
+"""Token buckets: pace sends under a platform's limits before the platform has to say so.
+
+Platform-free: adapters choose the rates. A bucket is one number, the time its next token is due
+(the GCRA form of a token bucket), so taking a token is O(1), tokens go in the order they were
+asked for, and a keyed set of buckets can forget a key as soon as its bucket is full again, which
+is what keeps a million chats from costing a million entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["Clock", "KeyedBuckets", "TokenBucket", "rate_within"]
+
+Clock = Callable[[], float]
+K = TypeVar("K", bound=Hashable)
+
+# Least recently used keys looked at per reservation: more than the one a reservation may add,
+# so the scan laps the keys faster than they grow and idle ones are found.
+_FORGET_PER_CALL = 2
+
+
+def rate_within(count: int, period: float, burst: int = 1) -> float:
+    """The rate at which a bucket of ``burst`` lets fewer than ``count`` through in any ``period``.
+
+    One short of the limit on purpose: the platform counts arrivals, and a message delayed on the
+    way by up to one interval must still leave it counting at most ``count``.
+    """
+    if count <= burst or period <= 0:
+        raise ValueError("count must exceed burst, and period must be positive")
+    return (count - burst) / period
+
+
+def _take(due: float, now: float, interval: float, tolerance: float) -> tuple[float, float]:
+    """When the next token may be used, and when the one after it is due."""
+    at = max(now, due - tolerance)
+    return at, max(due, at) + interval
+
+
+class TokenBucket:
+    """``rate`` tokens a second, up to ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Clock = time.monotonic) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a bucket needs a positive rate and a burst of at least 1")
+        self.rate = rate
+        self.burst = burst
+        self._interval = 1.0 / rate
+        self._tolerance = (burst - 1) * self._interval
+        self._clock = clock
+        self._due = -math.inf
+
+    def reserve(self) -> float:
+        """Take the next token; the seconds to wait before using it (0: now).
+
+        A caller that then gives up wastes the token, which errs on the slow side.
+        """
+        now = self._clock()
+        at, self._due = _take(self._due, now, self._interval, self._tolerance)
+        return at - now
+
+    async def acquire(self) -> None:
+        delay = self.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class KeyedBuckets(Generic[K]):
+    """One ``TokenBucket(rate, burst)`` per key, kept only while it is not full.
+
+    A bucket whose next token is due already cannot be told from a new one, so forgetting it loses
+    nothing; memory follows the keys active within the last burst, not every key ever seen.
+    """
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Clock = time.monotonic) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a bucket needs a positive rate and a burst of at least 1")
+        self.rate = rate
+        self.burst = burst
+        self._interval = 1.0 / rate
+        self._tolerance = (burst - 1) * self._interval
+        self._clock = clock
+        self._due: OrderedDict[K, float] = OrderedDict()  # least recently used first
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def reserve(self, key: K) -> float:
+        """Take the next token of ``key``'s bucket; the seconds to wait before using it."""
+        now = self._clock()
+        at, due = _take(self._due.pop(key, -math.inf), now, self._interval, self._tolerance)
+        self._due[key] = due
+        self._forget(now)
+        return at - now
+
+    async def acquire(self, key: K) -> None:
+        delay = self.reserve(key)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _forget(self, now: float) -> None:
+        """Drop the least recently used buckets that are full again; send busy ones to the back.
+
+        Never empties the dict: the bucket just reserved is due in the future.
+        """
+        for _ in range(_FORGET_PER_CALL):
+            key, due = next(iter(self._due.items()))
+            if due > now:
+                self._due.move_to_end(key)
+            else:
+                del self._due[key]

@@ -1,0 +1,109 @@
+"""Taking updates by long polling: confirmed only once handled, bad ones skipped, floods held."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from bot.settings import Settings
+from tests.e2e.telegram_harness import TgUser, eventually, running_bot
+from tests.fakes.telegram_server import FakeTelegram
+
+pytest_plugins = ["tests.e2e.telegram_fixtures"]
+
+REPLIES = ["Commands:", "Choose your language:", "There is nothing to cancel."]
+
+
+def _firsts(user: TgUser) -> list[str]:
+    return [message.text.split("\n")[0] for message in user.messages]
+
+
+async def test_updates_a_stop_left_unhandled_are_handled_once_after_a_restart(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram, drain_timeout=0.05) as bot:
+        anna = TgUser(bot, 701, "Anna")
+        telegram.slow("sendMessage", chat_id=anna.chat_id, delay=0.5, times=1)
+        updates = [telegram.say(701, 701, text) for text in ("/help", "/language", "/cancel")]
+        await eventually(lambda: bool(telegram.calls_to("sendMessage", anna.chat_id)))
+    # Stopped while the first reply was on its way and the others queued behind it: those
+    # were never confirmed, so Telegram still has them.
+    assert not any(telegram.confirmed(update) for update in updates[1:])
+
+    async with running_bot(tg_settings, telegram) as bot:
+        anna.bot = bot
+        await bot.settled(updates[-1])
+        await eventually(lambda: len(anna.messages) == 3, what="the first, slow reply")
+    # Each answered once. The first reply, held up at Telegram, may land after the others.
+    assert sorted(_firsts(anna)) == sorted(REPLIES)
+
+
+async def test_an_update_ptb_cannot_read_is_skipped_and_logged_by_id_alone(
+    tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "Flat 12, 5 Hidden Street"
+    async with running_bot(tg_settings, telegram) as bot:
+        anna = TgUser(bot, 702, "Anna")
+        # A chat without its "type": python-telegram-bot's Update.de_json raises TypeError.
+        bad = telegram.push_raw(
+            {"message": {"message_id": 1, "date": 1, "chat": {"id": 987_654}, "text": secret}}
+        )
+        [reply] = await anna.say("/help")  # fetched in the same batch, or after it
+        assert reply.text.startswith("Commands:")
+        assert telegram.confirmed(bad)
+    # A restart is not stuck on it either.
+    async with running_bot(tg_settings, telegram) as bot:
+        anna.bot = bot
+        [reply] = await anna.say("/cancel")
+        assert reply.text == "There is nothing to cancel."
+    assert telegram.deliveries[bad] == 1
+    assert f"ignoring telegram update {bad}: unreadable (TypeError)" in caplog.text
+    assert secret not in caplog.text
+    assert "987654" not in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.CRITICAL]
+
+
+async def test_a_flooding_chat_waits_at_telegram_and_holds_up_no_other(
+    tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A backlog of 3 shared by all chats, of which one chat may fill 1 (plus its running one).
+    async with running_bot(tg_settings, telegram, backlog=3, chat_backlog=1) as bot:
+        anna = TgUser(bot, 703, "Anna")
+        ben = TgUser(bot, 704, "Ben")
+        telegram.slow("sendMessage", chat_id=anna.chat_id, delay=0.2, times=None)
+        texts = ("/help", "/language", "/cancel", "/help", "/cancel")
+        updates = [telegram.say(703, 703, text) for text in texts]
+        await eventually(lambda: bool(telegram.calls_to("sendMessage", anna.chat_id)))
+
+        began = time.monotonic()
+        telegram.say(704, 704, "/help")
+        await eventually(lambda: telegram.activity(ben.chat_id) == 1, within=0.5)
+        assert time.monotonic() - began < 0.3
+        assert telegram.activity(anna.chat_id) <= 1
+
+        await bot.settled(updates[-1])
+        # Left at Telegram, fetched again, and still handled once each, in order.
+        assert _firsts(anna) == [*REPLIES, REPLIES[0], REPLIES[2]]
+        assert telegram.deliveries[updates[-1]] > 1
+    assert f"telegram chat backlog full; update {updates[2]} waits at Telegram" in caplog.text
+
+
+async def test_getupdates_failures_back_off_doubling_up_to_the_cap(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram, retry_delays=(0.05, 0.2)) as bot:
+        anna = TgUser(bot, 705, "Anna")
+        # The long poll already waiting returns this; the five polls after it fail.
+        telegram.fail("getUpdates", status=502, times=5)
+        await anna.say("/help")
+        [reply] = await anna.say("/cancel")
+        assert reply.text == "There is nothing to cancel."
+    calls = telegram.calls_to("getUpdates")
+    failed = [index for index, call in enumerate(calls) if call.status == 502]
+    assert len(failed) == 5
+    gaps = [calls[index + 1].at - calls[index].done_at for index in failed]
+    for gap, delay in zip(gaps, [0.05, 0.1, 0.2, 0.2, 0.2], strict=True):
+        assert delay <= gap < delay + 0.1

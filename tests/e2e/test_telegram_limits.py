@@ -1,0 +1,140 @@
+"""Telegram's limits: paced before Telegram says so, 429s waited out without holding others up."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import time
+
+from bot.core.messages import ChatRef, Outgoing
+from bot.settings import Settings
+from tests.e2e.telegram_harness import TgUser, eventually, running_bot
+from tests.fakes.telegram_server import Call, FakeTelegram
+
+pytest_plugins = ["tests.e2e.telegram_fixtures"]
+
+REPLIES = ["Commands:", "Choose your language:", "There is nothing to cancel."]
+
+
+def _chat(chat_id: int) -> ChatRef:
+    return ChatRef(platform="telegram", chat_id=str(chat_id))
+
+
+def _waited_out(calls: list[Call]) -> bool:
+    """Each call after a 429 came once the retry_after it was told had passed."""
+    return all(
+        later.at - earlier.done_at >= (earlier.retry_after or 0)
+        for earlier, later in itertools.pairwise(calls)
+        if earlier.status == 429
+    )
+
+
+async def test_a_429_storm_loses_nothing_keeps_order_and_sends_nothing_early(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    # 20 a second overall, so what a 429 says is heard before the next send goes.
+    settings = tg_settings.model_copy(update={"telegram_rate": 20})
+    async with running_bot(settings, telegram) as bot:
+        users = [TgUser(bot, 501 + index, name) for index, name in enumerate(("A", "B", "C"))]
+        anna = users[0]
+        # More 429s in a row than the Deliverer's 5 tries for a failing send...
+        telegram.fail("sendMessage", chat_id=anna.chat_id, status=429, retry_after=0.2, times=7)
+        # ...and the overall limit, once other chats' replies are under way.
+        telegram.fail("sendMessage", status=429, retry_after=1, after=2)
+        updates = [
+            telegram.say(user.chat_id, user.user_id, text)
+            for text in ("/help", "/language", "/cancel")
+            for user in users
+        ]
+        await eventually(lambda: all(len(user.messages) == 3 for user in users), within=8)
+        await bot.settled(updates[-1])
+
+        for user in users:
+            assert [m.text.split("\n")[0] for m in user.messages] == REPLIES
+            assert _waited_out(telegram.calls_to("sendMessage", user.chat_id))
+        statuses = [c.status for c in telegram.calls_to("sendMessage", anna.chat_id)]
+        assert statuses.count(429) >= 7
+        others = [c for c in telegram.calls_to("sendMessage") if c.chat_id != anna.chat_id]
+        assert any(c.status == 429 for c in others)  # the overall flood hit them too
+    # The fake also records as an error any send inside a wait the bot had been told of.
+
+
+async def test_a_flood_wait_gives_up_its_concurrency_slot(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram, concurrency=1) as bot:
+        anna = TgUser(bot, 520, "Anna")
+        ben = TgUser(bot, 521, "Ben")
+        telegram.fail("sendMessage", chat_id=anna.chat_id, status=429, retry_after=3)
+        update = telegram.say(520, 520, "/help")
+        await eventually(lambda: bool(telegram.calls_to("sendMessage", anna.chat_id)))
+
+        # Anna's update waits 3 s for its reply, and not in the only slot.
+        began = time.monotonic()
+        telegram.say(521, 521, "/help")
+        await eventually(lambda: telegram.activity(ben.chat_id) == 1, within=1.0)
+        assert time.monotonic() - began < 0.5
+
+        await bot.settled(update)
+        limited, sent = telegram.calls_to("sendMessage", anna.chat_id)
+        assert (limited.status, sent.status) == (429, 200)
+        assert sent.at - limited.done_at >= 3.0
+
+
+async def test_429s_for_several_chats_pause_every_chat(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    settings = tg_settings.model_copy(update={"telegram_rate": 20})
+    async with running_bot(settings, telegram) as bot:
+        chats = list(range(530, 536))
+        for chat in chats:
+            telegram.add_user(chat, f"User{chat}")
+        # Not about one chat: Telegram's overall limit, which answers 429 to every chat.
+        telegram.fail("sendMessage", status=429, retry_after=1)
+        await asyncio.gather(
+            *(bot.platform.send(Outgoing(chat=_chat(chat), text=f"hi {chat}")) for chat in chats)
+        )
+        for chat in chats:
+            assert [m.text for m in telegram.messages(chat)] == [f"hi {chat}"]
+        calls = telegram.calls_to("sendMessage")
+        limited = [c for c in calls if c.status == 429]
+        # Two chats' 429s told the bot it was every chat's; the rest waited without asking.
+        assert len(limited) < len(chats)
+        until = limited[0].at + 1
+        assert all(c.at >= until for c in calls if c.ok)
+
+
+async def test_sends_stay_under_the_overall_rate(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    settings = tg_settings.model_copy(update={"telegram_rate": 50})
+    async with running_bot(settings, telegram) as bot:
+        chats = range(1000, 1100)
+        for chat in chats:
+            telegram.add_user(chat, f"User{chat}")
+        began = time.monotonic()
+        await asyncio.gather(
+            *(bot.platform.send(Outgoing(chat=_chat(chat), text="Summary")) for chat in chats)
+        )
+        took = time.monotonic() - began
+    arrivals = sorted(c.at for c in telegram.calls_to("sendMessage"))
+    assert len(arrivals) == 100
+    assert took >= 1.9
+    busiest = max(
+        bisect.bisect_left(arrivals, start + 1.0) - index for index, start in enumerate(arrivals)
+    )
+    assert busiest <= 50
+
+
+async def test_a_private_chat_gets_a_short_burst_then_one_a_second(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    settings = tg_settings.model_copy(update={"telegram_chat_rate": 1.0, "telegram_chat_burst": 3})
+    async with running_bot(settings, telegram) as bot:
+        telegram.add_user(540, "Anna")
+        for index in range(4):
+            await bot.platform.send(Outgoing(chat=_chat(540), text=f"part {index}"))
+    first, _, third, fourth = (c.at for c in telegram.calls_to("sendMessage", 540))
+    assert third - first < 0.2  # a reply of three messages is not slowed down
+    assert fourth - first >= 0.95

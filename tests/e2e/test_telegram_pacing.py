@@ -1,0 +1,154 @@
+"""The adapter's bookkeeping, in virtual time: pacing sends, and the getUpdates offset."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from bot.adapters.telegram.intake import Intake
+from bot.adapters.telegram.pacing import ChatId, Pacer
+
+
+class VirtualTime:
+    """A clock that moves only when the pacer sleeps, and a count of suspended waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.suspended = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+
+    @asynccontextmanager
+    async def suspend(self) -> AsyncIterator[None]:
+        self.suspended += 1
+        yield
+
+
+def _pacer(time: VirtualTime, *, rate: int = 1_000_000, group_rate: int = 20) -> Pacer:
+    return Pacer(
+        rate=rate,
+        chat_rate=1.0,
+        chat_burst=3,
+        group_rate=group_rate,
+        clock=time.clock,
+        sleep=time.sleep,
+    )
+
+
+async def _times(pacer: Pacer, time: VirtualTime, chats: list[ChatId]) -> list[float]:
+    times = []
+    for chat in chats:
+        await pacer.ready(chat, time.suspend)
+        times.append(time.now)
+    return times
+
+
+def _busiest(times: list[float], window: float) -> int:
+    return max(sum(start <= t < start + window - 1e-9 for t in times) for start in times)
+
+
+async def test_a_private_chat_gets_a_burst_then_one_a_second() -> None:
+    time = VirtualTime()
+    pacer = _pacer(time)
+    await pacer.ready(7, time.suspend)
+    assert time.suspended == 0  # no wait, no giving up the slot
+    times = await _times(pacer, time, [7] * 4)
+    assert times == pytest.approx([0, 0, 1, 2], abs=0.001)
+
+
+async def test_a_group_gets_fewer_than_twenty_a_minute() -> None:
+    time = VirtualTime()
+    times = await _times(_pacer(time), time, [-100] * 40)
+    assert times[:3] == pytest.approx([0, 0, 0], abs=0.001)
+    assert _busiest(times, 60.0) <= 19
+
+
+async def test_all_chats_together_stay_under_the_overall_rate() -> None:
+    time = VirtualTime()
+    times = await _times(_pacer(time, rate=30), time, list(range(1, 121)))
+    assert _busiest(times, 1.0) <= 29
+    assert times[-1] >= 119 / 29 - 1e-9
+
+
+async def test_a_429_pauses_its_chat_and_429s_in_two_chats_pause_all() -> None:
+    time = VirtualTime()
+    pacer = _pacer(time)
+    pacer.limited(1, 2.0)
+    assert await _times(pacer, time, [2]) == [0]  # another chat is not held
+    assert await _times(pacer, time, [1]) == [pytest.approx(2.0)]  # never before retry_after
+
+    time.now = 10.0
+    pacer.limited(1, 2.0)
+    time.now = 10.5
+    pacer.limited(2, 3.0)  # while chat 1 waits too: it is the overall limit
+    assert pacer.paused(3) == 3.0
+    assert await _times(pacer, time, [3]) == [pytest.approx(13.5)]
+    time.now = 20.0
+    pacer.limited(4, 1.0)  # the others' waits are over: this one is about chat 4
+    assert pacer.paused(4) == 1.0
+    assert pacer.paused(5) <= 0
+
+
+async def test_a_429_during_a_wait_is_waited_out_before_sending() -> None:
+    time = VirtualTime()
+    told: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        await time.sleep(delay)
+        if delay > 0.5 and not told:  # while a message waits its turn, another send hears 429
+            told.append(time.now)
+            pacer.limited(7, 5.0)
+
+    pacer = Pacer(
+        rate=1_000_000, chat_rate=1.0, chat_burst=3, group_rate=20, clock=time.clock, sleep=sleep
+    )
+    times = await _times(pacer, time, [7] * 4)
+    assert times[:3] == pytest.approx([0, 0, 0], abs=0.001)
+    assert times[3] >= told[0] + 5.0
+
+
+def test_the_offset_stays_at_the_oldest_unhandled_update() -> None:
+    intake = Intake()
+    assert intake.offset() is None  # Telegram starts at its oldest unconfirmed update
+    assert [intake.take(u) for u in (5, 6, 7)] == [True, True, True]
+    intake.handled(6)
+    assert intake.offset() == 5
+    assert not intake.take(6)  # fetched again while held: not handled twice
+    intake.handled(5)
+    assert intake.offset() == 7
+    intake.handled(7)
+    assert intake.offset() == 8
+    assert intake.unhandled == 0
+
+
+def test_a_deferred_update_holds_the_offset_and_is_taken_again() -> None:
+    intake = Intake()
+    intake.take(1)
+    intake.take(2)
+    assert intake.defer(2)
+    assert not intake.defer(2)  # logged once
+    intake.handled(1)
+    assert (intake.offset(), intake.deferred) == (2, 1)
+    assert intake.take(2)
+    assert intake.deferred == 0
+    intake.handled(2)
+    assert intake.offset() == 3
+
+
+async def test_moved_wakes_when_the_offset_moves() -> None:
+    intake = Intake()
+    intake.take(1)
+    intake.take(2)
+    waiting = asyncio.create_task(intake.moved(intake.offset()))
+    intake.handled(2)  # not the oldest: the offset stays
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    intake.handled(1)
+    await asyncio.wait_for(waiting, 1)

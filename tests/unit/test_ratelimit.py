@@ -1,0 +1,106 @@
+"""Token buckets: bursts, steady rates, order of waiters, and keys forgotten when idle."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.core.ratelimit import KeyedBuckets, TokenBucket, rate_within
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_goes_at_once_then_the_rate_holds() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate=2, burst=3, clock=clock)
+    assert [bucket.reserve() for _ in range(5)] == [0, 0, 0, 0.5, 1.0]
+    clock.now += 1.0  # two of the waiting tokens are used by now
+    assert bucket.reserve() == pytest.approx(0.5)
+
+
+def test_an_idle_bucket_fills_up_to_its_burst_only() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate=1, burst=2, clock=clock)
+    bucket.reserve()
+    clock.now += 3600
+    assert [bucket.reserve() for _ in range(3)] == [0, 0, 1.0]
+
+
+def test_rate_within_keeps_every_window_under_the_count() -> None:
+    clock = Clock()
+    rate = rate_within(20, 60.0, burst=3)
+    bucket = TokenBucket(rate, burst=3, clock=clock)
+    times = [clock.now + bucket.reserve() for _ in range(100)]
+    for start in times:
+        # One short of the count, give or take float rounding at the window's edge.
+        assert sum(start <= t < start + 60 - 1e-9 for t in times) <= 19
+    with pytest.raises(ValueError, match="count must exceed burst"):
+        rate_within(3, 1.0, burst=3)
+
+
+async def test_acquire_waits_in_order_at_the_rate() -> None:
+    bucket = TokenBucket(rate=50, burst=1)
+    done: list[tuple[int, float]] = []
+
+    async def take(index: int) -> None:
+        await bucket.acquire()
+        done.append((index, time.monotonic()))
+
+    began = time.monotonic()
+    await asyncio.gather(*(take(index) for index in range(6)))
+    assert [index for index, _ in done] == list(range(6))
+    assert done[-1][1] - began >= 5 / 50 - 0.005
+
+
+def test_keys_are_separate_buckets() -> None:
+    clock = Clock()
+    buckets: KeyedBuckets[int] = KeyedBuckets(rate=1, burst=1, clock=clock)
+    assert [buckets.reserve(1), buckets.reserve(2), buckets.reserve(1)] == [0, 0, 1.0]
+
+
+def test_idle_keys_are_forgotten_so_memory_stays_bounded() -> None:
+    clock = Clock()
+    buckets: KeyedBuckets[int] = KeyedBuckets(rate=1, burst=3, clock=clock)
+    # Ten new chats every millisecond, each due again a second later: only the ~10,000 active
+    # in the last second may be kept, however many have been seen.
+    for chat in range(200_000):
+        if chat % 10 == 0:
+            clock.now += 0.001
+        buckets.reserve(chat)
+        assert len(buckets) <= 2 * 10_000 + 2
+    # A key forgotten while full behaves as one never seen.
+    clock.now += 10
+    buckets.reserve(-1)
+    assert [buckets.reserve(5), buckets.reserve(5), buckets.reserve(5), buckets.reserve(5)] == [
+        0,
+        0,
+        0,
+        1.0,
+    ]
+
+
+def test_a_busy_key_is_not_forgotten() -> None:
+    clock = Clock()
+    buckets: KeyedBuckets[str] = KeyedBuckets(rate=1, burst=1, clock=clock)
+    waits = [buckets.reserve("busy") for _ in range(5)]  # due 5 s from now
+    for index in range(100):
+        clock.now += 0.01
+        buckets.reserve(f"other{index}")
+    assert waits == [0, 1.0, 2.0, 3.0, 4.0]
+    assert buckets.reserve("busy") == pytest.approx(4.0)  # its last token was due at 5 s
+
+
+def test_bad_parameters_are_refused() -> None:
+    for rate, burst in ((0, 1), (-1, 1), (1, 0)):
+        with pytest.raises(ValueError, match="positive rate"):
+            TokenBucket(rate, burst)
+        with pytest.raises(ValueError, match="positive rate"):
+            KeyedBuckets[int](rate, burst)
