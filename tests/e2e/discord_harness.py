@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import yarl
@@ -17,7 +18,9 @@ from pydantic import SecretStr
 
 from bot.adapters.discord_adapter import DiscordPlatform
 from bot.app import App
+from bot.core.platform import UpdateHandler
 from bot.settings import Settings
+from handlers import build_router
 from storage.database import utcnow
 from storage.models import AccountLink, Person, Profile, Screening, SealedPayout, SocialClaim
 from tests.fakes.discord_server import FakeDiscord, FakeUser
@@ -54,14 +57,50 @@ def discord_settings(settings: Settings, server: FakeDiscord, **overrides: objec
     return settings.model_copy(update=values)
 
 
+def default_limits(settings: Settings, server: FakeDiscord) -> Settings:
+    """The limits a deployment gets unless it sets them (40/s overall, 5 per 5 s per DM)."""
+    fields = Settings.model_fields
+    return discord_settings(
+        settings,
+        server,
+        **{
+            name: fields[name].default
+            for name in ("discord_global_rate", "discord_dm_rate", "discord_dm_period")
+        },
+    )
+
+
+@contextlib.contextmanager
+def no_collector_pauses() -> Iterator[None]:
+    """The fake shares the bot's event loop, so a garbage collector pause between a request
+    going out and the fake stamping its arrival looks like network jitter. Timing tests that
+    count requests per window hold the collector off."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @dataclass
 class RunningBot:
     app: App
     platform: DiscordPlatform
 
 
+def ready(platform: DiscordPlatform, *, commands: bool = True) -> bool:
+    """Connected, and (unless ``commands`` is False) done publishing the slash commands."""
+    client, publishing = platform.client, platform.publishing
+    if client is None or not client.is_ready():
+        return False
+    return not commands or (publishing is not None and publishing.done())
+
+
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, server: FakeDiscord) -> AsyncIterator[RunningBot]:
+async def running_bot(
+    settings: Settings, server: FakeDiscord, *, wait_for_commands: bool = True
+) -> AsyncIterator[RunningBot]:
     """The app serving Discord as ``kolbot run`` would, until the block ends."""
     app = await App.open(settings)
     commands = list(app.dispatcher.router.commands.values())
@@ -70,7 +109,7 @@ async def running_bot(settings: Settings, server: FakeDiscord) -> AsyncIterator[
     run = asyncio.create_task(app.run([platform], stop))
     try:
         await server.until(
-            lambda: run.done() or (platform.client is not None and platform.client.is_ready()),
+            lambda: run.done() or ready(platform, commands=wait_for_commands),
             what="the bot to connect",
         )
         if run.done():
@@ -108,3 +147,18 @@ async def member(app: App, user: FakeUser, *, name: str = "Anna") -> Person:
     return await app.services.people.create_applicant(
         profile, account, lambda _profile, _evidence: Screening(status="applicant")
     )
+
+
+@contextlib.asynccontextmanager
+async def bare_platform(
+    settings: Settings, server: FakeDiscord, on_update: UpdateHandler
+) -> AsyncIterator[DiscordPlatform]:
+    """The adapter alone, handing every event to ``on_update`` instead of the core."""
+    commands = list(build_router().commands.values())
+    platform = DiscordPlatform(settings, commands, guild_ready_timeout=0.05)
+    await platform.start(on_update)
+    try:
+        await server.until(lambda: ready(platform), what="the bot to connect")
+        yield platform
+    finally:
+        await platform.stop()

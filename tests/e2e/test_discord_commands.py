@@ -1,8 +1,10 @@
-"""Slash commands are published at start, in every catalog language Discord has."""
+"""Slash commands are published at start, in every catalog language Discord has, and only
+when Discord does not have them already."""
 
 from __future__ import annotations
 
 import gettext
+import logging
 from typing import ClassVar
 
 import pytest
@@ -11,7 +13,13 @@ from bot.core.router import COMMAND_CONTEXT
 from bot.i18n import translator
 from bot.settings import Settings
 from tests.e2e.discord_harness import discord_settings, running_bot
-from tests.fakes.discord_server import FakeDiscord, Json, valid_command_name
+from tests.fakes.discord_server import (
+    GLOBAL_COMMANDS_ROUTE,
+    GUILD_COMMANDS_ROUTE,
+    FakeDiscord,
+    Json,
+    valid_command_name,
+)
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
 
@@ -25,6 +33,7 @@ class RussianCatalog(gettext.NullTranslations):
         "start": "Начать",
         "profile": "Мой профиль",
         "help": "помощь!",
+        "edit": "начать",  # a clash Discord would refuse: /edit keeps its English name
     }
     TEXTS: ClassVar[dict[str, str]] = {
         "Join the programme": "Вступить в программу",
@@ -58,15 +67,17 @@ async def test_commands_are_synced_with_their_translations(
     assert synced.keys() == core_commands.keys()
     for name, command in synced.items():
         assert command["description"] == core_commands[name].description
-        assert command["name_localizations"].keys() >= LOCALES.keys()
         assert command["description_localizations"].keys() >= LOCALES.keys()
         for locale, language in LOCALES.items():
-            assert command["name_localizations"][locale] == expected_name(language, name)
+            if (locale, name) != ("ru", "edit"):
+                assert command["name_localizations"][locale] == expected_name(language, name)
             description = translator(language)._(core_commands[name].description)
             if len(description) <= 100:
                 assert command["description_localizations"][locale] == description
-    russian = {name: synced[name]["name_localizations"]["ru"] for name in RussianCatalog.NAMES}
-    assert russian == {"start": "начать", "profile": "мой-профиль", "help": "help"}
+    russian = {
+        name: synced[name]["name_localizations"].get("ru", name) for name in RussianCatalog.NAMES
+    }
+    assert russian == {"start": "начать", "profile": "мой-профиль", "help": "help", "edit": "edit"}
     descriptions = synced["profile"]["description_localizations"]
     assert len(descriptions["ru"]) == 100
     assert descriptions["ru"].endswith("…")
@@ -85,3 +96,45 @@ async def test_development_guilds_get_the_commands_instantly(
     guild_commands = by_name(discord_server.commands[discord_server.guild_id])
     assert "start" in guild_commands
     assert guild_commands["start"]["name_localizations"].keys() >= LOCALES.keys()
+
+
+def requests_to(server: FakeDiscord, method: str, route: str) -> int:
+    return sum(1 for r in server.requests if r.route == f"{method} {route}")
+
+
+async def test_commands_discord_already_has_are_not_sent_again(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    async with running_bot(dc_settings, server):
+        pass
+    first = server.commands[None]
+    async with running_bot(dc_settings, server):  # a restart: the same commands
+        pass
+    assert requests_to(server, "GET", GLOBAL_COMMANDS_ROUTE) == 2
+    assert requests_to(server, "PUT", GLOBAL_COMMANDS_ROUTE) == 1
+    assert server.commands[None] is first
+
+
+async def test_guild_commands_replace_the_global_ones_and_survive_a_bad_guild(
+    settings: Settings, discord_server: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = discord_server
+    async with running_bot(discord_settings(settings, server), server):
+        pass
+    published = by_name(server.commands[None]).keys()
+    assert published
+    not_joined = server.guild_id + 1
+    guilds = [not_joined, server.guild_id]
+    with caplog.at_level(logging.ERROR):
+        async with running_bot(
+            discord_settings(settings, server, discord_guild_ids=guilds), server
+        ):
+            pass
+    assert server.commands[None] == []  # nothing left over from the global publish
+    assert by_name(server.commands[server.guild_id]).keys() == published
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Discord refused the slash commands to guild {not_joined}: "
+        "HTTP 403 (code 50001): Missing Access"
+    ]
+    assert requests_to(server, "PUT", GUILD_COMMANDS_ROUTE) == 1

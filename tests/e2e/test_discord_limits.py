@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -11,7 +12,14 @@ from bot.adapters.discord.ratelimit import InvalidRequests, RequestBudget
 from bot.core.messages import ChatRef, Outgoing
 from bot.core.platform import BadRequest, RateLimited, Transient, Unreachable
 from bot.settings import Settings
-from tests.e2e.discord_harness import RunningBot, discord_settings, member, running_bot
+from tests.e2e.discord_harness import (
+    RunningBot,
+    default_limits,
+    discord_settings,
+    member,
+    no_collector_pauses,
+    running_bot,
+)
 from tests.fakes.discord_server import (
     DM_OPEN_ROUTE,
     MESSAGE_CREATE_ROUTE,
@@ -32,22 +40,23 @@ async def test_a_burst_of_dms_keeps_to_the_global_and_per_dm_rates(
 ) -> None:
     server = discord_server
     paced = discord_settings(
-        settings, server, discord_global_rate=100.0, discord_dm_rate=3, discord_dm_period=0.5
+        settings, server, discord_global_rate=50.0, discord_dm_rate=3, discord_dm_period=0.5
     )
-    users = [server.add_user(f"fan{i}") for i in range(200)]
+    users = [server.add_user(f"fan{i}") for i in range(100)]
     chatty = users[0]
     async with running_bot(paced, server) as bot:
         started = len(server.requests)
         sends = [bot.platform.send(dm(user)) for user in users]
         sends += [bot.platform.send(dm(chatty, f"update {n}")) for n in range(7)]
-        await asyncio.gather(*sends)
+        with no_collector_pauses():
+            await asyncio.gather(*sends)
     burst = [
         r for r in server.requests[started:] if r.route in (MESSAGE_CREATE_ROUTE, DM_OPEN_ROUTE)
     ]
-    assert len(burst) == 200 * 2 + 7
+    assert len(burst) == 100 * 2 + 7
     times = [r.at for r in burst]
-    assert busiest_window(times, 1.0) <= 100
-    assert max(times) - min(times) >= 3.0  # 407 requests at 100/s: it really was paced
+    assert busiest_window(times, 1.0) <= 50
+    assert max(times) - min(times) >= 3.0  # 207 requests at 50/s: it really was paced
     chatty_times = server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(chatty))
     assert len(chatty_times) == 8
     assert busiest_window(chatty_times, 0.5) <= 3
@@ -159,19 +168,119 @@ def test_invalid_requests_slide_out_of_the_ten_minute_window(
     assert len(counter) == 2
 
 
-async def test_a_budget_token_returns_a_period_after_its_request_finished() -> None:
-    budget = RequestBudget(2, 0.2)
+async def test_a_budget_token_returns_a_period_after_its_request_started() -> None:
+    budget = RequestBudget(1, 0.2, margin=0.05)
     loop = asyncio.get_running_loop()
-    finished: list[float] = []
+    starts: list[float] = []
 
-    async def request(duration: float) -> None:
-        async with budget:
-            await asyncio.sleep(duration)
-            finished.append(loop.time())
+    async def request() -> None:
+        await budget.acquire()
+        started = time.monotonic()
+        starts.append(loop.time())
+        try:
+            await asyncio.sleep(0.15)  # latency does not slow the pace...
+        finally:
+            budget.release(started)
 
-    started = loop.time()
-    await asyncio.gather(request(0.1), request(0.0), request(0.0))
-    # The third waited for the quick one: 0.2 s after that one *finished*.
-    assert finished[-1] - started >= 0.2
+    await asyncio.gather(request(), request())
+    # ...the second starts a period and the margin after the first *started*.
+    assert 0.25 <= starts[1] - starts[0] < 0.3
     assert RequestBudget.per_second(0.5).period == 2.0
     assert RequestBudget.per_second(40.7).limit == 40
+
+
+async def test_urgent_waiters_go_before_bulk_ones_and_cancelled_ones_give_way() -> None:
+    budget = RequestBudget(1, 0.05, margin=0.0)
+    order: list[str] = []
+
+    async def request(name: str, *, urgent: bool = False) -> None:
+        await budget.acquire(urgent=urgent)
+        order.append(name)
+        budget.release(time.monotonic())
+
+    await budget.acquire()  # the only token is in use
+    bulk = [asyncio.ensure_future(request(f"bulk{n}")) for n in range(3)]
+    gone = asyncio.ensure_future(request("gone", urgent=True))
+    reply = asyncio.ensure_future(request("reply", urgent=True))
+    await asyncio.sleep(0)
+    gone.cancel()
+    budget.release(time.monotonic())
+    await asyncio.gather(*bulk, reply, gone, return_exceptions=True)
+    assert order == ["reply", "bulk0", "bulk1", "bulk2"]
+    assert not budget.idle()  # the last token is still cooling
+    await asyncio.sleep(0.06)
+    assert budget.idle()
+
+
+async def test_the_global_budget_keeps_its_default_rate_despite_latency(
+    settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    fans = [server.add_user(f"fan{n}") for n in range(80)]
+    for route in (DM_OPEN_ROUTE, MESSAGE_CREATE_ROUTE):
+        server.slow(route, 0.15)
+    async with running_bot(default_limits(settings, server), server) as bot:
+        with no_collector_pauses():
+            await asyncio.gather(*(bot.platform.send(dm(fan)) for fan in fans))
+    times = sorted(server.times(DM_OPEN_ROUTE) + server.times(MESSAGE_CREATE_ROUTE))
+    assert len(times) == 160
+    assert busiest_window(times, 1.0) <= 40
+    # 40 at once, then a refill every period: the fourth starts 3 periods (and margins) later.
+    # Timed from their end, latency would add 0.15 s to every period.
+    assert 120 / (times[120] - times[0]) >= 0.9 * 40
+
+
+async def test_the_default_dm_limit_holds_the_sixth_message(
+    settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    fan = server.add_user("fan")
+    async with running_bot(default_limits(settings, server), server) as bot:
+        sends = [asyncio.ensure_future(bot.platform.send(dm(fan, f"#{n}"))) for n in range(6)]
+        await server.until(lambda: len(server.inbox(fan)) == 5, what="five at once")
+        await asyncio.sleep(0.3)
+        assert len(server.inbox(fan)) == 5
+        assert not sends[5].done()  # held for the rest of the 5 seconds
+        sends[5].cancel()
+        await asyncio.gather(*sends, return_exceptions=True)
+
+
+async def test_a_burst_to_blocked_users_stops_at_the_invalid_request_halt(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    gone = [server.add_user(f"gone{n}") for n in range(60)]
+    for user in gone:
+        server.block_dms(user)
+    async with running_bot(dc_settings, server) as bot:
+        bot.platform.invalid_requests = InvalidRequests(warn_at=5, halt_at=5)
+        results = await asyncio.gather(
+            *(bot.platform.send(dm(user)) for user in gone), return_exceptions=True
+        )
+    refused = [r for r in server.requests if r.status in (401, 403, 429)]
+    assert len(refused) == 5
+    assert sum(isinstance(result, Unreachable) for result in results) == 5
+    assert all(isinstance(result, (Unreachable, RateLimited)) for result in results)
+
+
+async def test_a_reply_goes_ahead_of_queued_bulk_dms(
+    settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    paced = discord_settings(settings, server, discord_global_rate=20.0)
+    fans = [server.add_user(f"fan{n}") for n in range(100)]
+    ada = server.add_user("ada")
+    async with running_bot(paced, server) as bot:
+        bulk = [asyncio.ensure_future(bot.platform.send(dm(fan))) for fan in fans]
+        await server.until(lambda: len(server.times(DM_OPEN_ROUTE)) == 20, what="a spent budget")
+        await server.reply_to(ada, server.write(ada, "/help"), containing="/start")
+        for send in bulk:
+            send.cancel()
+        await asyncio.gather(*bulk, return_exceptions=True)
+    [answered] = server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(ada))
+    ahead = [
+        r
+        for r in server.requests
+        if r.at < answered and r.route in (DM_OPEN_ROUTE, MESSAGE_CREATE_ROUTE)
+    ]
+    assert len(ahead) <= 40  # 200 bulk requests were queued first; at most a refill went ahead

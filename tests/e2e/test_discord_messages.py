@@ -112,6 +112,10 @@ async def test_buttons_are_reflowed_into_discords_rows(
         too_many = tuple((Button(label=f"B{n}", data=f"b:{n}"),) for n in range(26))
         with pytest.raises(BadRequest):
             await bot.platform.send(Outgoing(chat=to(fan), text="Too many", buttons=too_many))
+        twice = Option(value="tech", label="Tech again")
+        clash = MultiSelect(key="niche", options=(*picker.options, twice))
+        with pytest.raises(BadRequest):  # Discord refuses repeated option values
+            await bot.platform.send(Outgoing(chat=to(fan), text="Twice", multiselect=clash))
     [message] = server.inbox(fan)
     assert rows(message) == [["ks:niche"], ["B0", "B1", "B2", "B3", "B4"], ["B5", "B6"]]
     [[select]] = [row["components"] for row in message["components"][:1]]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bot.adapters.discord.adapter import DMS_CLOSED
+from bot.adapters.discord.render import escape
 from bot.adapters.discord_adapter import DiscordPlatform
 from bot.core.messages import Incoming
 from bot.i18n import translator
 from bot.settings import Settings
 from handlers import build_router
-from tests.e2e.discord_harness import member, running_bot
+from tests.e2e.discord_harness import member, ready, running_bot
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, labels
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
@@ -99,6 +101,33 @@ async def test_start_in_a_server_answers_privately_and_opens_the_dm(
         assert labels(question)[0] == "Français"
 
 
+async def test_start_in_a_server_with_closed_dms_says_how_to_open_them(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    lena = server.add_user("lena", locale="fr")
+    channel = server.guild_channel_id
+    server.block_dms(lena)
+    async with running_bot(dc_settings, server):
+        asked = await server.slash(lena, "start", channel_id=channel)
+        await server.until(lambda: asked.followups, what="the answer")
+        [answer] = server.visible(channel, lena)
+        assert answer["flags"] & EPHEMERAL
+        assert answer["content"] == escape(translator("fr")._(DMS_CLOSED))
+        assert answer["components"] == []  # no link to a DM that cannot be used
+        assert server.inbox(lena) == []
+        assert server.visible(channel) == []
+        # Once DMs are allowed, trying again works.
+        server.unblock_dms(lena)
+        again = await server.slash(lena, "start", channel_id=channel)
+        await server.until(lambda: again.followups, what="the second answer")
+        [link] = [
+            c for row in server.visible(channel, lena)[-1]["components"] for c in row["components"]
+        ]
+        assert link["url"].endswith(str(server.dm_channel(lena)))
+        assert labels(server.inbox(lena)[-1])[0] == "Français"
+
+
 async def test_user_text_comes_back_escaped_and_never_pings(
     dc_settings: Settings, discord_server: FakeDiscord
 ) -> None:
@@ -154,7 +183,7 @@ async def test_a_command_the_core_leaves_unanswered_does_not_keep_thinking(
     )
     await platform.start(ignore)
     try:
-        await server.until(lambda: platform.client and platform.client.is_ready(), what="ready")
+        await server.until(lambda: ready(platform), what="ready")
         asked = await server.slash(quiet, "help")
         channel = asked.channel_id
         await server.until(

@@ -2,8 +2,10 @@
 
 It speaks the wire protocol discord.py expects, checks what the bot sends against Discord's
 rules (lengths, component layout, command names, the 3-second acknowledgement, one response per
-interaction), records every request with its arrival time, injects 429s, 403s and other
-failures, and plays the users: slash commands, button presses, select menus and typed DMs.
+interaction, 15-minute interaction tokens), records every request with its arrival time, injects
+429s, 403s, other failures and slowness, and plays the users: slash commands, button presses,
+select menus and typed DMs. Like Discord, it echoes the bot's own DMs back through the gateway
+and shows an ephemeral message to the interaction's user alone.
 
 Anything it does not know, or any rule broken, lands in ``errors``; a test's fixture asserts
 that list is empty, so a fake that accepted anything could not hide a bug.
@@ -29,8 +31,15 @@ API: Final = "/api/v10"
 EPHEMERAL: Final = 1 << 6
 LOADING: Final = 1 << 7
 ACK_DEADLINE: Final = 3.0
+TOKEN_TTL: Final = 15 * 60.0
+NOT_A_MEMBER: Final = -1
+MISSING_ACCESS: Final = {"message": "Missing Access", "code": 50001}
 MESSAGE_CREATE_ROUTE: Final = "POST /channels/{channel_id}/messages"
 DM_OPEN_ROUTE: Final = "POST /users/@me/channels"
+CALLBACK_ROUTE: Final = "POST /interactions/{interaction_id}/{token}/callback"
+FOLLOWUP_ROUTE: Final = "POST /webhooks/{application_id}/{token}"
+GLOBAL_COMMANDS_ROUTE: Final = "/applications/{application_id}/commands"
+GUILD_COMMANDS_ROUTE: Final = "/applications/{application_id}/guilds/{guild_id}/commands"
 INTENT_MEMBERS: Final = 1 << 1
 INTENT_DM_MESSAGES: Final = 1 << 12
 INTENT_MESSAGE_CONTENT: Final = 1 << 15
@@ -167,6 +176,13 @@ class Fault:
     channel_id: int | None = None
 
 
+@dataclass
+class Slowness:
+    route: str
+    delay: float
+    times: int | None  # None: every request
+
+
 class FakeDiscord:
     def __init__(self, *, token: str = "fake-bot-token") -> None:
         self.token = token
@@ -212,6 +228,14 @@ class FakeDiscord:
         self.interactions: dict[int, FakeInteraction] = {}
         self.blocked_dms: set[int] = set()
         self.faults: list[Fault] = []
+        self.slowness: list[Slowness] = []
+        # Interactions a test expects to go unacknowledged (arriving as the bot stops).
+        self.unanswered: set[int] = set()
+        self.echoed: list[str] = []  # ids of the bot's DMs sent back to it
+        # Ephemeral message id → the one user who sees it.
+        self.ephemeral_viewers: dict[str, int] = {}
+        # Interaction times (created, acknowledged, tokens expiring); a test may move it on.
+        self.clock: Callable[[], float] = time.monotonic
         self._sockets: list[web.WebSocketResponse] = []
         self._sequence = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -259,7 +283,7 @@ class FakeDiscord:
         if self._runner is not None:
             await self._runner.cleanup()
         for interaction in self.interactions.values():
-            if not interaction.responses:
+            if not interaction.responses and interaction.id not in self.unanswered:
                 self.errors.append(f"interaction {interaction.id} was never acknowledged")
 
     # Recording, auth and injected failures ---------------------------------------------------
@@ -280,7 +304,10 @@ class FakeDiscord:
             self.errors.append(f"{route} without the bot token")
             response: web.StreamResponse = _json({"message": "401: Unauthorized", "code": 0}, 401)
         else:
+            await self._slow_down(route)
             response = self._fault(route, entry.channel_id()) or await handler(request)
+            if 200 <= response.status < 300 and canonical.startswith(API):
+                response.headers.update(_bucket_headers(route))
         entry.status = response.status
         return response
 
@@ -292,6 +319,21 @@ class FakeDiscord:
                     self.faults.remove(fault)
                 return _json(fault.body, fault.status, fault.headers)
         return None
+
+    async def _slow_down(self, route: str) -> None:
+        for slowness in self.slowness:
+            if slowness.route == route:
+                if slowness.times is not None:
+                    slowness.times -= 1
+                    if slowness.times <= 0:
+                        self.slowness.remove(slowness)
+                await asyncio.sleep(slowness.delay)
+                return
+
+    def slow(self, route: str, delay: float, *, times: int | None = None) -> None:
+        """Answer requests to ``route`` ``delay`` seconds late (every one unless ``times``);
+        they are recorded as they arrive."""
+        self.slowness.append(Slowness(route, delay, times))
 
     def fail(
         self,
@@ -548,7 +590,9 @@ class FakeDiscord:
         payload, files = await _read_body(request)
         if problems := self._message_problems(payload, files, creating=True):
             return self._invalid("message", problems)
-        return _json(self._store(channel_id, payload, files))
+        message = self._store(channel_id, payload, files)
+        await self._echo(message)
+        return _json(message)
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel_id"])
@@ -566,11 +610,35 @@ class FakeDiscord:
         return _json(self._apply_edit(message, payload, files))
 
     def _store(
-        self, channel_id: int, payload: Json, files: list[tuple[str, bytes]], flags: int = 0
+        self,
+        channel_id: int,
+        payload: Json,
+        files: list[tuple[str, bytes]],
+        flags: int = 0,
+        *,
+        viewer: FakeUser | None = None,
     ) -> Json:
+        """A message by the bot; an ephemeral one is shown to ``viewer`` alone."""
         message = self._message_payload(channel_id, self.bot, payload, files, flags)
+        if message["flags"] & EPHEMERAL:
+            if viewer is None:
+                self.errors.append(f"an ephemeral message outside an interaction: {payload}")
+            else:
+                self.ephemeral_viewers[message["id"]] = viewer.id
         self.messages[channel_id].append(message)
         return message
+
+    async def _echo(self, message: Json) -> None:
+        """Discord sends a bot its own DMs as MESSAGE_CREATE, like anyone else's."""
+        channel = self.channels.get(int(message["channel_id"]), {})
+        if channel.get("type") == 1 and not message["flags"] & EPHEMERAL and self._sockets:
+            await self.dispatch("MESSAGE_CREATE", message)
+            self.echoed.append(message["id"])
+
+    def plant(self, channel_id: int, content: str, components: list[Json]) -> Json:
+        """A message the bot posted earlier, by an older version say, with any components."""
+        payload = {"content": content, "components": components}
+        return self._store(channel_id, payload, [])
 
     def _message_payload(
         self,
@@ -624,7 +692,10 @@ class FakeDiscord:
 
     def _invalid(self, what: str, problems: list[str]) -> web.Response:
         self.errors.extend(f"{what}: {problem}" for problem in problems)
-        return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        # Discord nests the reasons under the offending fields; the fake names no field.
+        reasons = [{"code": "BASE_TYPE_INVALID", "message": problem} for problem in problems]
+        body = {"message": "Invalid Form Body", "code": 50035, "errors": {"_errors": reasons}}
+        return _json(body, 400)
 
     def _message_problems(
         self, payload: Json, files: list[tuple[str, bytes]], *, creating: bool
@@ -646,10 +717,22 @@ class FakeDiscord:
     # REST: application commands -------------------------------------------------------------
 
     async def _get_commands(self, request: web.Request) -> web.Response:
-        return _json(self.commands.get(self._command_scope(request), []))
+        scope = self._command_scope(request)
+        if scope == NOT_A_MEMBER:
+            return _json(MISSING_ACCESS, 403)
+        registered = self.commands.get(scope, [])
+        if request.query.get("with_localizations") not in ("true", "True", "1"):
+            # Discord leaves the localization dictionaries out unless asked.
+            registered = [
+                {k: v for k, v in c.items() if not k.endswith("_localizations")}
+                for c in registered
+            ]
+        return _json(registered)
 
     async def _put_commands(self, request: web.Request) -> web.Response:
         scope = self._command_scope(request)
+        if scope == NOT_A_MEMBER:
+            return _json(MISSING_ACCESS, 403)
         payload = await request.json()
         if problems := _command_problems(payload):
             return self._invalid("commands", problems)
@@ -662,19 +745,27 @@ class FakeDiscord:
                 "version": str(self._snowflake()),
                 "default_member_permissions": command.get("default_member_permissions"),
             }
+            # Discord fills in what a command leaves to it, and omits what does not apply.
+            if not entry.get("options"):
+                entry.pop("options", None)
             if scope is not None:
                 entry["guild_id"] = str(scope)
+                entry.pop("dm_permission", None)
+            elif entry.get("integration_types") is None:
+                entry["integration_types"] = [0]
             stored.append(entry)
         self.commands[scope] = stored
         return _json(stored)
 
     def _command_scope(self, request: web.Request) -> int | None:
+        """The guild, None for global commands, or NOT_A_MEMBER for a guild the bot is not in
+        (a configuration mistake Discord answers with 403, not a bug)."""
         if request.match_info["application_id"] != str(self.application_id):
             self.errors.append(f"commands for application {request.match_info['application_id']}")
         guild = request.match_info.get("guild_id")
-        if guild is not None and int(guild) != self.guild_id:
-            self.errors.append(f"commands for a guild the bot is not in: {guild}")
-        return int(guild) if guild is not None else None
+        if guild is None:
+            return None
+        return int(guild) if int(guild) == self.guild_id else NOT_A_MEMBER
 
     # REST: interaction responses and followups ----------------------------------------------
 
@@ -683,7 +774,7 @@ class FakeDiscord:
         if interaction is None or interaction.token != request.match_info["token"]:
             self.errors.append("callback for an unknown interaction")
             return _json({"message": "Unknown interaction", "code": 10062}, 404)
-        late = time.monotonic() - interaction.created
+        late = self.clock() - interaction.created
         if late > ACK_DEADLINE:
             self.errors.append(f"interaction {interaction.id} acknowledged after {late:.2f}s")
             return _json({"message": "Unknown interaction", "code": 10062}, 404)
@@ -701,12 +792,18 @@ class FakeDiscord:
         if kind in (4, 7) and (problems := self._message_problems(data, files, creating=True)):
             return self._invalid("callback", problems)
         interaction.responses.append(payload)
-        interaction.responded_at = time.monotonic()
+        interaction.responded_at = self.clock()
         message: Json | None = None
         ephemeral = bool(int(data.get("flags") or 0) & EPHEMERAL)
         if kind in (4, 5):
             flags = (EPHEMERAL if ephemeral else 0) | (LOADING if kind == 5 else 0)
-            message = self._store(interaction.channel_id, data if kind == 4 else {}, files, flags)
+            message = self._store(
+                interaction.channel_id,
+                data if kind == 4 else {},
+                files,
+                flags,
+                viewer=interaction.user,
+            )
             interaction.original_id = int(message["id"])
         elif kind == 7:
             message = self._pressed(interaction)
@@ -735,6 +832,9 @@ class FakeDiscord:
                     self.errors.append("webhook for another application")
                 if not interaction.responses:
                     self.errors.append(f"webhook use before acknowledging {interaction.id}")
+                if self.clock() - interaction.created > TOKEN_TTL:
+                    self.errors.append(f"interaction {interaction.id} used after 15 minutes")
+                    return None
                 return interaction
         self.errors.append("webhook for an unknown interaction token")
         return None
@@ -749,10 +849,12 @@ class FakeDiscord:
         interaction.followups.append(payload)
         original = self._original(interaction)
         if original is not None and original["flags"] & LOADING:
-            # After a "thinking" deferral the first followup becomes that message.
+            # After a "thinking" deferral the first followup becomes that message, ephemeral
+            # or not as the deferral was; later ones are as their own flags say.
             message = self._apply_edit(original, payload, files)
         else:
-            message = self._store(interaction.channel_id, payload, files)
+            message = self._store(interaction.channel_id, payload, files, viewer=interaction.user)
+            await self._echo(message)
         return _json(message)
 
     async def _edit_webhook_message(self, request: web.Request) -> web.Response:
@@ -873,7 +975,7 @@ class FakeDiscord:
             id=self._snowflake(),
             token=f"token-{self._snowflake()}",
             type=kind,
-            created=time.monotonic(),
+            created=self.clock(),
             channel_id=channel_id,
             user=user,
             guild_id=guild_id,
@@ -925,18 +1027,12 @@ class FakeDiscord:
         for message in self.messages.get(channel_id, []):
             if message["author"]["id"] != self.bot["id"] or message["flags"] & LOADING:
                 continue
-            if message["flags"] & EPHEMERAL and not self._ephemeral_for(message, user):
+            if message["flags"] & EPHEMERAL and (
+                user is None or self.ephemeral_viewers.get(message["id"]) != user.id
+            ):
                 continue
             shown.append(message)
         return shown
-
-    def _ephemeral_for(self, message: Json, user: FakeUser | None) -> bool:
-        if user is None:
-            return False
-        return any(
-            interaction.user.id == user.id and interaction.channel_id == int(message["channel_id"])
-            for interaction in self.interactions.values()
-        )
 
     def inbox(self, user: FakeUser) -> list[Json]:
         """Everything the bot wrote in the user's DM."""
@@ -990,6 +1086,18 @@ class FakeDiscord:
 
     def _snowflake(self) -> int:
         return next(self._ids)
+
+
+def _bucket_headers(route: str) -> dict[str, str]:
+    """Discord names every response's rate limit bucket. Without these discord.py allows one
+    request at a time per route; the fake's buckets are roomy, as pacing is the bot's job."""
+    return {
+        "X-RateLimit-Limit": "1000",
+        "X-RateLimit-Remaining": "999",
+        "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
+        "X-RateLimit-Reset-After": "1.000",
+        "X-RateLimit-Bucket": f"bucket-{abs(hash(route)):x}",
+    }
 
 
 def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -1122,6 +1230,9 @@ def _item_problems(item: Json) -> list[str]:
         for option in options:
             if not 1 <= len(option.get("label", "")) <= 100 or len(option["value"]) > 100:
                 problems.append(f"select option {option}")
+        values = [option.get("value") for option in options]
+        if len(values) != len(set(values)):
+            problems.append(f"duplicate select option values {values}")
         low, high = item.get("min_values", 1), item.get("max_values", 1)
         if not (0 <= low <= 25 and 1 <= high <= 25 and low <= high <= len(options)):
             problems.append(f"select with min {low} max {high} of {len(options)}")
@@ -1143,6 +1254,13 @@ def _command_problems(commands: object) -> list[str]:
     names = [command.get("name", "") for command in commands]
     if len(names) != len(set(names)):
         problems.append(f"duplicate command names {names}")
+    localized = {
+        locale for command in commands for locale in command.get("name_localizations") or {}
+    }
+    for locale in sorted(localized):
+        shown = [(c.get("name_localizations") or {}).get(locale, c.get("name")) for c in commands]
+        if len(shown) != len(set(shown)):
+            problems.append(f"duplicate command names in {locale}: {shown}")
     for command in commands:
         name = command.get("name", "")
         if command.get("type", 1) != 1 or not valid_command_name(name):

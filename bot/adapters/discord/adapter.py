@@ -1,9 +1,14 @@
-"""Discord through discord.py: slash commands, DMs, persistent components, self-imposed limits.
+"""Discord through discord.py: slash commands, DMs, components, self-imposed limits.
 
 Onboarding happens in DMs: a slash command in a server is answered ephemerally, and /start also
-opens the DM where the conversation runs. Every interaction is deferred the moment it arrives
-(Discord allows 3 seconds) and the core's replies then go out as its followups or edits; every
-other message is paced by a global budget and a per-DM one before discord.py sees it.
+starts the conversation in the person's DM. Interactions and typed DMs are taken the moment the
+gateway delivers them: one person's events reach the core one at a time, in that order, while an
+interaction is acknowledged at once (Discord allows 3 seconds) without waiting for its turn; the
+core's replies then go out as its followups or edits. Every other message is paced by a global
+budget and a per-DM one before discord.py sees it, replies to someone waiting going first.
+
+Stopping closes the gateway, lets the events already taken finish, and only then closes the HTTP
+session they reply through; App.close() closes the database after that.
 """
 
 from __future__ import annotations
@@ -13,19 +18,20 @@ import contextlib
 import functools
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, cast
 
 import aiohttp
 import discord
 
-from bot.adapters.discord.client import KolbotClient
-from bot.adapters.discord.commands import sync_commands
-from bot.adapters.discord.ratelimit import InvalidRequests, RequestBudget
-from bot.adapters.discord.render import NO_MENTIONS, Part, RenderError, render
+from bot.adapters.discord.client import KolbotClient, pressed_data
+from bot.adapters.discord.commands import publish_commands
+from bot.adapters.discord.ratelimit import InvalidRequests, RequestBudget, retry_after
+from bot.adapters.discord.render import NO_MENTIONS, Part, RenderError, escape, render
+from bot.adapters.discord.tracking import Lru, Recent, Turn, Turns
 from bot.core.messages import ChatRef, Incoming, Outgoing, UserRef
 from bot.core.platform import (
     BadRequest,
@@ -36,6 +42,7 @@ from bot.core.platform import (
     UpdateHandler,
 )
 from bot.core.router import Command
+from bot.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,8 +52,17 @@ ChatKind = Literal["dm", "channel"]
 
 # Interaction tokens live 15 minutes; stop using one a minute early.
 INTERACTION_TTL: Final = 14 * 60.0
-MAX_PENDING: Final = 10_000
+# DM channel ids, so that sending to someone needs no POST users/@me/channels first. An
+# OrderedDict of snowflake ints costs about 170 bytes an entry (tracemalloc): ~170 MB when full.
+# Past it, the least recently used are opened again when next needed.
+MAX_DM_CHANNELS: Final = 1_000_000
 MAX_REMEMBERED_USERS: Final = 100_000
+# One person's events waiting for their turn; beyond this they are flooding and are dropped.
+MAX_QUEUED_PER_USER: Final = 16
+# A DM to someone who wrote this recently is a reply they are waiting for: it goes first.
+RECENTLY: Final = 60.0
+# How long stop() lets the events already taken finish before cancelling them.
+DRAIN_TIMEOUT: Final = 10.0
 PRUNE_BUDGETS_AT: Final = 1024
 # Commands that, sent in a server, also start their conversation in the person's DM.
 OPENS_DM: Final = frozenset({"start"})
@@ -56,6 +72,16 @@ UNREACHABLE_CODES: Final = frozenset({10003, 10013, 50007})
 INVALID_STATUSES: Final = frozenset({401, 403, 429})
 # discord.py raises instead of sleeping through a bucket longer than this (its minimum).
 MAX_LIBRARY_WAIT: Final = 30.0
+SEND_FAILURES: Final = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError)
+# When the current paced request's headers went out, as aiohttp reports it: a budget's clock
+# starts then, after any wait in discord.py's route buckets or for a connection.
+_HEADERS_SENT: ContextVar[list[float] | None] = ContextVar("headers_sent", default=None)
+
+DMS_CLOSED: Final = N_(
+    "I can't send you direct messages. Please allow direct messages from server members in "
+    "this server's privacy settings, then try again."
+)
+EXPIRED: Final = N_("This button has expired.")
 
 
 def intents() -> discord.Intents:
@@ -70,25 +96,17 @@ def intents() -> discord.Intents:
 
 @dataclass(slots=True)
 class _Pending:
-    """An interaction whose token may still carry the core's replies."""
+    """An interaction whose token carries the core's replies while the core handles it."""
 
+    token: str
     interaction: discord.Interaction[Any]
     expires: float
+    # Only its person may see the answers: a command deferred ephemerally, or a press on an
+    # ephemeral message, in a server.
+    ephemeral: bool
+    # A "thinking…" message stands until the first answer.
+    placeholder: bool
     answered: bool = False
-
-
-class _Lru(OrderedDict[int, T]):
-    """A dict that forgets its least recently used entries past ``size``."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: int, value: T) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
 
 
 class DiscordPlatform:
@@ -114,14 +132,20 @@ class DiscordPlatform:
         self._dm_period = settings.discord_dm_period
         self._global = RequestBudget.per_second(settings.discord_global_rate)
         self._dm_budgets: dict[int, RequestBudget] = {}
-        self._dm_channels: _Lru[int] = _Lru(MAX_REMEMBERED_USERS)
-        self._locales: _Lru[str] = _Lru(MAX_REMEMBERED_USERS)
+        self._dm_channels: Lru[int] = Lru(MAX_DM_CHANNELS)
+        self._locales: Lru[str] = Lru(MAX_REMEMBERED_USERS)
         # Users whose DMs refused us; nothing is sent to them until they write again.
-        self._unreachable: _Lru[bool] = _Lru(MAX_REMEMBERED_USERS)
-        self._pending: OrderedDict[str, _Pending] = OrderedDict()
+        self._unreachable: Lru[bool] = Lru(MAX_REMEMBERED_USERS)
+        self._recent = Recent(RECENTLY)
+        self._turns = Turns(MAX_QUEUED_PER_USER)
+        self._pending: dict[str, _Pending] = {}
         self._opening: dict[int, asyncio.Future[int]] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self.invalid_requests = InvalidRequests()
         self.client: KolbotClient | None = None
+        # Publishing the slash commands; done once they are published or it gave up.
+        self.publishing: asyncio.Task[None] | None = None
         self._on_update: UpdateHandler | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -129,21 +153,24 @@ class DiscordPlatform:
     # Lifecycle ----------------------------------------------------------------------------
 
     async def start(self, on_update: UpdateHandler) -> None:
-        """Log in and sync commands here, so a bad token fails the start; then run the
-        gateway as a task on the shared event loop."""
+        """Log in here, so a bad token fails the start; then run the gateway as a task on the
+        shared event loop. Slash commands are published in the background."""
         self._on_update = on_update
+        self._stopping = False
         self._closed.clear()
         client = KolbotClient(
             self,
             intents=intents(),
             guild_ready_timeout=self._guild_ready_timeout,
-            http_trace=self._count_invalid_requests(),
+            http_trace=self._trace(),
             max_ratelimit_timeout=MAX_LIBRARY_WAIT,
         )
         self.client = client
         try:
             await client.login(self._token.get_secret_value())
         except BaseException:
+            if self.publishing is not None:
+                self.publishing.cancel()
             await client.close()
             self.client = None
             raise
@@ -156,12 +183,31 @@ class DiscordPlatform:
             self._closed.set()
 
     async def stop(self) -> None:
-        if self.client is not None:
-            await self.client.close()
-        if self._task is not None:
-            await asyncio.wait({self._task})
-        self._pending.clear()
+        """Take no more events and close the gateway; let the events already taken finish (for
+        up to DRAIN_TIMEOUT); then close the HTTP session their replies go through."""
+        self._stopping = True
+        background = [task for task in (self.publishing, self._task) if task is not None]
+        for task in background:
+            task.cancel()
+        if background:
+            await asyncio.wait(background)
+        client = self.client
+        if client is not None and client.ws is not None and client.ws.open:
+            await client.ws.close(code=1000)
+        await self._drain()
+        if client is not None:
+            await client.close()
         self._closed.set()
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        _, late = await asyncio.wait(self._in_flight, timeout=DRAIN_TIMEOUT)
+        if late:
+            log.warning("cancelling %d Discord events still running at shutdown", len(late))
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=1.0)
 
     async def wait_closed(self) -> None:
         """Return when the gateway gave up (a revoked token, say), raising what stopped it."""
@@ -171,14 +217,24 @@ class DiscordPlatform:
             task.result()
 
     async def setup(self, client: KolbotClient) -> None:
-        """Called by the client's setup_hook, once logged in: publish the slash commands."""
-        try:
-            await sync_commands(client, self._commands, self._on_command, self._guild_ids)
-        except discord.HTTPException:
-            log.exception("could not sync slash commands; serving the ones Discord has")
+        """Called by the client's setup_hook, once logged in."""
+        self.publishing = asyncio.create_task(
+            publish_commands(client, self._commands, self._guild_ids), name="discord-commands"
+        )
+        self.publishing.add_done_callback(_report_failure)
 
-    def _count_invalid_requests(self) -> aiohttp.TraceConfig:
-        """Watch every response discord.py gets, including the 429s it retries by itself."""
+    def _trace(self) -> aiohttp.TraceConfig:
+        """Watch every request discord.py makes: when it really goes out, and every response,
+        including the 429s it retries by itself."""
+
+        async def on_headers_sent(
+            _session: aiohttp.ClientSession,
+            _context: SimpleNamespace,
+            _params: aiohttp.TraceRequestHeadersSentParams,
+        ) -> None:
+            sent = _HEADERS_SENT.get()
+            if sent is not None:
+                sent.append(time.monotonic())
 
         async def on_end(
             _session: aiohttp.ClientSession,
@@ -193,79 +249,80 @@ class DiscordPlatform:
                 self.invalid_requests.record(response.status)
 
         trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(on_headers_sent)
         trace.on_request_end.append(on_end)
         return trace
 
     # Incoming -----------------------------------------------------------------------------
 
-    async def _on_command(self, interaction: discord.Interaction[Any], name: str) -> None:
-        in_dm = interaction.guild_id is None
-        await interaction.response.defer(ephemeral=not in_dm, thinking=True)
-        token = self._remember(interaction)
-        user = self._user(interaction.user, interaction.locale.value)
-        if in_dm or name in OPENS_DM:
-            self._heard_from(interaction.user.id)
-        dm_url = None if in_dm else await self._dm_url(interaction.user.id)
-        try:
-            await self._feed(
-                Incoming(
-                    kind="command",
-                    chat=self._chat(interaction),
-                    user=user,
-                    is_private=in_dm,
-                    text=f"/{name}",
-                    command=name,
-                    update_id=str(interaction.id),
-                    reply_token=token,
-                    private_chat_url=dm_url,
-                )
-            )
-            if not in_dm and name in OPENS_DM:
-                await self._feed(
-                    Incoming(
-                        kind="command",
-                        chat=_dm_chat(interaction.user.id),
-                        user=user,
-                        text=f"/{name}",
-                        command=name,
-                        update_id=f"{interaction.id}:dm",
-                    )
-                )
-        finally:
-            await self._settle(token)
+    def interaction_arrived(self, interaction: discord.Interaction[Any]) -> None:
+        """Route it and take its person's turn now, in gateway order; the work runs as a task."""
+        if self._stopping:
+            return  # the gateway is closing; Discord tells the person it failed
+        data = cast(dict[str, Any], interaction.data or {})
+        handle: Callable[[Turn], Coroutine[Any, Any, None]]
+        if interaction.type is discord.InteractionType.application_command:
+            # Commands are routed by name, even one no longer offered: the core answers it.
+            handle = functools.partial(self._command, interaction, str(data.get("name", "")))
+        elif interaction.type is discord.InteractionType.component:
+            pressed = pressed_data(str(data.get("custom_id", "")), data.get("values") or [])
+            if pressed is None:
+                self._spawn(self._expired(interaction))
+                return
+            handle = functools.partial(self._press, interaction, pressed)
+        else:
+            return
+        self._recent.mark(interaction.user.id)
+        turn = self._turns.take(interaction.user.id)
+        if turn is None:
+            log.info("dropping an interaction: too many queued for one user")
+            return
+        self._spawn(handle(turn), turn)
 
-    async def on_press(self, interaction: discord.Interaction[Any], data: str) -> None:
-        await interaction.response.defer()
-        token = self._remember(interaction)
-        if interaction.guild_id is None:
-            self._heard_from(interaction.user.id)
-        await self._feed(
-            Incoming(
-                kind="button",
-                chat=self._chat(interaction),
-                user=self._user(interaction.user, interaction.locale.value),
-                is_private=interaction.guild_id is None,
-                button_data=data,
-                message_id=str(interaction.message.id) if interaction.message else None,
-                update_id=str(interaction.id),
-                reply_token=token,
-            )
-        )
-
-    async def on_message(self, message: discord.Message) -> None:
-        """Typed answers: DMs only; server chatter is none of the bot's business."""
+    def message_arrived(self, message: discord.Message) -> None:
+        """Typed answers: DMs only. Server chatter is none of the bot's business, and its own
+        DMs come back through the gateway too."""
         author = message.author
-        if author.bot or message.guild is not None or not message.content.strip():
+        if self._stopping or author.bot or message.guild is not None:
+            return
+        if not message.content.strip():
             return
         self._dm_channels.put(author.id, message.channel.id)
         self._heard_from(author.id)
-        user = self._user(author, self._locales.get(author.id))
-        chat = _dm_chat(author.id)
+        turn = self._turns.take(author.id)
+        if turn is None:
+            log.info("dropping a DM: too many queued for one user")
+            return
+        self._spawn(self._typed(message, turn), turn)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], turn: Turn | None = None) -> None:
+        """Run one event's work as a task that stop() waits for."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("handling a Discord event failed")
+
+        def done(task: asyncio.Task[None]) -> None:
+            # Also when cancelled before it started (at shutdown): then ``work`` never ran.
+            work.close()
+            self._in_flight.discard(task)
+            if turn is not None:
+                self._turns.finish(turn)
+
+        task = asyncio.create_task(run())
+        self._in_flight.add(task)
+        task.add_done_callback(done)
+
+    async def _typed(self, message: discord.Message, turn: Turn) -> None:
+        await turn.wait()
+        author = message.author
         text = message.content
         stripped = text.strip()
         common: dict[str, Any] = {
-            "chat": chat,
-            "user": user,
+            "chat": _dm_chat(author.id),
+            "user": self._user(author, self._locales.get(author.id)),
             "update_id": str(message.id),
             "message_id": str(message.id),
         }
@@ -278,14 +335,128 @@ class DiscordPlatform:
             incoming = Incoming(kind="text", text=text, **common)
         await self._feed(incoming)
 
+    async def _command(self, interaction: discord.Interaction[Any], name: str, turn: Turn) -> None:
+        in_dm = interaction.guild_id is None
+        ack = asyncio.ensure_future(
+            _acknowledge(interaction.response.defer(ephemeral=not in_dm, thinking=True))
+        )
+        await turn.wait()
+        if not await ack:
+            return
+        if in_dm or name in OPENS_DM:
+            self._heard_from(interaction.user.id)
+        user = self._user(interaction.user, interaction.locale.value)
+        pending = self._remember(interaction, ephemeral=not in_dm, placeholder=True)
+        try:
+            if not in_dm and name in OPENS_DM:
+                await self._start_in_dm(pending, name, user)
+                return
+            await self._feed(
+                Incoming(
+                    kind="command",
+                    chat=self._chat(interaction),
+                    user=user,
+                    is_private=in_dm,
+                    text=f"/{name}",
+                    command=name,
+                    update_id=str(interaction.id),
+                    reply_token=pending.token,
+                )
+            )
+        finally:
+            await self._settle(pending)
+
+    async def _start_in_dm(self, pending: _Pending, name: str, user: UserRef) -> None:
+        """A command sent in a server that runs in the person's DM: start it there, then answer
+        in the server with a link, or, if their DMs are closed, with how to open them.
+
+        Discord opens a DM channel with anyone and refuses only the first message, so the
+        conversation goes first: its first message is what tells.
+        """
+        interaction = pending.interaction
+        user_id = interaction.user.id
+        dm_url = await self._dm_url(user_id)
+        if user_id not in self._unreachable:
+            await self._feed(
+                Incoming(
+                    kind="command",
+                    chat=_dm_chat(user_id),
+                    user=user,
+                    text=f"/{name}",
+                    command=name,
+                    update_id=f"{interaction.id}:dm",
+                )
+            )
+        if user_id in self._unreachable:
+            language = normalize_language(interaction.locale.value) or DEFAULT_LANGUAGE
+            closed = Outgoing(
+                chat=_chat_of(interaction),
+                text=translator(language)._(DMS_CLOSED),
+                reply_token=pending.token,
+                private_reply=True,
+            )
+            with contextlib.suppress(SendError):
+                await self.send(closed)
+            return
+        await self._feed(
+            Incoming(
+                kind="command",
+                chat=self._chat(interaction),
+                user=user,
+                is_private=False,
+                text=f"/{name}",
+                command=name,
+                update_id=str(interaction.id),
+                reply_token=pending.token,
+                private_chat_url=dm_url,
+            )
+        )
+
+    async def _press(self, interaction: discord.Interaction[Any], data: str, turn: Turn) -> None:
+        ack = asyncio.ensure_future(_acknowledge(interaction.response.defer()))
+        await turn.wait()
+        if not await ack:
+            return
+        in_dm = interaction.guild_id is None
+        if in_dm:
+            self._heard_from(interaction.user.id)
+        pressed = interaction.message
+        private = not in_dm and pressed is not None and pressed.flags.ephemeral
+        pending = self._remember(interaction, ephemeral=private, placeholder=False)
+        try:
+            await self._feed(
+                Incoming(
+                    kind="button",
+                    chat=self._chat(interaction),
+                    user=self._user(interaction.user, interaction.locale.value),
+                    is_private=in_dm,
+                    button_data=data,
+                    message_id=str(pressed.id) if pressed else None,
+                    update_id=str(interaction.id),
+                    reply_token=pending.token,
+                )
+            )
+        finally:
+            await self._settle(pending)
+
+    async def _expired(self, interaction: discord.Interaction[Any]) -> None:
+        """A component this bot does not make (any more): say so rather than let it fail."""
+        language = normalize_language(interaction.locale.value) or DEFAULT_LANGUAGE
+        text = escape(translator(language)._(EXPIRED))
+        await _acknowledge(
+            interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        )
+
     async def _feed(self, incoming: Incoming) -> None:
         if self._on_update is None:
             raise RuntimeError("the Discord platform is not started")
         await self._on_update(incoming)
 
     def _heard_from(self, user_id: int) -> None:
-        """They wrote in private, so their DMs are worth trying again."""
+        """They wrote in private or asked for a DM: their DMs are worth trying again, and they
+        are waiting for an answer."""
         self._unreachable.pop(user_id, None)
+        self._recent.mark(user_id)
 
     def _user(self, user: discord.User | discord.Member, locale: str | None) -> UserRef:
         if locale is not None:
@@ -302,40 +473,42 @@ class DiscordPlatform:
             self._dm_channels.put(interaction.user.id, interaction.channel_id)
         return _chat_of(interaction)
 
-    def _remember(self, interaction: discord.Interaction[Any]) -> str:
-        now = time.monotonic()
-        while self._pending:
-            oldest = next(iter(self._pending.values()))
-            if oldest.expires > now and len(self._pending) < MAX_PENDING:
-                break
-            self._pending.popitem(last=False)
+    def _remember(
+        self, interaction: discord.Interaction[Any], *, ephemeral: bool, placeholder: bool
+    ) -> _Pending:
         token = str(interaction.id)
-        self._pending[token] = _Pending(interaction, now + INTERACTION_TTL)
-        return token
+        expires = time.monotonic() + INTERACTION_TTL
+        pending = _Pending(token, interaction, expires, ephemeral, placeholder)
+        self._pending[token] = pending
+        return pending
 
     def _live(self, token: str | None) -> _Pending | None:
         if token is None:
             return None
         pending = self._pending.get(token)
-        if pending is not None and pending.expires <= time.monotonic():
-            del self._pending[token]
+        if pending is None or pending.expires <= time.monotonic():
             return None
         return pending
 
-    async def _settle(self, token: str) -> None:
-        """A slash command the core left unanswered would show "thinking…" for 15 minutes."""
-        pending = self._pending.get(token)
-        if pending is None or pending.answered:
-            return
-        pending.answered = True
-        with contextlib.suppress(discord.HTTPException):
-            await pending.interaction.delete_original_response()
+    async def _settle(self, pending: _Pending) -> None:
+        """Forget the interaction once the core is done with it (every reply is delivered inside
+        ``feed``); a "thinking…" placeholder left unanswered would show for 15 minutes."""
+        self._pending.pop(pending.token, None)
+        live = pending.expires > time.monotonic()
+        if pending.placeholder and not pending.answered and live:
+            with contextlib.suppress(SendError, *SEND_FAILURES):
+                await self._guarded(pending.interaction.delete_original_response)
 
     async def _dm_url(self, user_id: int) -> str | None:
+        """A link to the person's DM; None when it cannot be opened now."""
         try:
-            channel_id = await self._dm_channel(user_id)
+            channel_id = await self._dm_channel(user_id, urgent=True)
         except discord.HTTPException as error:
+            self._refusal(error, user_id)  # a refusal marks them unreachable
             log.info("could not open a DM with a user: HTTP %d", error.status)
+            return None
+        except (SendError, *SEND_FAILURES) as error:
+            log.info("could not open a DM with a user: %s", error)
             return None
         return DM_URL.format(channel_id=channel_id)
 
@@ -369,6 +542,9 @@ class DiscordPlatform:
         if pending is not None and _chat_of(pending.interaction) != message.chat:
             pending = None  # the token answers another chat's interaction
         dm_user = target if kind == "dm" else None
+        urgent = message.reply_token is not None or (
+            dm_user is not None and dm_user in self._recent
+        )
         try:
             if pending is not None:
                 # Interaction responses are exempt from the global limit and need no DM.
@@ -381,14 +557,21 @@ class DiscordPlatform:
             cooldown = self.invalid_requests.cooldown()
             if cooldown > 0:
                 raise RateLimited(cooldown, "(too many invalid requests)")
-            channel_id = target if dm_user is None else await self._dm_channel(dm_user)
-            return await self._to_channel(client, channel_id, dm_user, message, parts)
+            channel_id = target
+            if dm_user is not None:
+                channel_id = await self._dm_channel(dm_user, urgent=urgent)
+            return await self._to_channel(client, channel_id, dm_user, message, parts, urgent)
         except discord.HTTPException as error:
             raise self._refusal(error, dm_user) from error
         except discord.RateLimited as error:
             raise RateLimited(error.retry_after) from error
         except (aiohttp.ClientError, OSError) as error:  # TimeoutError is an OSError
             raise Transient(f"{type(error).__name__}: {error}") from error
+        except RuntimeError as error:
+            # aiohttp's "Session is closed": the bot stopped while this send waited its turn.
+            if not client.is_closed():
+                raise
+            raise Transient("the Discord client closed") from error
 
     def _address(self, chat: ChatRef) -> tuple[ChatKind, int]:
         kind, _, ident = chat.chat_id.partition(":")
@@ -397,48 +580,64 @@ class DiscordPlatform:
         return ("dm" if kind == "dm" else "channel"), int(ident)
 
     async def _answer(self, pending: _Pending, message: Outgoing, parts: list[Part]) -> str:
-        """Followups to the interaction, or an edit of the message whose button was pressed."""
-        pending.answered = True
+        """Followups to the interaction, or an edit of the message whose button was pressed.
+
+        A private reply, or any answer to an interaction only its person sees, is ephemeral:
+        it is never posted, nor edited into a message, where the whole server can read it.
+        """
         interaction = pending.interaction
-        private = message.private_reply
+        private = message.private_reply or pending.ephemeral
         pressed = interaction.message
         if message.edit_message_id is not None:
-            if pressed is None or str(pressed.id) != message.edit_message_id:
+            own = pressed is not None and str(pressed.id) == message.edit_message_id
+            if pressed is not None and own and (not private or pressed.flags.ephemeral):
+                first, *rest = parts
+                edited = await self._guarded(
+                    functools.partial(
+                        interaction.edit_original_response,
+                        content=first.content,
+                        embeds=first.embeds,
+                        attachments=first.files,
+                        view=first.view,
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                )
+                pending.answered = True
+                last = edited.id
+                for part in rest:
+                    last = (await self._followup(pending, part, private)).id
+                return str(last)
+            if not own and not private:
                 assert interaction.channel_id is not None
                 dm_user = interaction.user.id if interaction.guild_id is None else None
                 return await self._to_channel(
-                    interaction.client, interaction.channel_id, dm_user, message, parts
+                    interaction.client, interaction.channel_id, dm_user, message, parts, True
                 )
-            first, *rest = parts
-            edited = await interaction.edit_original_response(
-                content=first.content,
-                embeds=first.embeds,
-                attachments=first.files,
-                view=first.view,
-                allowed_mentions=NO_MENTIONS,
-            )
-            last = edited.id
-            for part in rest:
-                last = (await self._followup(interaction, part, private)).id
-            return str(last)
+            # Otherwise the private answer comes as a new ephemeral message.
+        last = 0
         for part in parts:
-            last = (await self._followup(interaction, part, private)).id
+            last = (await self._followup(pending, part, private)).id
         return str(last)
 
-    @staticmethod
     async def _followup(
-        interaction: discord.Interaction[Any], part: Part, ephemeral: bool
+        self, pending: _Pending, part: Part, ephemeral: bool
     ) -> discord.WebhookMessage:
+        """One followup; the interaction counts as answered once one got through."""
         missing = discord.utils.MISSING
-        return await interaction.followup.send(
-            content=part.content if part.content is not None else missing,
-            embeds=part.embeds,
-            files=part.files,
-            view=part.view if part.view is not None else missing,
-            ephemeral=ephemeral,
-            allowed_mentions=NO_MENTIONS,
-            wait=True,
+        sent = await self._guarded(
+            functools.partial(
+                pending.interaction.followup.send,
+                content=part.content if part.content is not None else missing,
+                embeds=part.embeds,
+                files=part.files,
+                view=part.view if part.view is not None else missing,
+                ephemeral=ephemeral,
+                allowed_mentions=NO_MENTIONS,
+                wait=True,
+            )
         )
+        pending.answered = True
+        return sent
 
     async def _to_channel(
         self,
@@ -447,6 +646,7 @@ class DiscordPlatform:
         dm_user: int | None,
         message: Outgoing,
         parts: list[Part],
+        urgent: bool,
     ) -> str:
         kind = discord.ChannelType.private if dm_user is not None else None
         channel = client.get_partial_messageable(channel_id, type=kind)
@@ -464,7 +664,7 @@ class DiscordPlatform:
                 view=first.view,
                 allowed_mentions=NO_MENTIONS,
             )
-            last = (await self._paced(dm_user, edit)).id
+            last = (await self._paced(dm_user, edit, urgent=urgent)).id
         for part in parts:
             post = functools.partial(
                 channel.send,
@@ -474,20 +674,39 @@ class DiscordPlatform:
                 view=part.view,
                 allowed_mentions=NO_MENTIONS,
             )
-            last = (await self._paced(dm_user, post)).id
+            last = (await self._paced(dm_user, post, urgent=urgent)).id
         return str(last)
 
-    async def _paced(self, dm_user: int | None, request: Callable[[], Awaitable[T]]) -> T:
-        """One REST request within the DM budget (for DMs) and the global one."""
+    async def _paced(
+        self, dm_user: int | None, request: Callable[[], Awaitable[T]], *, urgent: bool
+    ) -> T:
+        """One REST request within the DM budget (for DMs) and the global one, and past the
+        invalid-request guard. Tokens are timed from when the request went out, after every
+        wait, so a token held while queueing elsewhere cannot bunch requests up; one that never
+        went out comes back at once."""
         budget = self._dm_budget(dm_user) if dm_user is not None else None
+        sent: list[float] = []
         if budget is not None:
-            await budget.acquire()
+            await budget.acquire(urgent=urgent)
         try:
-            async with self._global:
-                return await request()
+            await self._global.acquire(urgent=urgent)
+            try:
+                async with self.invalid_requests.admit():
+                    context = _HEADERS_SENT.set(sent)
+                    try:
+                        return await request()
+                    finally:
+                        _HEADERS_SENT.reset(context)
+            finally:
+                self._global.release(sent[-1] if sent else None)
         finally:
             if budget is not None:
-                budget.release()
+                budget.release(sent[-1] if sent else None)
+
+    async def _guarded(self, request: Callable[[], Awaitable[T]]) -> T:
+        """An interaction request: exempt from the global limit, not from the invalid count."""
+        async with self.invalid_requests.admit():
+            return await request()
 
     def _dm_budget(self, user_id: int) -> RequestBudget:
         budget = self._dm_budgets.get(user_id)
@@ -498,7 +717,7 @@ class DiscordPlatform:
             budget = self._dm_budgets[user_id] = RequestBudget(self._dm_rate, self._dm_period)
         return budget
 
-    async def _dm_channel(self, user_id: int) -> int:
+    async def _dm_channel(self, user_id: int, *, urgent: bool) -> int:
         """The DM channel's id, opened once (``POST users/@me/channels``) and remembered;
         concurrent sends to someone new share one request."""
         channel_id = self._dm_channels.get(user_id)
@@ -507,22 +726,30 @@ class DiscordPlatform:
             return channel_id
         opening = self._opening.get(user_id)
         if opening is None:
-            opening = self._opening[user_id] = asyncio.ensure_future(self._open_dm(user_id))
-            opening.add_done_callback(lambda _: self._opening.pop(user_id, None))
+            opening = asyncio.ensure_future(self._open_dm(user_id, urgent))
+            self._opening[user_id] = opening
+
+            def opened(future: asyncio.Future[int]) -> None:
+                self._opening.pop(user_id, None)
+                if not future.cancelled():
+                    future.exception()  # each waiter gets it; none may be left to ask
+
+            opening.add_done_callback(opened)
         return await asyncio.shield(opening)
 
-    async def _open_dm(self, user_id: int) -> int:
+    async def _open_dm(self, user_id: int, urgent: bool) -> int:
         client = self.client
         assert client is not None
-        async with self._global:
-            channel = await client.create_dm(discord.Object(id=user_id))
+        channel = await self._paced(
+            None, functools.partial(client.create_dm, discord.Object(id=user_id)), urgent=urgent
+        )
         self._dm_channels.put(user_id, channel.id)
         return channel.id
 
     def _refusal(self, error: discord.HTTPException, dm_user: int | None) -> SendError:
         detail = f"HTTP {error.status} (code {error.code}): {error.text}"
         if error.status == 429:
-            return RateLimited(_retry_after(error), detail)
+            return RateLimited(retry_after(error), detail)
         if error.status == 403 or (error.status == 404 and error.code in UNREACHABLE_CODES):
             if dm_user is not None:
                 self._unreachable.put(dm_user, True)
@@ -530,6 +757,22 @@ class DiscordPlatform:
         if error.status >= 500 or error.status == 401:
             return Transient(detail)
         return BadRequest(detail)
+
+
+async def _acknowledge(response: Awaitable[object]) -> bool:
+    """Acknowledge an interaction. False when Discord did not take it (too late, say): the
+    person saw it fail, so it is not handled either."""
+    try:
+        await response
+    except SEND_FAILURES as error:
+        log.info("could not acknowledge an interaction: %s", error)
+        return False
+    return True
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("publishing the slash commands failed", exc_info=error)
 
 
 def _dm_chat(user_id: int) -> ChatRef:
@@ -541,13 +784,3 @@ def _chat_of(interaction: discord.Interaction[Any]) -> ChatRef:
     if interaction.guild_id is None:
         return _dm_chat(interaction.user.id)
     return ChatRef(platform=DiscordPlatform.name, chat_id=f"channel:{interaction.channel_id}")
-
-
-def _retry_after(error: discord.HTTPException) -> float:
-    headers = error.response.headers
-    for header in ("X-RateLimit-Reset-After", "Retry-After"):
-        value = headers.get(header)
-        if value is not None:
-            with contextlib.suppress(ValueError):
-                return max(float(value), 0.0)
-    return 1.0

@@ -1,12 +1,13 @@
-"""The discord.py Client and the persistent components it routes to the platform.
+"""The discord.py Client, and components whose custom_id carries everything a press needs.
 
-Buttons and select menus are ``DynamicItem``s: everything a press needs is in its custom_id, so a
-button sent before a restart is routed by a fresh client with no view kept in memory.
+A button or select menu sent before a restart still works with a fresh client: the adapter
+reads the press from the custom_id alone, so no view is kept in memory, by us or by discord.py.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import discord
@@ -24,9 +25,9 @@ class Events(Protocol):
 
     async def setup(self, client: KolbotClient) -> None: ...
 
-    async def on_press(self, interaction: discord.Interaction[Any], data: str) -> None: ...
+    def interaction_arrived(self, interaction: discord.Interaction[Any]) -> None: ...
 
-    async def on_message(self, message: discord.Message) -> None: ...
+    def message_arrived(self, message: discord.Message) -> None: ...
 
 
 class KolbotClient(discord.Client):
@@ -35,76 +36,52 @@ class KolbotClient(discord.Client):
         self.events = events
 
     async def setup_hook(self) -> None:
-        """Runs inside login(), before the gateway: register components, then sync commands."""
-        self.add_dynamic_items(DataButton, ChoiceSelect)
+        """Runs inside login(), before the gateway connects."""
         await self.events.setup(self)
 
-    async def on_message(self, message: discord.Message) -> None:
-        await self.events.on_message(message)
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        """Hand interactions and messages over synchronously, as the gateway delivers them:
+        handlers run as tasks, whose order nothing guarantees once they await."""
+        super().dispatch(event, *args, **kwargs)
+        if event == "interaction":
+            self.events.interaction_arrived(args[0])
+        elif event == "message":
+            self.events.message_arrived(args[0])
 
 
-def _events(interaction: discord.Interaction[Any]) -> Events:
-    client = interaction.client
-    assert isinstance(client, KolbotClient), "components are registered on a KolbotClient"
-    return client.events
+class RoutedView(ui.View):
+    """Components the adapter routes by custom_id. Not dispatchable, so discord.py does not
+    keep every message's view in memory forever (it would for a ``timeout=None`` view)."""
+
+    def is_dispatchable(self) -> bool:
+        return False
 
 
-class DataButton(ui.DynamicItem[ui.Button[ui.View]], template=BUTTON_TEMPLATE):
+def data_button(data: str, label: str) -> ui.Button[ui.View]:
     """A button whose custom_id carries the core's ``Button.data``."""
-
-    def __init__(self, data: str, label: str, *, row: int | None = None) -> None:
-        button: ui.Button[ui.View] = ui.Button(
-            label=label, custom_id=BUTTON_ID.format(data=data), style=discord.ButtonStyle.primary
-        )
-        super().__init__(button, row=row)
-        self.data = data
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DataButton:
-        return cls(match["data"], getattr(item, "label", None) or match["data"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _events(interaction).on_press(interaction, self.data)
+    return ui.Button(
+        label=label, custom_id=BUTTON_ID.format(data=data), style=discord.ButtonStyle.primary
+    )
 
 
-class ChoiceSelect(ui.DynamicItem[ui.Select[ui.View]], template=SELECT_TEMPLATE):
+def choice_select(
+    key: str, options: list[discord.SelectOption], placeholder: str | None
+) -> ui.Select[ui.View]:
     """A pick-several menu; a submission answers ``{key}={v1},{v2}``, the whole selection."""
+    return ui.Select(
+        custom_id=SELECT_ID.format(key=key),
+        options=options,
+        placeholder=placeholder,
+        min_values=0,
+        max_values=len(options),
+    )
 
-    def __init__(
-        self,
-        key: str,
-        options: list[discord.SelectOption],
-        placeholder: str | None = None,
-        *,
-        row: int | None = None,
-    ) -> None:
-        select: ui.Select[ui.View] = ui.Select(
-            custom_id=SELECT_ID.format(key=key),
-            options=options,
-            placeholder=placeholder,
-            min_values=0,
-            max_values=len(options),
-        )
-        super().__init__(select, row=row)
-        self.key = key
 
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ChoiceSelect:
-        assert isinstance(item, ui.Select)
-        return cls(match["key"], item.options, item.placeholder)
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        values = ",".join(self.item.values)
-        await _events(interaction).on_press(interaction, f"{self.key}={values}")
+def pressed_data(custom_id: str, values: Sequence[str]) -> str | None:
+    """The core's button data for a used component, or None for a custom_id this bot does not
+    make (any more)."""
+    if button := BUTTON_TEMPLATE.fullmatch(custom_id):
+        return button["data"]
+    if select := SELECT_TEMPLATE.fullmatch(custom_id):
+        return f"{select['key']}={','.join(values)}"
+    return None

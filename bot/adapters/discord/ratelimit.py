@@ -7,36 +7,58 @@ minutes that get the bot's IP banned, so the adapter paces itself instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from types import TracebackType
+from collections.abc import AsyncIterator, Callable
+from typing import Final
+
+import discord
+
+from bot.core.platform import RateLimited
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
+# Requests reach Discord a little later and in a slightly different order than they leave; a
+# token coming back this much after its period keeps that jitter inside our own window.
+SAFETY_MARGIN: Final = 0.05
+
 
 class RequestBudget:
-    """A token bucket of ``limit`` tokens; a spent token comes back ``period`` seconds after the
-    request it paid for has *finished*.
+    """At most ``limit`` requests go out in any ``period`` seconds.
 
-    Counting from the finish rather than the start means that even timed at Discord's side, where
-    requests arrive late and out of order, no window of ``period`` seconds holds more than
-    ``limit`` requests. Waiters are served first come, first served.
+    A spent token comes back ``period`` + ``margin`` seconds after its request went out, or
+    when the request finishes if that is later. Timing from the start lets the sustained rate
+    approach ``limit / period`` whatever the latency (timing from the finish cost 13% at 150 ms);
+    the margin keeps any window at Discord's side within ``limit`` despite network jitter.
+
+    Urgent waiters (replies to someone who is waiting) are served before bulk ones; each lane is
+    first come, first served.
     """
 
-    def __init__(self, limit: int, period: float, *, clock: Clock = time.monotonic) -> None:
-        if limit < 1 or period <= 0:
+    def __init__(
+        self,
+        limit: int,
+        period: float,
+        *,
+        margin: float = SAFETY_MARGIN,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if limit < 1 or period <= 0 or margin < 0:
             raise ValueError("a budget needs at least one token and a positive period")
         self.limit = limit
         self.period = period
+        self.margin = margin
         self._clock = clock
         self._in_flight = 0
-        self._returning: deque[float] = deque()  # when each cooling token is back, ascending
-        self._turn = asyncio.Lock()  # FIFO among waiters
-        self._released = asyncio.Event()
+        self._returning: list[float] = []  # a heap of when each cooling token is back
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._bulk: deque[asyncio.Future[None]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def per_second(cls, rate: float, *, clock: Clock = time.monotonic) -> RequestBudget:
@@ -46,43 +68,64 @@ class RequestBudget:
         return cls(1, 1.0 / rate, clock=clock)
 
     def idle(self) -> bool:
-        """Nothing in flight or cooling: forgetting this budget loses nothing."""
+        """Nothing in flight, cooling or waiting: forgetting this budget loses nothing."""
         self._expire()
-        return self._in_flight == 0 and not self._returning
+        return self._in_flight == 0 and not self._returning and not self._waiting()
 
-    async def acquire(self) -> None:
-        async with self._turn:
-            while True:
-                self._expire()
-                if self._in_flight + len(self._returning) < self.limit:
-                    self._in_flight += 1
-                    return
-                if self._returning:
-                    await asyncio.sleep(self._returning[0] - self._clock())
-                else:
-                    self._released.clear()
-                    await self._released.wait()
+    async def acquire(self, *, urgent: bool = False) -> None:
+        """Wait for a token; pair with :meth:`release`."""
+        if not self._waiting() and self._free():
+            self._in_flight += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lane = self._urgent if urgent else self._bulk
+        lane.append(waiter)
+        self._grant()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release(None)  # granted just as the waiter gave up: hand it on
+            else:
+                with contextlib.suppress(ValueError):  # _grant may have dropped it already
+                    lane.remove(waiter)
+            raise
 
-    def release(self) -> None:
+    def release(self, started: float | None) -> None:
+        """Return a token; ``started`` is when its request started, None if none was sent."""
         self._in_flight -= 1
-        self._returning.append(self._clock() + self.period)
-        self._released.set()
+        if started is not None:
+            back = started + self.period + self.margin
+            if back > self._clock():
+                heapq.heappush(self._returning, back)
+        self._grant()
 
-    async def __aenter__(self) -> None:
-        await self.acquire()
+    def _waiting(self) -> bool:
+        return bool(self._urgent or self._bulk)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
+    def _free(self) -> bool:
+        self._expire()
+        return self._in_flight + len(self._returning) < self.limit
+
+    def _grant(self) -> None:
+        """Hand free tokens to waiters, urgent first; wake up again when the next one is back."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._waiting() and self._free():
+            lane = self._urgent or self._bulk
+            waiter = lane.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                self._in_flight += 1
+        if self._waiting() and self._returning:
+            delay = max(0.0, self._returning[0] - self._clock())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._grant)
 
     def _expire(self) -> None:
         now = self._clock()
         while self._returning and self._returning[0] <= now:
-            self._returning.popleft()
+            heapq.heappop(self._returning)
 
 
 class InvalidRequests:
@@ -102,6 +145,8 @@ class InvalidRequests:
         self._clock = clock
         self._seen: deque[float] = deque()
         self._warned_until = 0.0
+        self._in_flight = 0
+        self._settled = asyncio.Event()
 
     def __len__(self) -> int:
         self._expire()
@@ -128,7 +173,40 @@ class InvalidRequests:
             return 0.0
         return max(0.0, self._seen[excess] + self.WINDOW - self._clock())
 
+    @contextlib.asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Let one request through, or raise RateLimited while halted.
+
+        Requests in flight count as if each will be refused, so a burst queued before the
+        first refusal came back cannot overshoot ``halt_at``: near the limit they go one by one.
+        """
+        while True:
+            cooldown = self.cooldown()
+            if cooldown > 0:
+                raise RateLimited(cooldown, "(too many invalid requests)")
+            if len(self) + self._in_flight < self.halt_at:
+                break
+            self._settled.clear()
+            await self._settled.wait()
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._settled.set()
+
     def _expire(self) -> None:
         horizon = self._clock() - self.WINDOW
         while self._seen and self._seen[0] <= horizon:
             self._seen.popleft()
+
+
+def retry_after(error: discord.HTTPException) -> float:
+    """How long a 429 (or a 5xx that says) asks us to wait; a second when it does not say."""
+    headers = error.response.headers
+    for header in ("X-RateLimit-Reset-After", "Retry-After"):
+        value = headers.get(header)
+        if value is not None:
+            with contextlib.suppress(ValueError):
+                return max(float(value), 0.0)
+    return 1.0

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 from discord import ui
 
-from bot.adapters.discord.client import ChoiceSelect, DataButton
+from bot.adapters.discord.client import RoutedView, choice_select, data_button
 from bot.core.messages import Button, MultiSelect, Outgoing
 
 MAX_CONTENT = 2000
@@ -143,7 +143,7 @@ def view_for(message: Outgoing) -> ui.View | None:
     rows.extend([_button(button) for button in row] for row in layout)
     if not rows:
         return None
-    view = ui.View(timeout=None)
+    view = RoutedView(timeout=None)
     for index, row in enumerate(rows):
         for item in row:
             item.row = index
@@ -155,18 +155,21 @@ def _button(button: Button) -> ui.Item[Any]:
     if button.url is not None:
         return ui.Button(label=button.label, url=button.url, style=discord.ButtonStyle.link)
     assert button.data is not None
-    return DataButton(button.data, button.label)
+    return data_button(button.data, button.label)
 
 
-def _select(multiselect: MultiSelect) -> ChoiceSelect:
+def _select(multiselect: MultiSelect) -> ui.Select[ui.View]:
     if not 0 < len(multiselect.options) <= MAX_OPTIONS:
         raise RenderError(f"a select menu holds 1 to {MAX_OPTIONS} options")
+    values = [option.value for option in multiselect.options]
+    if len(set(values)) != len(values):
+        raise RenderError(f"a select menu's option values must differ: {values}")
     options = [
         discord.SelectOption(
             label=option.label[:MAX_OPTION_LABEL], value=option.value, default=option.selected
         )
         for option in multiselect.options
     ]
-    return ChoiceSelect(
+    return choice_select(
         multiselect.key, options, multiselect.placeholder[:MAX_PLACEHOLDER] or None
     )
