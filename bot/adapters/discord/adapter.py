@@ -352,14 +352,12 @@ class DiscordPlatform:
                 await self._start_in_dm(pending, name, user)
                 return
             await self._feed(
-                Incoming(
-                    kind="command",
-                    chat=self._chat(interaction),
-                    user=user,
-                    is_private=in_dm,
-                    text=f"/{name}",
-                    command=name,
+                _command(
+                    name,
+                    self._chat(interaction),
+                    user,
                     update_id=str(interaction.id),
+                    is_private=in_dm,
                     reply_token=pending.token,
                 )
             )
@@ -378,14 +376,7 @@ class DiscordPlatform:
         dm_url = await self._dm_url(user_id)
         if user_id not in self._unreachable:
             await self._feed(
-                Incoming(
-                    kind="command",
-                    chat=_dm_chat(user_id),
-                    user=user,
-                    text=f"/{name}",
-                    command=name,
-                    update_id=f"{interaction.id}:dm",
-                )
+                _command(name, _dm_chat(user_id), user, update_id=f"{interaction.id}:dm")
             )
         if user_id in self._unreachable:
             language = normalize_language(interaction.locale.value) or DEFAULT_LANGUAGE
@@ -399,14 +390,12 @@ class DiscordPlatform:
                 await self.send(closed)
             return
         await self._feed(
-            Incoming(
-                kind="command",
-                chat=self._chat(interaction),
-                user=user,
-                is_private=False,
-                text=f"/{name}",
-                command=name,
+            _command(
+                name,
+                self._chat(interaction),
+                user,
                 update_id=str(interaction.id),
+                is_private=False,
                 reply_token=pending.token,
                 private_chat_url=dm_url,
             )
@@ -784,3 +773,27 @@ def _chat_of(interaction: discord.Interaction[Any]) -> ChatRef:
     if interaction.guild_id is None:
         return _dm_chat(interaction.user.id)
     return ChatRef(platform=DiscordPlatform.name, chat_id=f"channel:{interaction.channel_id}")
+
+
+def _command(
+    name: str,
+    chat: ChatRef,
+    user: UserRef,
+    *,
+    update_id: str,
+    is_private: bool = True,
+    reply_token: str | None = None,
+    private_chat_url: str | None = None,
+) -> Incoming:
+    """A slash command as the core sees it: the same event whether typed or picked."""
+    return Incoming(
+        kind="command",
+        chat=chat,
+        user=user,
+        is_private=is_private,
+        text=f"/{name}",
+        command=name,
+        update_id=update_id,
+        reply_token=reply_token,
+        private_chat_url=private_chat_url,
+    )
