@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import pytest
 
 from bot.app import App
 from bot.core.messages import ChatRef
+from storage.database import utcnow
 from storage.models import AccountLink, ConversationKey, Screening
 from storage.people import AlreadySignedUp
 from tests.fakes.platform import FakePlatform, Person
@@ -219,10 +221,6 @@ async def test_socials_edit_keeps_verification_and_raises_flags_once(
 async def test_expiry_notice_only_for_an_unfinished_signup(
     app: App, platform: FakePlatform
 ) -> None:
-    from datetime import timedelta
-
-    from storage.database import utcnow
-
     guest = Person(platform, user_id="guest")
     await guest.say("/language")
     await guest.press_data("setlang:en")
