@@ -42,8 +42,8 @@ def _take(due: float, now: float, interval: float, tolerance: float) -> tuple[fl
     return at, max(due, at) + interval
 
 
-class TokenBucket:
-    """``rate`` tokens a second, up to ``burst`` at once."""
+class _Pace:
+    """``rate`` tokens a second, up to ``burst`` at once: what every bucket here shares."""
 
     def __init__(self, rate: float, burst: int = 1, *, clock: Clock = time.monotonic) -> None:
         if rate <= 0 or burst < 1:
@@ -53,6 +53,13 @@ class TokenBucket:
         self._interval = 1.0 / rate
         self._tolerance = (burst - 1) * self._interval
         self._clock = clock
+
+
+class TokenBucket(_Pace):
+    """``rate`` tokens a second, up to ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int = 1, *, clock: Clock = time.monotonic) -> None:
+        super().__init__(rate, burst, clock=clock)
         self._due = -math.inf
 
     def reserve(self) -> float:
@@ -70,7 +77,7 @@ class TokenBucket:
             await asyncio.sleep(delay)
 
 
-class KeyedBuckets(Generic[K]):
+class KeyedBuckets(_Pace, Generic[K]):
     """One ``TokenBucket(rate, burst)`` per key, kept only while it is not full.
 
     A bucket whose next token is due already cannot be told from a new one, so forgetting it loses
@@ -78,13 +85,7 @@ class KeyedBuckets(Generic[K]):
     """
 
     def __init__(self, rate: float, burst: int = 1, *, clock: Clock = time.monotonic) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a bucket needs a positive rate and a burst of at least 1")
-        self.rate = rate
-        self.burst = burst
-        self._interval = 1.0 / rate
-        self._tolerance = (burst - 1) * self._interval
-        self._clock = clock
+        super().__init__(rate, burst, clock=clock)
         self._due: OrderedDict[K, float] = OrderedDict()  # least recently used first
 
     def __len__(self) -> int:
