@@ -7,7 +7,7 @@ LOCALES := bot/i18n/locales
 PO := $(wildcard $(LOCALES)/*/LC_MESSAGES/kolbot.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: help setup run test lint unit e2e migrate translations extract clean
+.PHONY: help setup run test lint unit e2e migrate translations extract clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ lint: setup ## ruff and mypy (strict)
 
 test: lint ## Lint, then the whole test suite
 	$(BIN)/pytest -q
+
+bench: setup ## Measure throughput, delivery and memory against their goals (minutes)
+	$(BIN)/python -m bench
 
 extract: setup ## Refresh the message catalogs from the source
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header --sort-output bot handlers jobs >/dev/null
