@@ -1,73 +1,151 @@
-"""The composition root: builds storage, services, the dispatcher, scheduler and platforms."""
+"""The composition root: builds storage, services, inbox, outbox, web server, scheduler."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
-from bot.core.delivery import Deliverer
 from bot.core.dispatcher import Dispatcher
+from bot.core.inbox import Inbox
+from bot.core.outbox import Outbox
 from bot.core.platform import Platform
-from bot.core.services import Services
+from bot.services import Services
 from bot.settings import Settings
+from bot.web import WebServer
 from handlers import build_router
 from jobs.scheduler import build_scheduler
-from storage.conversations import ConversationRepository
-from storage.database import Database
-from storage.people import PeopleRepository
 from storage.sealing import Sealer
-from storage.updates import ProcessedUpdates
+from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
 
+class Mountable(Protocol):
+    def mount(self, web: WebServer) -> None:
+        """Add the platform's routes (a webhook) before the server starts."""
+
+
 class App:
-    def __init__(self, settings: Settings, services: Services, dispatcher: Dispatcher) -> None:
+    def __init__(self, settings: Settings, services: Services, store: SqliteStore) -> None:
         self.settings = settings
         self.services = services
-        self.dispatcher = dispatcher
+        self.store = store
+        self.dispatcher = Dispatcher(build_router(), services)
+        self.outbox = Outbox(
+            store,
+            {},
+            concurrency=settings.outbox_concurrency,
+            give_up_after=timedelta(seconds=settings.delivery_give_up_seconds),
+        )
+        self.inbox = Inbox(
+            store,
+            self.dispatcher,
+            self.outbox,
+            workers=settings.inbox_workers,
+            flood_limit=settings.flood_limit,
+            flood_window=settings.flood_window_seconds,
+            max_attempts=settings.inbox_max_attempts,
+        )
         self.scheduler = build_scheduler(services)
+        self.web: WebServer | None = None
 
     @classmethod
-    async def open(cls, settings: Settings, *, deliverer: Deliverer | None = None) -> App:
-        db = await Database.open(settings.database)
-        people = PeopleRepository(db)
-        services = Services(
-            settings=settings,
-            db=db,
-            people=people,
-            conversations=ConversationRepository(db, timedelta(days=settings.signup_ttl_days)),
-            updates=ProcessedUpdates(db),
-            sealer=Sealer.from_settings(settings.secret_key, settings.key_file),
+    async def open(cls, settings: Settings) -> App:
+        store = await SqliteStore.open(
+            settings.database,
+            timedelta(days=settings.signup_ttl_days),
+            durability=settings.database_durability,
         )
-        dispatcher = Dispatcher(build_router(), services, deliverer or Deliverer(people))
-        return cls(settings, services, dispatcher)
+        try:
+            sealer = Sealer.from_settings(settings.secret_key, settings.key_file)
+        except BaseException:
+            await store.close()
+            raise
+        return cls(settings, Services(settings=settings, store=store, sealer=sealer), store)
 
     async def close(self) -> None:
-        await self.services.db.close()
+        await self.store.close()
 
-    async def run(self, platforms: list[Platform], stop: asyncio.Event | None = None) -> None:
-        """Serve until ``stop`` is set or a platform's own run ends (the console at EOF)."""
-        self.scheduler.start()
+    @property
+    def idle(self) -> bool:
+        """Nothing received is left unhandled, and nothing handled is left unsent."""
+        return self.inbox.pending == 0 and self.outbox.in_flight == 0
+
+    async def run(
+        self,
+        platforms: list[Platform],
+        stop: asyncio.Event | None = None,
+        *,
+        web: bool | None = None,
+    ) -> None:
+        """Serve until ``stop`` is set or a platform's own run ends (the console at EOF).
+
+        The web server runs when asked, or by default whenever a platform other than the
+        console does."""
+        for platform in platforms:
+            self.outbox.register(platform)
+        if web is None:
+            web = any(p.name != "console" for p in platforms)
+        if web and self.settings.web_port:
+            self.web = WebServer(self.settings.web_listen, self.settings.web_port)
+            for platform in platforms:
+                mount: Callable[[WebServer], None] | None = getattr(platform, "mount", None)
+                if mount is not None:
+                    mount(self.web)
         started: list[Platform] = []
         try:
+            await self.outbox.start()
+            await self.inbox.start()
+            if self.web is not None:
+                await self.web.start()
             for platform in platforms:
-                await platform.start(functools.partial(self.dispatcher.feed, platform))
+                await platform.start(self.inbox)
                 started.append(platform)
                 log.info("%s is up", platform.name)
-            waiters: list[asyncio.Future[object]] = [
-                asyncio.ensure_future(p.wait_closed()) for p in platforms
-            ]
-            if stop is not None:
-                waiters.append(asyncio.ensure_future(stop.wait()))
-            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            for task in done:
-                task.result()
+            self.scheduler.start()
+            await self._serve(platforms, stop)
         finally:
-            for platform in reversed(started):
-                await platform.stop()
+            await self._shutdown(started)
+
+    async def _serve(self, platforms: list[Platform], stop: asyncio.Event | None) -> None:
+        waiters: list[asyncio.Future[object]] = [
+            asyncio.ensure_future(p.wait_closed()) for p in platforms
+        ]
+        if stop is not None:
+            waiters.append(asyncio.ensure_future(stop.wait()))
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waiters:
+                task.cancel()
+        for task in done:
+            if not task.cancelled():
+                task.result()
+
+    async def _shutdown(self, started: list[Platform]) -> None:
+        """Stop taking updates, finish what is in flight, and be gone within the timeout:
+        what is left stays stored and goes out at the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.shutdown_timeout_seconds
+        self.shutdown_deadline = deadline
+        if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # Handlers get a fifth of the time; sends most of the rest; closing the last bit.
+        await self.inbox.stop(loop.time() + (deadline - loop.time()) * 0.2)
+        await self.outbox.stop(deadline - min(1.0, self.settings.shutdown_timeout_seconds / 5))
+        for platform in reversed(started):
+            remaining = max(0.1, deadline - loop.time())
+            try:
+                async with asyncio.timeout(remaining):
+                    await platform.stop()
+            except TimeoutError:
+                log.warning("%s did not stop in time", platform.name)
+            except Exception:
+                log.exception("stopping %s failed", platform.name)
+        if self.web is not None:
+            with contextlib.suppress(Exception):
+                await self.web.stop()

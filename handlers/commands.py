@@ -7,6 +7,7 @@ from bot.core.conversation import HISTORY
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
+from bot.services.people import edit_profile
 from handlers.cards import draft_from_person, profile_card
 from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
 from handlers.profile_flow import FLOW, MODE, SAVED, profile_flow
@@ -146,10 +147,10 @@ async def set_language(ctx: Context) -> None:
         ctx.reply(ctx._(USE_BUTTONS))
         return
     if ctx.person is not None:
-        await ctx.services.people.update(
-            ctx.person.id, str(ctx.incoming.user), columns={"language": code}
+        await edit_profile(
+            ctx.uow, ctx.person.id, str(ctx.incoming.user), columns={"language": code}
         )
-        ctx.person = await ctx.services.people.get(ctx.person.id)
+        ctx.person = await ctx.uow.people.get(ctx.person.id)
     if ctx.conversation is not None:
         ctx.data["lang"] = code
     elif ctx.person is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.core.context import Context
-from handlers.screening import FLAG_NOTICE, FOLLOWERS_BELOW_MINIMUM
+from bot.services.people import edit_profile, reconsider_audience
+from handlers.screening import FLAG_NOTICE
 from storage.models import SealedPayout, SocialClaim
 
 # Which people columns each field group sets, from which conversation keys.
@@ -20,20 +21,20 @@ async def save_field(ctx: Context, field: str) -> None:
     assert person is not None
     data = ctx.data
     actor = str(ctx.incoming.user)
-    people = ctx.services.people
+    uow = ctx.uow
     if field in COLUMNS:
         columns = {column: str(data[key]) for column, key in COLUMNS[field].items()}
-        flags = await people.update(person.id, actor, columns=columns)
+        flags = await edit_profile(uow, person.id, actor, columns=columns)
     elif field == "socials":
         socials = tuple(SocialClaim(**social) for social in data["socials"])
-        flags = await people.update(person.id, actor, socials=socials)
+        flags = await edit_profile(uow, person.id, actor, socials=socials)
     elif field == "niches":
-        flags = await people.update(person.id, actor, niches=tuple(data["niches"]))
+        flags = await edit_profile(uow, person.id, actor, niches=tuple(data["niches"]))
     elif field == "payout":
-        flags = await people.update(person.id, actor, payout=SealedPayout(**data["payout"]))
+        flags = await edit_profile(uow, person.id, actor, payout=SealedPayout(**data["payout"]))
     else:
         raise ValueError(f"unknown field {field!r}")
-    ctx.person = await people.get(person.id)
+    ctx.person = await uow.people.get(person.id)
     if flags:
         ctx.reply(ctx._(FLAG_NOTICE))
     if field == "socials":
@@ -45,13 +46,8 @@ async def _reconsider(ctx: Context) -> None:
     person = ctx.person
     assert person is not None
     minimum = ctx.services.settings.min_followers
-    if (
-        person.status == "rejected"
-        and person.status_reason == FOLLOWERS_BELOW_MINIMUM
-        and person.total_followers >= minimum
-    ):
-        await ctx.services.people.set_status(person.id, "applicant", None, str(ctx.incoming.user))
-        ctx.person = await ctx.services.people.get(person.id)
+    if await reconsider_audience(ctx.uow, person, str(ctx.incoming.user), minimum):
+        ctx.person = await ctx.uow.people.get(person.id)
         ctx.reply(
             ctx._("Your accounts now reach the minimum, so your application is back under review.")
         )

@@ -23,7 +23,7 @@ from handlers.catalog import CONSENT_TEXT, CONSENT_VERSION, NICHES, PAYOUT_METHO
 from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
 from handlers.profile_edits import save_field
 from handlers.screening import submit, tell_outcome
-from storage.database import utcnow
+from storage.clock import utcnow
 from storage.models import Profile, SealedPayout, SocialClaim
 
 FLOW: Final = "profile"

@@ -1,21 +1,12 @@
-"""Authenticity checks at signup: fake influencers are the programme's biggest threat."""
+"""Telling applicants how their application was screened, in their language."""
 
 from __future__ import annotations
 
 from bot.core.context import Context
 from bot.i18n import N_
-from storage.models import AccountLink, Evidence, Person, Profile, Screening
-from storage.people import AlreadySignedUp
-
-FOLLOWERS_BELOW_MINIMUM = "followers_below_minimum"
-
-
-def screen(profile: Profile, evidence: Evidence, min_followers: int) -> Screening:
-    """Reject what is clearly out of scope; flag for a human what only looks suspicious."""
-    flags = tuple(evidence.as_flags())
-    if profile.total_followers < min_followers:
-        return Screening(status="rejected", reason=FOLLOWERS_BELOW_MINIMUM, flags=flags)
-    return Screening(status="applicant", flags=flags)
+from bot.services.people import submit_application
+from storage.base import AlreadySignedUp
+from storage.models import AccountLink, Person, Profile
 
 
 async def submit(ctx: Context, profile: Profile) -> None:
@@ -28,9 +19,7 @@ async def submit(ctx: Context, profile: Profile) -> None:
     )
     minimum = ctx.services.settings.min_followers
     try:
-        person = await ctx.services.people.create_applicant(
-            profile, account, lambda p, e: screen(p, e, minimum)
-        )
+        person = await submit_application(ctx.uow, profile, account, minimum)
     except AlreadySignedUp:
         # The same account finished a signup in another chat first.
         ctx.reply(ctx._("You are already signed up. Send /profile to see your profile."))

@@ -10,8 +10,12 @@ from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core.services import Services
-from jobs.maintenance import purge_expired_conversations, purge_processed_updates
+from bot.services import Services
+from jobs.maintenance import (
+    purge_expired_conversations,
+    purge_handled_updates,
+    purge_sent_messages,
+)
 
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1}
 
@@ -22,6 +26,9 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         purge_expired_conversations, "interval", hours=1, args=[services], id="purge_conversations"
     )
     scheduler.add_job(
-        purge_processed_updates, "interval", hours=6, args=[services], id="purge_updates"
+        purge_handled_updates, "interval", hours=6, args=[services], id="purge_updates"
+    )
+    scheduler.add_job(
+        purge_sent_messages, "interval", hours=6, args=[services], id="purge_deliveries"
     )
     return scheduler

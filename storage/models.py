@@ -107,3 +107,62 @@ class Conversation(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     updated_at: datetime | None = None
     expires_at: datetime | None = None
+
+
+class NewInboxItem(_Frozen):
+    """An update as received: stored before the platform is told it arrived."""
+
+    source: str  # the bot that received it, e.g. telegram:123456; update ids are unique per bot
+    update_id: str
+    # Whose updates run in order: one person on one platform (e.g. telegram:42).
+    sender: str
+    payload: str  # the platform-neutral event as JSON
+    received_at: datetime
+
+
+class InboxItem(NewInboxItem):
+    id: int
+    status: Literal["pending", "handled", "dead"] = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+
+
+DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed"]
+
+
+class NewDelivery(_Frozen):
+    """One message to send. ``payload`` is a whole message as JSON, or ``ref`` names a record
+    (``offer:12``) a renderer turns into a message at send time, fresh and in the person's
+    current language."""
+
+    dedupe_key: str
+    platform: str
+    chat: str
+    payload: str | None = None
+    ref: str | None = None
+    # Lower goes first: replies to someone waiting ahead of bulk sends.
+    priority: int = 0
+    # Pending rows with the same key are superseded by a newer one (edits of one message).
+    collapse_key: str | None = None
+
+
+class Delivery(NewDelivery):
+    id: int
+    status: DeliveryStatus
+    attempts: int = 0
+    # Parts of a split message already sent: a retry resumes after them.
+    parts_sent: int = 0
+    created_at: datetime
+    next_attempt_at: datetime
+
+
+class DeliveryOutcome(_Frozen):
+    """What became of a leased row: sent, pending again (a retry), blocked or failed."""
+
+    id: int
+    status: Literal["sent", "pending", "blocked", "failed"]
+    message_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    parts_sent: int = 0
+    attempts: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,13 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import App
-from bot.core.delivery import Deliverer
 from bot.settings import Settings
 from tests.fakes.platform import FakePlatform
-
-
-async def _no_wait(_: float) -> None:
-    return None
 
 
 @pytest.fixture
@@ -36,23 +32,40 @@ async def app(settings: Settings) -> AsyncIterator[App]:
     await app.close()
 
 
+@asynccontextmanager
+async def serving(app: App, fake: FakePlatform) -> AsyncIterator[FakePlatform]:
+    """``app`` running with ``fake`` as its one platform, as ``kolbot run`` runs."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(app.run([fake], stop, web=False))
+    started = asyncio.create_task(fake.started.wait())
+    await asyncio.wait([running, started], return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        started.cancel()
+        running.result()
+    try:
+        yield fake
+    finally:
+        stop.set()
+        await running
+
+
 @pytest.fixture
 async def platform(app: App) -> AsyncIterator[FakePlatform]:
-    fake = FakePlatform()
-    app.dispatcher.deliverer = Deliverer(app.services.people, sleep=_no_wait)
-    await fake.start(lambda incoming: app.dispatcher.feed(fake, incoming))
-    yield fake
-    await fake.stop()
+    async with serving(app, FakePlatform()) as fake:
+        yield fake
 
 
 @asynccontextmanager
-async def restarted(app: App, settings: Settings) -> AsyncIterator[tuple[App, FakePlatform]]:
-    """Close the app as a crash or deploy would, and open a new one on the same file."""
+async def restarted(
+    app: App, settings: Settings, platform: FakePlatform | None = None
+) -> AsyncIterator[tuple[App, FakePlatform]]:
+    """Stop and close the app as a deploy would, and open a new one on the same file."""
+    if platform is not None:
+        await platform.stop()
     await app.close()
     reopened = await App.open(settings)
-    fake = FakePlatform()
-    await fake.start(lambda incoming: reopened.dispatcher.feed(fake, incoming))
     try:
-        yield reopened, fake
+        async with serving(reopened, FakePlatform()) as fake:
+            yield reopened, fake
     finally:
         await reopened.close()

@@ -15,7 +15,7 @@ import threading
 from typing import TextIO
 
 from bot.core.messages import ChatRef, Incoming, Outgoing, UserRef
-from bot.core.platform import UpdateHandler
+from bot.core.platform import UpdateSink
 
 CHAT = ChatRef(platform="console", chat_id="local")
 QUIT = "/quit"
@@ -46,8 +46,12 @@ class ConsolePlatform:
         self._closed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, on_update: UpdateHandler) -> None:
-        self._task = asyncio.create_task(self._serve(on_update), name="console")
+    @property
+    def identity(self) -> str:
+        return self.name
+
+    async def start(self, sink: UpdateSink) -> None:
+        self._task = asyncio.create_task(self._serve(sink), name="console")
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
@@ -61,7 +65,7 @@ class ConsolePlatform:
         if self._task is not None and self._task.done() and not self._task.cancelled():
             self._task.result()
 
-    async def send(self, message: Outgoing) -> str:
+    async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
         lines = [message.text]
         choices: dict[str, str] = {}
         numbered = itertools.count(1)
@@ -86,7 +90,7 @@ class ConsolePlatform:
         self._write("\n".join(lines) + "\n\n")
         return str(next(self._message_ids))
 
-    async def _serve(self, on_update: UpdateHandler) -> None:
+    async def _serve(self, sink: UpdateSink) -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
@@ -110,7 +114,8 @@ class ConsolePlatform:
                 if text.strip() == QUIT:
                     break
                 if text.strip():
-                    await on_update(self._incoming(text))
+                    # The reply is printed before the next prompt.
+                    await sink.handle(self.identity, self._incoming(text))
         finally:
             self._closed.set()
 

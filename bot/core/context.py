@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Button, Image, Incoming, MultiSelect, Outgoing
-from bot.core.services import Services
 from bot.i18n import DEFAULT_LANGUAGE, Translator, normalize_language, translator
+from bot.services import Services
+from storage.base import UnitOfWork
 from storage.models import Conversation, ConversationKey, Person
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ class Context:
         self,
         incoming: Incoming,
         services: Services,
+        uow: UnitOfWork,
         person: Person | None,
         conversation: Conversation | None,
         *,
@@ -26,8 +28,12 @@ class Context:
     ) -> None:
         self.incoming = incoming
         self.services = services
+        # The one transaction this event runs in: every read sees its writes, and nothing
+        # written stays unless the whole event succeeds.
+        self.uow = uow
         self.person = person
         self.conversation = conversation
+        self.had_conversation = conversation is not None
         # Every command the bot offers, for /help.
         self.router = router
         # The conversation that timed out just before this event, to tell the person so.

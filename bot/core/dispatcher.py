@@ -1,98 +1,125 @@
-"""Turns one Incoming into state changes and replies, for every platform alike."""
+"""Turns one stored update into state changes and replies, in one unit of work.
+
+Everything an update changes, the mark that it was handled, and its replies (outbox rows)
+commit together or not at all. A handler that raises keeps nothing it wrote: the apology is
+its only reply, and the update still counts as handled, so a poison update cannot loop. A
+store that cannot take the write (StorageUnavailable) is not the handler's fault: that
+propagates, and the update stays unhandled to be tried again.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot.core.context import Context, conversation_key
-from bot.core.delivery import Deliverer
-from bot.core.locks import KeyedLock
 from bot.core.messages import Incoming, Outgoing
-from bot.core.platform import Platform
 from bot.core.router import Router
-from bot.core.services import Services
 from bot.i18n import N_, normalize_language, translator
-from storage.database import utcnow
-from storage.models import Conversation, Person
+from bot.services import Services
+from bot.services.people import note_contact
+from storage.base import StorageUnavailable, UnitOfWork
+from storage.clock import utcnow
+from storage.models import AccountLink, Conversation, Delivery, InboxItem, NewDelivery, Person
 
 log = logging.getLogger(__name__)
 
 APOLOGY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
+REPLY_PRIORITY = 0
+
+
+def reply_rows(item: InboxItem, replies: list[Outgoing]) -> list[NewDelivery]:
+    """Outbox rows for an update's replies, keyed so a retried update cannot queue twice."""
+    rows = []
+    for index, message in enumerate(replies):
+        edit = message.edit_message_id
+        rows.append(
+            NewDelivery(
+                dedupe_key=f"reply:{item.source}:{item.update_id}:{index}",
+                platform=message.chat.platform,
+                chat=str(message.chat),
+                payload=message.model_dump_json(exclude_defaults=True),
+                priority=REPLY_PRIORITY,
+                collapse_key=f"{message.chat}#{edit}" if edit is not None else None,
+            )
+        )
+    return rows
 
 
 class Dispatcher:
-    def __init__(self, router: Router, services: Services, deliverer: Deliverer) -> None:
+    def __init__(self, router: Router, services: Services) -> None:
         self.router = router
         self.services = services
-        self.deliverer = deliverer
-        self._locks = KeyedLock()
 
-    async def feed(self, platform: Platform, incoming: Incoming) -> None:
-        """Handle one event and deliver its replies, in order, within this user's chat.
-
-        An update counts as handled once its state change is saved, not when it arrives: a
-        crash in between handles it again on redelivery (at least once), and a redelivery
-        racing the first copy waits on the lock and then sees it was handled. The lock is per
-        person, not per chat, so one account writing from two chats cannot sign up twice.
-        """
-        updates = self.services.updates
-        update_id = incoming.update_id
-        async with self._locks.hold((incoming.user.platform, incoming.user.user_id)):
-            if update_id and await updates.seen(platform.name, update_id):
-                log.debug("skipping update %s seen before", update_id)
-                return
-            replies = await self._handle(incoming)
-            if update_id:
-                await updates.claim(platform.name, update_id)
-            await self.deliverer.deliver_all(platform, replies)
-
-    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
-        """Route and save; on any failure, an apology and no state change."""
-        ctx: Context | None = None
+    async def handle(
+        self, item: InboxItem, incoming: Incoming, lease: tuple[str, datetime] | None
+    ) -> list[Delivery]:
+        """Handle one update; its replies come back leased to ``lease``'s owner for sending
+        right after the commit (without one, they wait in the table for a claim)."""
+        store = self.services.store
+        language = normalize_language(incoming.user.language_hint)
         try:
-            ctx = await self._context(incoming)
-            had_conversation = ctx.conversation is not None
-            await self.router.dispatch(ctx)
-            await self._save(ctx, had_conversation)
+            async with store.unit_of_work() as uow:
+                ctx = await self._context(uow, incoming)
+                language = ctx.language
+                await self.router.dispatch(ctx)
+                await self._save(uow, ctx)
+                return await self._finish(uow, item, ctx.replies, lease)
+        except StorageUnavailable:
+            raise
         except Exception:
-            log.exception("handler failed for %s", incoming.kind)
-            language = ctx.language if ctx else normalize_language(incoming.user.language_hint)
-            return [
-                Outgoing(
-                    chat=incoming.chat,
-                    text=translator(language)._(APOLOGY),
-                    reply_token=incoming.reply_token,
-                )
-            ]
-        return ctx.replies
+            log.exception("handler failed for %s update %s", incoming.kind, item.update_id)
+        apology = Outgoing(
+            chat=incoming.chat,
+            text=translator(language)._(APOLOGY),
+            reply_token=incoming.reply_token,
+        )
+        async with store.unit_of_work() as uow:
+            return await self._finish(uow, item, [apology], lease)
 
-    async def _context(self, incoming: Incoming) -> Context:
-        people = self.services.people
+    async def _finish(
+        self,
+        uow: UnitOfWork,
+        item: InboxItem,
+        replies: list[Outgoing],
+        lease: tuple[str, datetime] | None,
+    ) -> list[Delivery]:
+        await uow.inbox.mark_handled(item.id, utcnow())
+        return await uow.outbox.add(reply_rows(item, replies), lease=lease)
+
+    async def _context(self, uow: UnitOfWork, incoming: Incoming) -> Context:
         user = incoming.user
-        account = await people.account(user.platform, user.user_id)
+        account = await uow.people.account(user.platform, user.user_id)
+        if incoming.is_private:
+            seen = AccountLink(
+                platform=user.platform, platform_user_id=user.user_id, dm_chat=str(incoming.chat)
+            )
+            await note_contact(uow, account, seen)
         person: Person | None = None
-        if account is not None:
-            if not account.reachable and incoming.is_private:
-                await people.set_reachable(account.dm_chat, reachable=True)
-            if account.person_id is not None:
-                person = await people.get(account.person_id)
+        if account is not None and account.person_id is not None:
+            person = await uow.people.get(account.person_id)
         key = conversation_key(incoming)
-        conversation = await self.services.conversations.get(key)
+        conversation = await uow.conversations.get(key)
         expired = None
         if conversation is not None and _expired(conversation):
-            await self.services.conversations.delete(key)
+            await uow.conversations.delete(key)
             conversation, expired = None, conversation
         return Context(
-            incoming, self.services, person, conversation, router=self.router, expired=expired
+            incoming,
+            self.services,
+            uow,
+            person,
+            conversation,
+            router=self.router,
+            expired=expired,
         )
 
-    async def _save(self, ctx: Context, had_conversation: bool) -> None:
+    async def _save(self, uow: UnitOfWork, ctx: Context) -> None:
         """Write through on every event; saving also pushes the idle expiry back."""
-        conversations = self.services.conversations
         if ctx.conversation is not None:
-            await conversations.save(ctx.conversation)
-        elif had_conversation:
-            await conversations.delete(ctx.key)
+            await uow.conversations.save(ctx.conversation)
+        elif ctx.had_conversation:
+            await uow.conversations.delete(ctx.key)
 
 
 def _expired(conversation: Conversation) -> bool:

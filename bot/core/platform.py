@@ -1,25 +1,32 @@
-"""The adapter contract and the errors a send may raise.
+"""The adapter contract, the errors a send may raise, and where received updates go.
 
 Adapters translate their library's exceptions into this family, so the delivery policy (wait,
-retry, mark unreachable, give up) is written once in the core.
+retry, mark unreachable, give up) is written once in the core (``bot.core.delivery``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.core.messages import Incoming, Outgoing
 
 
 class SendError(Exception):
-    """A message could not be delivered."""
+    """A message could not be delivered. ``parts_sent``: how many parts of a message split in
+    several did go out before the failure, so a retry resumes after them."""
+
+    parts_sent: int = 0
 
 
 class RateLimited(SendError):
-    def __init__(self, retry_after: float, detail: str = "") -> None:
+    """Wait ``retry_after`` seconds; ``bot_wide`` when the limit is on the whole bot (Telegram's
+    flood wait across chats, Discord's global limit) rather than on one chat."""
+
+    def __init__(self, retry_after: float, detail: str = "", *, bot_wide: bool = False) -> None:
         super().__init__(f"rate limited for {retry_after}s {detail}".strip())
         self.retry_after = retry_after
+        self.bot_wide = bot_wide
 
 
 class Unreachable(SendError):
@@ -34,7 +41,16 @@ class Transient(SendError):
     """A network error or a 5xx: worth trying again later."""
 
 
-UpdateHandler = Callable[[Incoming], Awaitable[None]]
+class UpdateSink(Protocol):
+    """Where a platform hands what it receives. Once ``accept`` returns, the updates are
+    stored and the platform may tell its server they arrived; handling happens later."""
+
+    async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
+        """Store durably; raises StorageUnavailable when it could not (do not acknowledge)."""
+
+    async def handle(self, source: str, update: Incoming) -> None:
+        """Store, then wait until the update is handled and its replies went out: for
+        platforms that answer within the same exchange (the console, interactions)."""
 
 
 class Platform(Protocol):
@@ -42,13 +58,18 @@ class Platform(Protocol):
 
     name: str
 
-    async def start(self, on_update: UpdateHandler) -> None:
-        """Begin receiving and call ``on_update`` for every event; the core sends the replies."""
+    @property
+    def identity(self) -> str:
+        """This bot on this platform (``telegram:<bot id>``): update ids are unique per bot."""
+
+    async def start(self, sink: UpdateSink) -> None:
+        """Begin receiving and hand every event to ``sink``; the core sends the replies."""
 
     async def stop(self) -> None: ...
 
     async def wait_closed(self) -> None:
         """Return when the platform stopped by itself (the console at end of input)."""
 
-    async def send(self, message: Outgoing) -> str:
-        """Send or edit one message; return its platform message id. Raise a SendError."""
+    async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
+        """Send or edit one message from part ``first_part`` on; return its platform message
+        id. Raise a SendError."""

@@ -4,18 +4,31 @@ Platform-free: adapters choose the rates. A bucket is one number, the time its n
 (the GCRA form of a token bucket), so taking a token is O(1), tokens go in the order they were
 asked for, and a keyed set of buckets can forget a key as soon as its bucket is full again, which
 is what keeps a million chats from costing a million entries.
+
+Every limiter reports the sends it lets go (:func:`decided`), so a test can check the rate the bot
+chose (:func:`record_decisions`) rather than arrival times a busy event loop stamped late.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["Clock", "KeyedBuckets", "TokenBucket", "rate_within"]
+__all__ = [
+    "Clock",
+    "Decision",
+    "KeyedBuckets",
+    "TokenBucket",
+    "decided",
+    "rate_within",
+    "record_decisions",
+]
 
 Clock = Callable[[], float]
 K = TypeVar("K", bound=Hashable)
@@ -23,6 +36,43 @@ K = TypeVar("K", bound=Hashable)
 # Least recently used keys looked at per reservation: more than the one a reservation may add,
 # so the scan laps the keys faster than they grow and idle ones are found.
 _FORGET_PER_CALL = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A send that ``limiter`` let go, to ``key``, at ``at`` on the limiter's clock: the time it
+    counts the send from. ``waited`` is how long it held the send back, if it says."""
+
+    limiter: object
+    key: Hashable
+    at: float
+    waited: float | None = None
+
+
+_recorders: list[list[Decision]] = []
+
+
+def decided(limiter: object, key: Hashable, at: float, waited: float | None = None) -> None:
+    """Report a send ``limiter`` let go; costs nothing unless something records."""
+    if _recorders:
+        decision = Decision(limiter, key, at, waited)
+        for recorder in _recorders:
+            recorder.append(decision)
+
+
+@contextlib.contextmanager
+def record_decisions() -> Iterator[list[Decision]]:
+    """Every send any limiter in this process lets go meanwhile, in the order it was reported.
+
+    For tests that bound a rate: these are the times the bot chose. A starved event loop may
+    stamp arrivals late and bunched however well the sends were paced, but not these.
+    """
+    recorded: list[Decision] = []
+    _recorders.append(recorded)
+    try:
+        yield recorded
+    finally:
+        _recorders[:] = [other for other in _recorders if other is not recorded]
 
 
 def rate_within(count: int, period: float, burst: int = 1) -> float:
@@ -70,6 +120,11 @@ class TokenBucket(_Pace):
         now = self._clock()
         at, self._due = _take(self._due, now, self._interval, self._tolerance)
         return at - now
+
+    def reserve_at(self) -> float:
+        """Take the next token; the time on the clock at which it may be used (now or later)."""
+        at, self._due = _take(self._due, self._clock(), self._interval, self._tolerance)
+        return at
 
     async def acquire(self) -> None:
         delay = self.reserve()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import yarl
@@ -18,12 +18,13 @@ from pydantic import SecretStr
 
 from bot.adapters.discord_adapter import DiscordPlatform
 from bot.app import App
-from bot.core.platform import UpdateHandler
+from bot.core.messages import Incoming
 from bot.settings import Settings
 from handlers import build_router
-from storage.database import utcnow
+from storage.clock import utcnow
 from storage.models import AccountLink, Person, Profile, Screening, SealedPayout, SocialClaim
 from tests.fakes.discord_server import FakeDiscord, FakeUser
+from tests.fakes.store import people
 
 
 @contextlib.asynccontextmanager
@@ -144,19 +145,34 @@ async def member(app: App, user: FakeUser, *, name: str = "Anna") -> Person:
     account = AccountLink(
         platform="discord", platform_user_id=str(user.id), dm_chat=f"discord:dm:{user.id}"
     )
-    return await app.services.people.create_applicant(
+    person: Person = await people(app).create_applicant(
         profile, account, lambda _profile, _evidence: Screening(status="applicant")
     )
+    return person
+
+
+class CallbackSink:
+    """Hands every event to one function instead of the core."""
+
+    def __init__(self, on_update: Callable[[Incoming], Awaitable[None]]) -> None:
+        self._on_update = on_update
+
+    async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
+        for update in updates:
+            await self._on_update(update)
+
+    async def handle(self, source: str, update: Incoming) -> None:
+        await self._on_update(update)
 
 
 @contextlib.asynccontextmanager
 async def bare_platform(
-    settings: Settings, server: FakeDiscord, on_update: UpdateHandler
+    settings: Settings, server: FakeDiscord, on_update: Callable[[Incoming], Awaitable[None]]
 ) -> AsyncIterator[DiscordPlatform]:
     """The adapter alone, handing every event to ``on_update`` instead of the core."""
     commands = list(build_router().commands.values())
     platform = DiscordPlatform(settings, commands, guild_ready_timeout=0.05)
-    await platform.start(on_update)
+    await platform.start(CallbackSink(on_update))
     try:
         await server.until(lambda: ready(platform), what="the bot to connect")
         yield platform

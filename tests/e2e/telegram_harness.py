@@ -15,7 +15,6 @@ from pydantic import SecretStr
 
 from bot.adapters.telegram_adapter import TelegramPlatform
 from bot.app import App
-from bot.core.delivery import Deliverer
 from bot.settings import Settings
 from tests.fakes.telegram_server import SEND_METHODS, FakeTelegram, SentMessage
 
@@ -59,11 +58,11 @@ class RunningBot:
         self.task: asyncio.Task[None] | None = None
 
     async def settled(self, update_id: int | None = None) -> None:
-        """Wait until the bot has taken ``update_id`` (if any) and handled all it received."""
+        """Wait until the bot has taken ``update_id`` (if any), handled all it received and
+        sent every reply."""
         await eventually(
             lambda: (
-                (update_id is None or self.server.confirmed(update_id))
-                and self.platform.pending == 0
+                (update_id is None or self.server.confirmed(update_id)) and self.app.idle
             ),
             what=f"the bot to handle update {update_id}",
         )
@@ -80,14 +79,9 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     """Open the app on ``settings.database``, start the adapter, stop and close on exit.
 
-    The Deliverer sleeps for real (so retry_after is honoured) with short backoffs, and the
-    adapter looks for new updates every 50 ms while older ones are being handled.
-    """
+    A failed getUpdates is retried after 50 ms (at most 200 ms)."""
     app = await App.open(settings)
-    app.dispatcher.deliverer = Deliverer(app.services.people, base_backoff=0.05, max_backoff=0.2)
     options.setdefault("retry_delays", (0.05, 0.2))
-    options.setdefault("repoll", 0.05)
-    options.setdefault("drain_timeout", 5.0)
     commands = list(app.dispatcher.router.commands.values())
     bot = RunningBot(app, TelegramPlatform(settings, commands, **options), server)
     calls_before = len(server.calls)

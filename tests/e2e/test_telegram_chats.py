@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from bot.adapters.telegram.chats import ChatQueues, Job
+
 from tests.e2e.telegram_harness import eventually
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up
+from tests.fakes.store import people
 from tests.fakes.telegram_server import FakeTelegram
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
@@ -41,7 +42,7 @@ async def test_english_signup_by_typing_and_pressing(
         assert "Name: Anna Kowalska" in anna.last.text
         await anna.press("Confirm and apply")
         assert "Your application is in" in anna.last.text
-        row = await bot.app.services.db.fetchone(
+        row = await bot.app.store.db.fetchone(
             "SELECT people.status, people.language, accounts.dm_chat, accounts.reachable "
             "FROM people JOIN accounts ON accounts.person_id = people.id"
         )
@@ -56,14 +57,14 @@ async def test_polish_signup_stores_polish(tg_settings: Settings, telegram: Fake
         # The language the Telegram client reports was offered first.
         picker = next(m for m in ola.messages if m.buttons())
         assert picker.buttons()[0]["callback_data"] == "lang:pl"
-        person = await bot.app.services.people.by_account("telegram", "102")
+        person = await people(bot.app).by_account("telegram", "102")
         assert person is not None
         assert (person.language, person.status, person.display_name) == (
             "pl",
             "applicant",
             "Ola Nowak",
         )
-        account = await bot.app.services.people.account("telegram", "102")
+        account = await people(bot.app).account("telegram", "102")
         assert account is not None
         assert (account.dm_chat, account.reachable) == ("telegram:102", True)
 
@@ -102,7 +103,7 @@ async def test_a_restart_mid_signup_resumes_and_skips_handled_updates(
         await anna.press("I agree")
         assert "Name: Anna K\n" in anna.last.text
         await anna.press("Confirm and apply")
-        person = await bot.app.services.people.by_account("telegram", "103")
+        person = await people(bot.app).by_account("telegram", "103")
         assert person is not None
         assert (person.status, person.country, person.timezone) == (
             "applicant",

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-
 from bot.adapters.telegram.intake import Intake
+
 from bot.adapters.telegram.pacing import ChatId, Pacer
 
 

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 
 from bot.core.messages import Button, ChatRef, Incoming, Outgoing, UserRef
-from bot.core.platform import SendError, UpdateHandler
+from bot.core.platform import SendError, UpdateSink
 
 # Like a platform's own update ids: unique across users and restarts.
 _UPDATE_IDS = itertools.count(1)
@@ -23,28 +23,35 @@ class FakePlatform:
         self.sent: list[Outgoing] = []
         self.failures: list[SendError] = []
         self._ids = itertools.count(1)
-        self._on_update: UpdateHandler | None = None
+        self._sink: UpdateSink | None = None
+        self.started = asyncio.Event()
         self._closed = asyncio.Event()
 
-    async def start(self, on_update: UpdateHandler) -> None:
-        self._on_update = on_update
+    @property
+    def identity(self) -> str:
+        return self.name
+
+    async def start(self, sink: UpdateSink) -> None:
+        self._sink = sink
+        self.started.set()
 
     async def stop(self) -> None:
-        self._on_update = None
+        self._sink = None
         self._closed.set()
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
 
-    async def send(self, message: Outgoing) -> str:
+    async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
         return str(next(self._ids))
 
     async def feed(self, incoming: Incoming) -> None:
-        assert self._on_update is not None, "platform not started"
-        await self._on_update(incoming)
+        """Hand an event in and wait until it is handled and its replies went out."""
+        assert self._sink is not None, "platform not started"
+        await self._sink.handle(self.identity, incoming)
 
 
 @dataclass

@@ -12,12 +12,13 @@ from handlers import validators
 from handlers.validators.geo import COUNTRY_UNKNOWN
 from storage.models import ConversationKey
 from tests.fakes.platform import FakePlatform, Person
+from tests.fakes.store import conversations, people
 from tests.integration.signup import Answers, sign_up
 
 
 async def step_of(app: App, person: Person) -> str:
     key = ConversationKey(platform="fake", chat=person.chat.chat_id, user=person.user_id)
-    conversation = await app.services.conversations.get(key)
+    conversation = await conversations(app).get(key)
     assert conversation is not None
     return conversation.step
 
@@ -109,10 +110,10 @@ async def test_typing_where_a_button_is_expected(app: App, platform: FakePlatfor
 async def test_odd_names_are_stored_literally(app: App, platform: FakePlatform, name: str) -> None:
     person = Person(platform)
     await sign_up(person, Answers(name=name))
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.display_name == " ".join(name.split())
-    tables = await app.services.db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+    tables = await app.store.db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
     assert "people" in {row["name"] for row in tables}
 
 

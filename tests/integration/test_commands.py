@@ -8,9 +8,10 @@ import pytest
 
 from bot.app import App
 from bot.i18n import translator
-from storage.database import utcnow
+from storage.clock import utcnow
 from storage.models import ConversationKey
 from tests.fakes.platform import FakePlatform, Person
+from tests.fakes.store import conversations, people
 from tests.integration.signup import Answers, sign_up
 
 
@@ -25,7 +26,7 @@ async def test_back_reasks_the_previous_question(app: App, platform: FakePlatfor
     assert person.last_text.startswith("Which country do you live in?")
     await person.say("FR")
     await person.press_data("tz:0")
-    conversation = await app.services.conversations.get(key(person))
+    conversation = await conversations(app).get(key(person))
     assert conversation is not None
     assert (conversation.data["country"], conversation.data["tz"]) == ("FR", "Europe/Paris")
 
@@ -45,7 +46,7 @@ async def test_cancel_deletes_the_answers_and_says_how_to_restart(
     await sign_up(person, until="followers")
     replies = await person.say("/cancel")
     assert "/start" in replies[0].text
-    assert await app.services.conversations.get(key(person)) is None
+    assert await conversations(app).get(key(person)) is None
     await person.say("/start")
     assert person.last_text == "Choose your language:"
 
@@ -71,7 +72,7 @@ async def test_edit_from_the_review_screen(app: App, platform: FakePlatform) -> 
     assert "TikTok @anna_tt: 5,000 followers" in person.last_text
     assert "Instagram" not in person.last_text
     await person.press_data("review:confirm")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.display_name == "Anna Maria"
     assert [(s.network, s.handle) for s in stored.socials] == [("tiktok", "anna_tt")]
@@ -102,12 +103,12 @@ async def test_edit_after_signup_saves_each_field(app: App, platform: FakePlatfo
     await person.press_data("niche:done")
     await person.press_data("review:done")
     assert person.last_text == "Your profile is saved. Send /profile to see it."
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert (stored.country, stored.timezone) == ("ES", "Africa/Ceuta")
     assert stored.payout.method == "iban"
     assert stored.niches == ("fashion", "food")
-    assert await app.services.conversations.get(key(person)) is None
+    assert await conversations(app).get(key(person)) is None
 
 
 async def test_edit_with_invalid_input_is_refused(app: App, platform: FakePlatform) -> None:
@@ -117,7 +118,7 @@ async def test_edit_with_invalid_input_is_refused(app: App, platform: FakePlatfo
     await person.press_data("edit:name")
     replies = await person.say("x" * 300)
     assert "200" in replies[0].text
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.display_name == "Anna"
 
@@ -133,7 +134,7 @@ async def test_language_switch_mid_signup(app: App, platform: FakePlatform) -> N
         example="Pologne / PL",
     )
     await sign_up(person, Answers(language="fr", country="Allemagne"), resume_at="country")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.language == "fr"
 
@@ -151,7 +152,7 @@ async def test_language_switch_for_a_member(app: App, platform: FakePlatform) ->
     await sign_up(person)
     await person.say("/language")
     await person.press_data("setlang:pl")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.language == "pl"
     replies = await person.say("/help")
@@ -214,12 +215,12 @@ async def test_group_start_points_to_a_private_chat(platform: FakePlatform) -> N
 async def test_idle_signup_expires(app: App, platform: FakePlatform) -> None:
     person = Person(platform)
     await sign_up(person, until="country")
-    conversation = await app.services.conversations.get(key(person))
+    conversation = await conversations(app).get(key(person))
     assert conversation is not None
-    await app.services.conversations.save(conversation, now=utcnow() - timedelta(days=8))
+    await conversations(app).save(conversation, now=utcnow() - timedelta(days=8))
     replies = await person.say("DE")
     assert "expired after 7 days" in replies[0].text
-    assert await app.services.conversations.get(key(person)) is None
+    assert await conversations(app).get(key(person)) is None
 
 
 async def test_a_redelivered_update_is_handled_once(platform: FakePlatform) -> None:

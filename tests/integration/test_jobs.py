@@ -1,16 +1,30 @@
-"""The scheduler runs with the app, and housekeeping forgets only what is old."""
+"""The scheduler runs with the app, and housekeeping forgets only what is old, in batches."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.app import App
-from jobs.maintenance import purge_expired_conversations, purge_processed_updates
+from jobs import maintenance
+from jobs.maintenance import (
+    purge_expired_conversations,
+    purge_handled_updates,
+    purge_sent_messages,
+)
 from jobs.scheduler import JOB_DEFAULTS
-from storage.database import utcnow
-from storage.models import Conversation, ConversationKey
+from storage.clock import utcnow
+from storage.models import (
+    Conversation,
+    ConversationKey,
+    DeliveryOutcome,
+    NewDelivery,
+    NewInboxItem,
+)
 from tests.fakes.platform import FakePlatform
+from tests.fakes.store import conversations, inbox, outbox
 
 
 async def test_scheduler_starts_and_stops_with_the_app(app: App) -> None:
@@ -19,7 +33,7 @@ async def test_scheduler_starts_and_stops_with_the_app(app: App) -> None:
     await asyncio.sleep(0.05)
     assert app.scheduler.running
     jobs = {job.id: job for job in app.scheduler.get_jobs()}
-    assert set(jobs) == {"purge_conversations", "purge_updates"}
+    assert set(jobs) == {"purge_conversations", "purge_updates", "purge_deliveries"}
     assert all(
         job.misfire_grace_time == JOB_DEFAULTS["misfire_grace_time"] for job in jobs.values()
     )
@@ -31,25 +45,51 @@ async def test_scheduler_starts_and_stops_with_the_app(app: App) -> None:
 
 
 async def test_purge_expired_conversations(app: App) -> None:
-    conversations = app.services.conversations
+    store = conversations(app)
     old = Conversation(key=ConversationKey(platform="t", chat="1", user="1"), flow="f", step="s")
     fresh = Conversation(key=ConversationKey(platform="t", chat="2", user="2"), flow="f", step="s")
     recent = Conversation(
         key=ConversationKey(platform="t", chat="3", user="3"), flow="f", step="s"
     )
-    await conversations.save(old, now=utcnow() - timedelta(days=40))
-    await conversations.save(recent, now=utcnow() - timedelta(days=8))
-    await conversations.save(fresh)
+    await store.save(old, now=utcnow() - timedelta(days=40))
+    await store.save(recent, now=utcnow() - timedelta(days=8))
+    await store.save(fresh)
     assert await purge_expired_conversations(app.services) == 1
-    assert await conversations.get(recent.key) is not None
-    assert await conversations.get(old.key) is None
-    assert await conversations.get(fresh.key) is not None
+    assert await store.get(recent.key) is not None
+    assert await store.get(old.key) is None
+    assert await store.get(fresh.key) is not None
 
 
-async def test_purge_processed_updates_keeps_recent_ids(app: App) -> None:
-    updates = app.services.updates
-    assert await updates.claim("t", "1")
-    assert await purge_processed_updates(app.services) == 0
-    assert not await updates.claim("t", "1")
-    assert await updates.purge_before(utcnow() + timedelta(seconds=1)) == 1
-    assert await updates.claim("t", "1")
+async def test_handled_updates_are_purged_in_batches_after_a_week(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(maintenance, "BATCH", 3)
+    week_ago = utcnow() - timedelta(days=8)
+    items = [
+        NewInboxItem(
+            source="t", update_id=str(n), sender="t:1", payload="{}", received_at=week_ago
+        )
+        for n in range(8)
+    ]
+    stored = await inbox(app).add_many(items)
+    for item in stored[:7]:
+        await inbox(app).mark_handled(item.id, week_ago)
+    assert await purge_handled_updates(app.services) == 7
+    # The one never handled stays, however old.
+    assert await inbox(app).counts() == {"pending": 1}
+
+
+async def test_sent_messages_are_purged_after_their_retention(app: App) -> None:
+    rows = [
+        NewDelivery(dedupe_key=f"k{n}", platform="fake", chat="fake:1", payload="{}")
+        for n in range(3)
+    ]
+    added = await outbox(app).add(rows, lease=("me", utcnow() + timedelta(minutes=1)))
+    await outbox(app).finish(
+        [DeliveryOutcome(id=row.id, status="sent", message_id="1") for row in added[:2]], "me"
+    )
+    assert await purge_sent_messages(app.services) == 0  # sent just now: kept a week
+    await app.store.db.fetchall("SELECT 1")  # the reader sees the commit
+    async with app.store.unit_of_work() as uow:
+        assert await uow.outbox.purge_done(utcnow() + timedelta(seconds=1), 10) == 2
+    assert await outbox(app).counts() == [("fake", "sending", 1)]

@@ -10,6 +10,7 @@ from bot.settings import Settings
 from storage.models import ConversationKey
 from tests.conftest import restarted
 from tests.fakes.platform import FakePlatform, Person
+from tests.fakes.store import conversations, people
 from tests.integration.signup import Answers, sign_up
 
 NAME_QUESTION = "What name should brands see?"
@@ -19,7 +20,7 @@ async def test_complete_signup_stores_every_answer(app: App, platform: FakePlatf
     anna = Person(platform)
     await sign_up(anna)
 
-    person = await app.services.people.by_account("fake", "1")
+    person = await people(app).by_account("fake", "1")
     assert person is not None
     assert person.status == "applicant"
     assert (person.display_name, person.language, person.country) == ("Anna", "en", "DE")
@@ -33,10 +34,10 @@ async def test_complete_signup_stores_every_answer(app: App, platform: FakePlatf
     assert app.services.sealer.unseal(person.payout.sealed) == "anna@example.com"
     assert person.consent_version == "2026-11-01"
     assert "Thank you, Anna!" in anna.last_text
-    account = await app.services.people.account("fake", "1")
+    account = await people(app).account("fake", "1")
     assert account is not None
     assert account.dm_chat == "fake:1"
-    assert await app.services.conversations.get(anna_key(anna)) is None
+    assert await conversations(app).get(anna_key(anna)) is None
 
 
 def anna_key(person: Person) -> ConversationKey:
@@ -53,7 +54,7 @@ async def test_signup_in_each_language(app: App, platform: FakePlatform, languag
         assert person.last_text != NAME_QUESTION, f"no {language} translation"
 
     await sign_up(person, Answers(language=language), resume_at="name")
-    stored = await app.services.people.by_account("fake", f"u-{language}")
+    stored = await people(app).by_account("fake", f"u-{language}")
     assert stored is not None
     assert stored.language == language
     assert stored.status == "applicant"
@@ -78,7 +79,7 @@ async def test_country_by_name_in_the_users_language(app: App, platform: FakePla
     person = Person(platform)
     await sign_up(person, Answers(language="ru", country="Германия"), until="timezone")
     await sign_up(person, Answers(language="ru"), resume_at="timezone")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.country == "DE"
 
@@ -88,7 +89,7 @@ async def test_timezone_typed_as_an_iana_name(app: App, platform: FakePlatform) 
     await sign_up(person, Answers(country="US"), until="timezone")
     await person.say("america/los_angeles")
     assert person.last_text.startswith("Add a social account")
-    conversation = await app.services.conversations.get(anna_key(person))
+    conversation = await conversations(app).get(anna_key(person))
     assert conversation is not None
     assert conversation.data["tz"] == "America/Los_Angeles"
 
@@ -103,7 +104,7 @@ async def test_several_social_accounts(app: App, platform: FakePlatform) -> None
     await person.say("1.2M")
     assert "1,200,000" in person.last_text
     await sign_up(person, resume_at="more_socials")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert [(s.network, s.handle) for s in stored.socials] == [
         ("instagram", "anna.insta"),
@@ -115,7 +116,7 @@ async def test_several_social_accounts(app: App, platform: FakePlatform) -> None
 async def test_iban_payout_is_sealed_and_masked(app: App, platform: FakePlatform) -> None:
     person = Person(platform)
     await sign_up(person, Answers(payout_method="iban", payout="de89 3704 0044 0532 0130 00"))
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.payout.method == "iban"
     assert "0532" not in stored.payout.masked
@@ -143,8 +144,8 @@ async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform)
     await sign_up(
         boris, Answers(language="ru", name="Борис", handle="boris.pl"), resume_at="timezone"
     )
-    stored_anna = await app.services.people.by_account("fake", "1")
-    stored_boris = await app.services.people.by_account("fake", "2")
+    stored_anna = await people(app).by_account("fake", "1")
+    stored_boris = await people(app).by_account("fake", "2")
     assert stored_anna is not None
     assert stored_boris is not None
     assert (stored_anna.display_name, stored_anna.country, stored_anna.language) == (
@@ -169,7 +170,7 @@ async def test_restart_mid_signup_resumes_at_the_same_step(
         assert person.inbox[-2].text == "Welcome back! Let's continue where you left off."
         assert person.last_text.startswith("How many followers do you have on Instagram?")
         await sign_up(person, Answers(niches=("food",)), resume_at="followers")
-        stored = await reopened.services.people.by_account("fake", "1")
+        stored = await people(reopened).by_account("fake", "1")
         assert stored is not None
         assert (stored.display_name, stored.socials[0].handle) == ("Anna", "anna.insta")
         assert stored.niches == ("food",)

@@ -7,13 +7,15 @@ import logging
 from datetime import timedelta
 
 import pytest
+from storage.base import AlreadySignedUp
+from storage.sqlite.conversations import SqliteConversations
 
 from bot.app import App
 from bot.core.messages import ChatRef
-from storage.database import utcnow
+from storage.clock import utcnow
 from storage.models import AccountLink, ConversationKey, Screening
-from storage.people import AlreadySignedUp
 from tests.fakes.platform import FakePlatform, Person
+from tests.fakes.store import conversations, people
 from tests.integration.signup import Answers, sign_up
 
 
@@ -35,7 +37,7 @@ async def test_back_after_a_member_edit_returns_to_the_profile(
     await person.press_data("edit:name")
     await person.say("Carl")
     await person.press_data("review:done")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.display_name == "Carl"
 
@@ -55,7 +57,7 @@ async def test_back_at_the_first_step_of_an_edit_restores_the_draft(
     assert "Country: Germany" in person.last_text
     assert "Time zone: Europe/Berlin" in person.last_text
     await person.press_data("review:confirm")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert (stored.country, stored.timezone) == ("DE", "Europe/Berlin")
 
@@ -70,7 +72,7 @@ async def test_back_from_more_accounts_asks_the_count_again(
     await person.say("20k")
     assert "20,000 followers" in person.last_text
     await sign_up(person, resume_at="more_socials")
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert [(s.handle, s.followers) for s in stored.socials] == [("anna.insta", 20_000)]
 
@@ -85,7 +87,7 @@ async def test_cancel_during_edit_says_what_was_kept(app: App, platform: FakePla
     await person.say("Bob")
     replies = await person.say("/cancel")
     assert replies[0].text == "Stopped editing. The changes you finished before are saved."
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     assert stored.display_name == "Bob"
 
@@ -108,11 +110,11 @@ async def test_one_account_in_two_chats_signs_up_once(app: App, platform: FakePl
     await asyncio.gather(
         in_dm.press_data("review:confirm"), in_other_chat.press_data("review:confirm")
     )
-    rows = await app.services.db.fetchall("SELECT id FROM people")
+    rows = await app.store.db.fetchall("SELECT id FROM people")
     assert len(rows) == 1
     assert in_dm.last_text == in_other_chat.last_text
     assert in_dm.last_text.startswith("Thank you, Anna! Your application is in")
-    stored = await app.services.people.by_account("fake", "7")
+    stored = await people(app).by_account("fake", "7")
     assert stored is not None
     assert stored.flags == ()
     assert [s.handle for s in stored.socials] in (["anna.insta"], ["other.handle"])
@@ -124,14 +126,14 @@ async def test_the_store_refuses_a_second_person_for_one_account(
     """Two processes racing past the per-person lock still cannot create two people."""
     person = Person(platform)
     await sign_up(person)
-    stored = await app.services.people.by_account("fake", "1")
+    stored = await people(app).by_account("fake", "1")
     assert stored is not None
     account = AccountLink(platform="fake", platform_user_id="1", dm_chat="fake:elsewhere")
     with pytest.raises(AlreadySignedUp):
-        await app.services.people.create_applicant(
+        await people(app).create_applicant(
             stored, account, lambda profile, evidence: Screening(status="applicant")
         )
-    assert len(await app.services.db.fetchall("SELECT id FROM people")) == 1
+    assert len(await app.store.db.fetchall("SELECT id FROM people")) == 1
 
 
 async def test_a_repeated_confirm_repeats_the_outcome(
@@ -140,17 +142,19 @@ async def test_a_repeated_confirm_repeats_the_outcome(
     person = Person(platform)
     await sign_up(person, until="review")
 
-    async def fail(key: ConversationKey) -> None:
+    async def fail(self: SqliteConversations, key: ConversationKey) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(app.services.conversations, "delete", fail)
+    monkeypatch.setattr(SqliteConversations, "delete", fail)
     replies = await person.press_data("review:confirm")
     assert replies[0].text.startswith("Sorry, something went wrong")
+    # The whole event rolled back: no person half-created, the review still open.
+    assert await app.store.db.fetchall("SELECT id FROM people") == []
     monkeypatch.undo()
     replies = await person.press_data("review:confirm")
     assert replies[0].text.startswith("Thank you, Anna! Your application is in")
-    assert await app.services.conversations.get(key(person)) is None
-    assert len(await app.services.db.fetchall("SELECT id FROM people")) == 1
+    assert await conversations(app).get(key(person)) is None
+    assert len(await app.store.db.fetchall("SELECT id FROM people")) == 1
 
 
 async def test_a_failure_while_loading_state_apologises(
@@ -161,14 +165,14 @@ async def test_a_failure_while_loading_state_apologises(
 ) -> None:
     person = Person(platform, language_hint="es")
 
-    async def fail(key: ConversationKey) -> None:
-        raise OSError("database is locked")
+    async def fail(self: SqliteConversations, key: ConversationKey) -> None:
+        raise OSError("something unexpected")
 
-    monkeypatch.setattr(app.services.conversations, "get", fail)
+    monkeypatch.setattr(SqliteConversations, "get", fail)
     with caplog.at_level(logging.ERROR):
         replies = await person.say("/start")
     assert replies[0].text.startswith("Lo sentimos")
-    assert "database is locked" in caplog.text
+    assert "something unexpected" in caplog.text
 
 
 async def test_typing_where_a_button_is_expected_says_so(platform: FakePlatform) -> None:
@@ -196,10 +200,10 @@ async def test_socials_edit_keeps_verification_and_raises_flags_once(
     first, second = Person(platform, user_id="1"), Person(platform, user_id="2")
     await sign_up(first, Answers(handle="taken", payout="a@example.com"))
     await sign_up(second, Answers(handle="taken", payout="b@example.com"))
-    owner = await app.services.people.by_account("fake", "2")
+    owner = await people(app).by_account("fake", "2")
     assert owner is not None
     assert owner.flags == (("handle_claimed", "instagram:taken"),)
-    await app.services.db.execute(
+    await app.store.db.execute(
         "UPDATE social_profiles SET verified_at = '2026-11-01T00:00:00+00:00' WHERE person_id = ?",
         (owner.id,),
     )
@@ -211,7 +215,7 @@ async def test_socials_edit_keeps_verification_and_raises_flags_once(
         await second.say(followers)
         await second.press_data("more:done")
         await second.press_data("review:done")
-    stored = await app.services.people.by_account("fake", "2")
+    stored = await people(app).by_account("fake", "2")
     assert stored is not None
     assert stored.socials[0].followers == 40_000
     assert stored.socials[0].verified_at is not None
@@ -224,9 +228,9 @@ async def test_expiry_notice_only_for_an_unfinished_signup(
     guest = Person(platform, user_id="guest")
     await guest.say("/language")
     await guest.press_data("setlang:en")
-    conversation = await app.services.conversations.get(key(guest))
+    conversation = await conversations(app).get(key(guest))
     assert conversation is not None
-    await app.services.conversations.save(conversation, now=utcnow() - timedelta(days=8))
+    await conversations(app).save(conversation, now=utcnow() - timedelta(days=8))
     replies = await guest.say("hello")
     assert replies[0].text == "Hello! Send /start to join the influencer programme."
 

@@ -1,31 +1,39 @@
-"""The SQLite file: pragmas, idempotent migrations, atomic transactions."""
+"""The SQLite store: pragmas, migrations that keep data, and units of work that are whole."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from storage.database import Database, migrations
+from bot.app import App
+from bot.settings import Settings
+from storage.base import StorageUnavailable
+from storage.clock import utcnow
+from storage.models import AccountLink, NewDelivery
+from storage.sqlite import Database, SqliteStore
+from storage.sqlite.database import migrations
+from tests.fakes.platform import FakePlatform, Person
+from tests.conftest import serving
+
+TTL = timedelta(days=7)
 
 
 async def test_pragmas_and_schema(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "k.db")
     try:
-        mode = await db.fetchone("PRAGMA journal_mode")
-        keys = await db.fetchone("PRAGMA foreign_keys")
-        timeout = await db.fetchone("PRAGMA busy_timeout")
-        assert mode is not None
-        assert mode[0] == "wal"
-        assert keys is not None
-        assert keys[0] == 1
-        assert timeout is not None
-        assert timeout[0] >= 1000
+        [[mode]] = await db.fetchall("PRAGMA journal_mode")
+        [[keys]] = await db.fetchall("PRAGMA foreign_keys")
+        [[timeout]] = await db.fetchall("PRAGMA busy_timeout")
+        assert (mode, keys) == ("wal", 1)
+        assert timeout >= 1000
         applied = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         assert [row[0] for row in applied] == [version for version, _, _ in migrations()]
     finally:
@@ -45,24 +53,82 @@ async def test_upgrade_is_idempotent(tmp_path: Path) -> None:
         await reopened.close()
 
 
-async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "k.db")
+async def test_a_unit_of_work_reads_its_own_writes_and_commits_once(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "k.db", TTL)
     try:
-        with pytest.raises(RuntimeError, match="crash mid-transaction"):
-            await insert_then_crash(db)
-        count = await db.fetchone("SELECT count(*) FROM audit_log")
-        assert count is not None
-        assert count[0] == 0
+        account = AccountLink(platform="t", platform_user_id="1", dm_chat="t:1")
+        async with store.unit_of_work() as uow:
+            await uow.people.save_account(account)
+            # A nested write through another repository neither deadlocks nor commits.
+            assert await uow.people.set_reachable("t", "t:1", reachable=False)
+            assert await uow.people.is_unreachable("t", "t:1")
+            async with store.reading() as other:
+                assert await other.people.account("t", "1") is None  # not committed yet
+        async with store.reading() as after:
+            stored = await after.people.account("t", "1")
+        assert stored is not None
+        assert not stored.reachable
     finally:
-        await db.close()
+        await store.close()
 
 
-async def insert_then_crash(db: Database) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO audit_log (actor, action, created_at) VALUES ('t', 'x', 'now')"
-        )
-        raise RuntimeError("crash mid-transaction")
+async def test_a_failed_unit_of_work_leaves_nothing(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "k.db", TTL)
+    try:
+        row = NewDelivery(dedupe_key="k", platform="t", chat="t:1", payload="{}")
+        with pytest.raises(RuntimeError, match="crash mid-transaction"):
+            async with store.unit_of_work() as uow:
+                await uow.outbox.add([row])
+                await uow.people.save_account(
+                    AccountLink(platform="t", platform_user_id="1", dm_chat="t:1")
+                )
+                raise RuntimeError("crash mid-transaction")
+        async with store.reading() as uow:
+            assert await uow.outbox.counts() == []
+            assert await uow.people.account("t", "1") is None
+        # The connection is usable afterwards.
+        async with store.unit_of_work() as uow:
+            assert len(await uow.outbox.add([row])) == 1
+    finally:
+        await store.close()
+
+
+async def test_a_cancelled_unit_of_work_rolls_back(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "k.db", TTL)
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        async with store.unit_of_work() as uow:
+            await uow.outbox.add([NewDelivery(dedupe_key="a", platform="t", chat="c", payload="{}")])
+            started.set()
+            await asyncio.sleep(10)
+
+    try:
+        task = asyncio.create_task(slow())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with store.unit_of_work() as uow:
+            assert await uow.outbox.counts() == []
+    finally:
+        await store.close()
+
+
+async def test_a_locked_database_is_unavailable_not_a_bug(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    store = await SqliteStore.open(path, TTL)
+    holder = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageUnavailable, match="locked"):
+            async with asyncio.timeout(30):
+                async with store.unit_of_work() as uow:
+                    await uow.outbox.counts()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        await store.close()
 
 
 def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
@@ -75,6 +141,7 @@ def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
         check=True,
     )
     assert "0001_people" in first.stdout
+    assert "0002_inbox_outbox" in first.stdout
     second = subprocess.run(
         [sys.executable, "-m", "bot", "db", "upgrade"],
         capture_output=True,
@@ -86,8 +153,8 @@ def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
     usage = subprocess.run(
         [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
     )
-    assert "run" in usage.stdout
-    assert "db" in usage.stdout
+    for command in ("run", "db", "outbox", "inbox"):
+        assert command in usage.stdout
 
 
 async def test_a_failed_migration_closes_the_database(tmp_path: Path) -> None:
@@ -111,3 +178,58 @@ async def test_two_processes_migrating_at_once(tmp_path: Path) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_database_from_before_the_inbox_upgrades_in_place(settings: Settings) -> None:
+    """A file made by the schema of the first release, with a member and a person mid-signup
+    (the conversation keyed by the old ``user`` column), upgrades and resumes."""
+    first_release = await Database.open(settings.database, migrate=False)
+    await first_release.upgrade(until=1)
+    await first_release.close()
+    now = utcnow().isoformat(timespec="seconds")
+    later = (utcnow() + TTL).isoformat(timespec="seconds")
+    signup = {"mode": "signup", "lang": "en", "name": "Zoe", "_history": ["language", "name"]}
+    with closing(sqlite3.connect(settings.database)) as raw, raw:
+        raw.execute(
+            "INSERT INTO people (id, display_name, language, country, timezone, status, "
+            "consent_version, consent_at, created_at, updated_at) VALUES "
+            "(1, 'Anna', 'pl', 'PL', 'Europe/Warsaw', 'approved', 'v1', ?, ?, ?)",
+            (now, now, now),
+        )
+        raw.execute(
+            "INSERT INTO accounts (platform, platform_user_id, person_id, dm_chat, reachable, "
+            "created_at) VALUES ('fake', '1', 1, 'fake:1', 1, ?)",
+            (now,),
+        )
+        raw.execute(
+            "INSERT INTO payouts VALUES (1, 'paypal', 'sealed', 'a***@example.com', 'f', ?)",
+            (now,),
+        )
+        raw.execute(
+            "INSERT INTO conversations (platform, chat, user, flow, step, data, updated_at, "
+            "expires_at) VALUES ('fake', '2', '2', 'profile', 'country', ?, ?, ?)",
+            (json.dumps(signup), now, later),
+        )
+        raw.execute(
+            "INSERT INTO processed_updates VALUES ('fake', '99', ?)",
+            (now,),
+        )
+    app = await App.open(settings)
+    try:
+        async with app.store.reading() as uow:
+            anna = await uow.people.by_account("fake", "1")
+        assert anna is not None
+        assert (anna.display_name, anna.status, anna.payout.masked) == (
+            "Anna",
+            "approved",
+            "a***@example.com",
+        )
+        async with serving(app, FakePlatform()) as fake:
+            zoe = Person(fake, user_id="2", display_name="Zoe")
+            replies = await zoe.say("/start")
+            assert replies[0].text == "Welcome back! Let's continue where you left off."
+            assert replies[1].text.startswith("Which country do you live in?")
+            await zoe.say("Poland")
+            assert zoe.last_text.startswith("Which time zone are you in?")
+    finally:
+        await app.close()

@@ -31,7 +31,8 @@ from bot.adapters.discord.client import KolbotClient, pressed_data
 from bot.adapters.discord.commands import publish_commands
 from bot.adapters.discord.ratelimit import InvalidRequests, RequestBudget, retry_after
 from bot.adapters.discord.render import NO_MENTIONS, Part, RenderError, escape, render
-from bot.adapters.discord.tracking import Lru, Recent, Turn, Turns
+from bot.adapters.discord.tracking import Recent, Turn, Turns
+from bot.core.lru import Lru
 from bot.core.messages import ChatRef, Incoming, Outgoing, UserRef
 from bot.core.platform import (
     BadRequest,
@@ -39,7 +40,7 @@ from bot.core.platform import (
     SendError,
     Transient,
     Unreachable,
-    UpdateHandler,
+    UpdateSink,
 )
 from bot.core.router import Command
 from bot.i18n import DEFAULT_LANGUAGE, N_, normalize_language, translator
@@ -69,6 +70,7 @@ OPENS_DM: Final = frozenset({"start"})
 DM_URL: Final = "https://discord.com/channels/@me/{channel_id}"
 # 10003 unknown channel, 10013 unknown user, 50007 cannot send messages to this user.
 UNREACHABLE_CODES: Final = frozenset({10003, 10013, 50007})
+MISSING_PERMISSIONS: Final = 50013
 INVALID_STATUSES: Final = frozenset({401, 403, 429})
 # discord.py raises instead of sleeping through a bucket longer than this (its minimum).
 MAX_LIBRARY_WAIT: Final = 30.0
@@ -132,10 +134,12 @@ class DiscordPlatform:
         self._dm_period = settings.discord_dm_period
         self._global = RequestBudget.per_second(settings.discord_global_rate)
         self._dm_budgets: dict[int, RequestBudget] = {}
-        self._dm_channels: Lru[int] = Lru(MAX_DM_CHANNELS)
-        self._locales: Lru[str] = Lru(MAX_REMEMBERED_USERS)
+        self._dm_channels: Lru[int, int] = Lru(MAX_DM_CHANNELS)
+        self._locales: Lru[int, str] = Lru(MAX_REMEMBERED_USERS)
         # Users whose DMs refused us; nothing is sent to them until they write again.
-        self._unreachable: Lru[bool] = Lru(MAX_REMEMBERED_USERS)
+        # The outbox keeps this across restarts (blocked rows, unreachable accounts); here it
+        # saves a refused request, each of which counts towards Discord's invalid-request ban.
+        self._unreachable: Lru[int, bool] = Lru(MAX_REMEMBERED_USERS)
         self._recent = Recent(RECENTLY)
         self._turns = Turns(MAX_QUEUED_PER_USER)
         self._pending: dict[str, _Pending] = {}
@@ -146,16 +150,23 @@ class DiscordPlatform:
         self.client: KolbotClient | None = None
         # Publishing the slash commands; done once they are published or it gave up.
         self.publishing: asyncio.Task[None] | None = None
-        self._on_update: UpdateHandler | None = None
+        self._sink: UpdateSink | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
 
     # Lifecycle ----------------------------------------------------------------------------
 
-    async def start(self, on_update: UpdateHandler) -> None:
+    @property
+    def identity(self) -> str:
+        """This bot: message and interaction ids are snowflakes, unique anyway."""
+        client = self.client
+        user = client.user if client is not None else None
+        return f"{self.name}:{user.id}" if user is not None else self.name
+
+    async def start(self, sink: UpdateSink) -> None:
         """Log in here, so a bad token fails the start; then run the gateway as a task on the
         shared event loop. Slash commands are published in the background."""
-        self._on_update = on_update
+        self._sink = sink
         self._stopping = False
         self._closed.clear()
         client = KolbotClient(
@@ -437,9 +448,10 @@ class DiscordPlatform:
         )
 
     async def _feed(self, incoming: Incoming) -> None:
-        if self._on_update is None:
+        if self._sink is None:
             raise RuntimeError("the Discord platform is not started")
-        await self._on_update(incoming)
+        # Stored, handled, and its replies sent (through the interaction while it lives).
+        await self._sink.handle(self.identity, incoming)
 
     def _heard_from(self, user_id: int) -> None:
         """They wrote in private or asked for a DM: their DMs are worth trying again, and they
@@ -503,7 +515,7 @@ class DiscordPlatform:
 
     # Outgoing -----------------------------------------------------------------------------
 
-    async def send(self, message: Outgoing) -> str:
+    async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
         kind, target = self._address(message.chat)
         client = self.client
         if client is None or client.is_closed():
@@ -512,8 +524,12 @@ class DiscordPlatform:
             parts = render(message)
         except RenderError as error:
             raise BadRequest(str(error)) from error
+        progress = [first_part]
         try:
-            return await self._send(message, kind, target, client, parts)
+            return await self._send(message, kind, target, client, parts, progress)
+        except SendError as error:
+            error.parts_sent = progress[0]
+            raise
         finally:
             for part in parts:
                 for file in part.files:
@@ -526,6 +542,7 @@ class DiscordPlatform:
         target: int,
         client: discord.Client,
         parts: list[Part],
+        progress: list[int],
     ) -> str:
         pending = self._live(message.reply_token)
         if pending is not None and _chat_of(pending.interaction) != message.chat:
@@ -545,15 +562,17 @@ class DiscordPlatform:
                 raise Unreachable(f"{message.chat} refused DMs; waiting for them to write")
             cooldown = self.invalid_requests.cooldown()
             if cooldown > 0:
-                raise RateLimited(cooldown, "(too many invalid requests)")
+                raise RateLimited(cooldown, "(too many invalid requests)", bot_wide=True)
             channel_id = target
             if dm_user is not None:
                 channel_id = await self._dm_channel(dm_user, urgent=urgent)
-            return await self._to_channel(client, channel_id, dm_user, message, parts, urgent)
+            return await self._to_channel(
+                client, channel_id, dm_user, message, parts, urgent, progress
+            )
         except discord.HTTPException as error:
             raise self._refusal(error, dm_user) from error
         except discord.RateLimited as error:
-            raise RateLimited(error.retry_after) from error
+            raise RateLimited(error.retry_after, bot_wide=True) from error
         except (aiohttp.ClientError, OSError) as error:  # TimeoutError is an OSError
             raise Transient(f"{type(error).__name__}: {error}") from error
         except RuntimeError as error:
@@ -636,7 +655,11 @@ class DiscordPlatform:
         message: Outgoing,
         parts: list[Part],
         urgent: bool,
+        progress: list[int] | None = None,
     ) -> str:
+        """Post (or edit) in a channel; ``progress`` counts the parts sent, and a message sent
+        in part before resumes at ``progress[0]``."""
+        progress = progress if progress is not None else [0]
         kind = discord.ChannelType.private if dm_user is not None else None
         channel = client.get_partial_messageable(channel_id, type=kind)
         last = 0
@@ -654,7 +677,10 @@ class DiscordPlatform:
                 allowed_mentions=NO_MENTIONS,
             )
             last = (await self._paced(dm_user, edit, urgent=urgent)).id
-        for part in parts:
+        start = progress[0]
+        for index, part in enumerate(parts):
+            if index < start:
+                continue
             post = functools.partial(
                 channel.send,
                 content=part.content,
@@ -664,6 +690,7 @@ class DiscordPlatform:
                 allowed_mentions=NO_MENTIONS,
             )
             last = (await self._paced(dm_user, post, urgent=urgent)).id
+            progress[0] = index + 1
         return str(last)
 
     async def _paced(
@@ -738,7 +765,11 @@ class DiscordPlatform:
     def _refusal(self, error: discord.HTTPException, dm_user: int | None) -> SendError:
         detail = f"HTTP {error.status} (code {error.code}): {error.text}"
         if error.status == 429:
-            return RateLimited(retry_after(error), detail)
+            scope = error.response.headers.get("X-RateLimit-Global") if error.response else None
+            return RateLimited(retry_after(error), detail, bot_wide=scope == "true")
+        if error.status == 403 and error.code == MISSING_PERMISSIONS:
+            # The bot lacks a permission in a server channel: not a person who closed DMs.
+            return BadRequest(detail)
         if error.status == 403 or (error.status == 404 and error.code in UNREACHABLE_CODES):
             if dm_user is not None:
                 self._unreachable.put(dm_user, True)

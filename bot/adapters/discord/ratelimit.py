@@ -18,6 +18,7 @@ from typing import Final
 import discord
 
 from bot.core.platform import RateLimited
+from bot.core.ratelimit import decided
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +93,14 @@ class RequestBudget:
             raise
 
     def release(self, started: float | None) -> None:
-        """Return a token; ``started`` is when its request started, None if none was sent."""
+        """Return a token; ``started`` is when its request started, None if none was sent.
+
+        A sent request is reported as decided at ``started``: the time its token is counted
+        from, so any ``period`` of these holds at most ``limit`` however late the loop ran.
+        """
         self._in_flight -= 1
         if started is not None:
+            decided(self, None, started)
             back = started + self.period + self.margin
             if back > self._clock():
                 heapq.heappush(self._returning, back)

@@ -1,7 +1,6 @@
-"""Bounded bookkeeping about people: their events' turns, who wrote lately, LRU maps.
+"""Bounded bookkeeping about people: their events' turns, and who wrote lately.
 
-None grows with the number of people the bot has ever met: turns and recent writers hold only
-who is active, the LRU maps a fixed number.
+None grows with the number of people the bot has ever met: both hold only who is active.
 """
 
 from __future__ import annotations
@@ -53,20 +52,6 @@ class Turns:
             self._chains[turn.user_id] = (last, queued - 1)
         else:
             del self._chains[turn.user_id]
-
-
-class Lru(OrderedDict[int, T]):
-    """A dict that forgets its least recently used entries past ``size``."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: int, value: T) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
 
 
 class Recent:

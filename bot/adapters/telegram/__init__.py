@@ -1,10 +1,11 @@
 """The Telegram adapter's parts; ``bot.adapters.telegram_adapter.TelegramPlatform`` joins them.
 
-Each module does one thing without I/O where it can, so it can be tested on its own:
-``render`` turns an Outgoing into Bot API arguments, ``inbound`` turns an Update into an
-Incoming, ``chats`` orders work per chat, ``intake`` keeps the getUpdates offset at the oldest
-unhandled update, ``pacing`` keeps sends under Telegram's limits, ``request`` is the HTTP
-client, ``redact`` keeps the token out of logs.
+Along their jobs, as the Discord adapter's: ``receiving`` (polling, the webhook route),
+``sending`` (paced, escaped, resumable sends and edits), ``interactions`` (button presses
+answered at once), ``menus`` (the command menu). Helpers without I/O where they can be:
+``render`` turns an Outgoing into Bot API arguments, ``inbound`` an Update into an Incoming,
+``pacing`` keeps sends under Telegram's limits, ``request`` is the HTTP client, ``redact``
+keeps the token out of logs.
 """
 
 import os

@@ -18,23 +18,6 @@ _COMMAND: Final = re.compile(
 )
 
 
-_REPLY_TOKEN: Final = "update:"  # noqa: S105 - a prefix, not a secret
-
-
-def reply_token(update_id: int) -> str:
-    """What an Incoming carries, and the core copies onto its replies, to say which update a
-    reply answers: a reply sent means that update's state change is saved."""
-    return f"{_REPLY_TOKEN}{update_id}"
-
-
-def replied_update(token: str | None) -> int | None:
-    """The update a reply answers, from its ``reply_token``; None for other messages."""
-    if token is None or not token.startswith(_REPLY_TOKEN):
-        return None
-    number = token.removeprefix(_REPLY_TOKEN)
-    return int(number) if number.isdigit() else None
-
-
 class CommandText(NamedTuple):
     name: str
     args: str
@@ -105,7 +88,6 @@ def _written(update: Update, message: Message, user: User, bot_username: str) ->
         command=name,
         args=args,
         update_id=str(update.update_id),
-        reply_token=reply_token(update.update_id),
         private_chat_url=None if private else deep_link(bot_username),
     )
 
@@ -123,6 +105,5 @@ def _pressed(update: Update, query: CallbackQuery, bot_username: str) -> Incomin
         button_data=query.data,
         message_id=str(message.message_id),
         update_id=str(update.update_id),
-        reply_token=reply_token(update.update_id),
         private_chat_url=None if private else deep_link(bot_username),
     )

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
-from bot.core.ratelimit import Clock, KeyedBuckets, TokenBucket, rate_within
+from bot.core.ratelimit import Clock, KeyedBuckets, TokenBucket, decided, rate_within
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,20 @@ class Pacer:
 
     async def ready(self, chat: ChatId, suspend: Suspend) -> None:
         """Return when a message to ``chat`` may go; every wait happens inside ``suspend()``,
-        which gives the caller's concurrency slot to others meanwhile."""
+        which gives the caller's concurrency slot to others meanwhile.
+
+        The send is reported as decided at the time its overall token was due: a busy event
+        loop may wake the caller later, never earlier, with the waits the pacer chose."""
+        held = 0.0
         while True:
-            await self._wait(self.paused(chat), suspend)
+            held += await self._wait(self.paused(chat), suspend)
             chat_buckets = self._groups if is_group(chat) else self._private
-            await self._wait(chat_buckets.reserve(chat), suspend)
+            held += await self._wait(chat_buckets.reserve(chat), suspend)
             # The overall token last, so it is used when it is due and not after another wait.
-            await self._wait(self._overall.reserve(), suspend)
+            at = self._overall.reserve_at()
+            held += await self._wait(at - self._clock(), suspend)
             if self.paused(chat) <= 0:  # else a 429 came meanwhile: wait it out first
+                decided(self, chat, at, waited=held)
                 return
 
     def paused(self, chat: ChatId) -> float:
@@ -89,7 +95,10 @@ class Pacer:
                     shared - now,
                 )
 
-    async def _wait(self, delay: float, suspend: Suspend) -> None:
-        if delay > 0:
-            async with suspend():
-                await self._sleep(delay)
+    async def _wait(self, delay: float, suspend: Suspend) -> float:
+        """Sleep ``delay`` seconds if it is positive; the seconds chosen to wait."""
+        if delay <= 0:
+            return 0.0
+        async with suspend():
+            await self._sleep(delay)
+        return delay

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from storage.database import Database, from_db_time, to_db_time, utcnow
+from storage.base import ConversationRepository
+from storage.clock import utcnow
 from storage.models import Conversation, ConversationKey
+from storage.sqlite.database import Session, from_db_time, to_db_time
 
 
-class ConversationRepository:
-    def __init__(self, db: Database, ttl: timedelta) -> None:
-        self._db = db
+class SqliteConversations(ConversationRepository):
+    def __init__(self, session: Session, ttl: timedelta) -> None:
+        self._s = session
         self._ttl = ttl
 
     async def get(self, key: ConversationKey) -> Conversation | None:
-        """The live conversation, or None; an expired one is returned so callers can say so."""
-        row = await self._db.fetchone(
-            "SELECT * FROM conversations WHERE platform = ? AND chat = ? AND user = ?",
+        row = await self._s.one(
+            "SELECT * FROM conversations WHERE platform = ? AND chat = ? AND user_id = ?",
             (key.platform, key.chat, key.user),
         )
         if row is None:
@@ -34,10 +35,10 @@ class ConversationRepository:
     async def save(self, conversation: Conversation, now: datetime | None = None) -> None:
         now = now or utcnow()
         key = conversation.key
-        await self._db.execute(
-            "INSERT INTO conversations (platform, chat, user, flow, step, data, updated_at, "
+        await self._s.run(
+            "INSERT INTO conversations (platform, chat, user_id, flow, step, data, updated_at, "
             "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (platform, chat, user) DO UPDATE SET flow = excluded.flow, "
+            "ON CONFLICT (platform, chat, user_id) DO UPDATE SET flow = excluded.flow, "
             "step = excluded.step, data = excluded.data, updated_at = excluded.updated_at, "
             "expires_at = excluded.expires_at",
             (
@@ -53,12 +54,21 @@ class ConversationRepository:
         )
 
     async def delete(self, key: ConversationKey) -> None:
-        await self._db.execute(
-            "DELETE FROM conversations WHERE platform = ? AND chat = ? AND user = ?",
+        await self._s.run(
+            "DELETE FROM conversations WHERE platform = ? AND chat = ? AND user_id = ?",
             (key.platform, key.chat, key.user),
         )
 
-    async def purge_expired(self, now: datetime | None = None) -> int:
-        return await self._db.execute(
-            "DELETE FROM conversations WHERE expires_at <= ?", (to_db_time(now or utcnow()),)
+    async def purge_expired(self, before: datetime, limit: int) -> int:
+        return await self._s.run(
+            "DELETE FROM conversations WHERE (platform, chat, user_id) IN (SELECT platform, "
+            "chat, user_id FROM conversations WHERE expires_at <= ? LIMIT ?)",
+            (to_db_time(before), limit),
         )
+
+    async def open_chats(self, platform: str) -> list[str]:
+        rows = await self._s.all(
+            "SELECT DISTINCT chat FROM conversations WHERE platform = ? AND expires_at > ?",
+            (platform, to_db_time(utcnow())),
+        )
+        return [row["chat"] for row in rows]

@@ -1,0 +1,199 @@
+"""Receiving from Telegram: long polling or a webhook, both handing batches to the inbox.
+
+An update is acknowledged (the getUpdates offset moved past it, the webhook answered 200) once
+the inbox has stored it, never before and never after handling: so it is fetched once, and a
+crash after the store loses nothing. When the store cannot take a batch, the offset stays and
+the batch is fetched again later; a webhook gets 503 and Telegram sends it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from aiohttp import web
+from telegram import Bot, Update
+from telegram import error as tg
+from telegram.request import BaseRequest
+
+from bot.adapters.telegram.inbound import ALLOWED_UPDATES, to_incoming
+from bot.adapters.telegram.interactions import CallbackAnswers
+from bot.adapters.telegram.menus import retry_after
+from bot.adapters.telegram.request import call
+from bot.core.messages import Incoming
+from bot.core.platform import UpdateSink
+from storage.base import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+FETCH_LIMIT: Final = 100  # the most getUpdates returns at once
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+def as_update(raw: object) -> tuple[dict[str, Any], int] | None:
+    """A raw update and its id; None for anything without one."""
+    if isinstance(raw, dict):
+        update_id = raw.get("update_id")
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            return raw, update_id
+    return None
+
+
+class Reader:
+    """Raw update JSON to the core's Incoming; a press is answered on the way."""
+
+    def __init__(self, bot: Bot, answers: CallbackAnswers) -> None:
+        self._bot = bot
+        self._answers = answers
+
+    def read(self, raw: dict[str, Any], update_id: int) -> Incoming | None:
+        """None when there is nothing to handle. A bad update is logged by its id alone: its
+        contents are people's messages and names."""
+        try:
+            update = Update.de_json(raw, self._bot)
+        except Exception as error:
+            log.error(
+                "ignoring telegram update %s: unreadable (%s)", update_id, type(error).__name__
+            )
+            return None
+        if update.callback_query is not None:
+            self._answers.answer(update.callback_query.id)
+        try:
+            return to_incoming(update, self._bot.username)
+        except Exception as error:
+            log.error("ignoring telegram update %s (%s)", update_id, type(error).__name__)
+            return None
+
+    def read_batch(self, batch: Sequence[object]) -> tuple[list[Incoming], int | None]:
+        """What a fetched batch holds, and one past its newest update id."""
+        incomings: list[Incoming] = []
+        newest: int | None = None
+        for item in batch:
+            update = as_update(item)
+            if update is None:
+                log.error("ignoring a telegram update without an update_id")
+                continue
+            raw, update_id = update
+            newest = max(newest or update_id, update_id)
+            incoming = self.read(raw, update_id)
+            if incoming is not None:
+                incomings.append(incoming)
+        return incomings, None if newest is None else newest + 1
+
+
+class Poller:
+    """Long-polls getUpdates; failures wait and retry with backoff, and only a revoked token
+    ends polling (``failure`` says why)."""
+
+    def __init__(
+        self,
+        request: BaseRequest,
+        url: str,
+        reader: Reader,
+        *,
+        poll_timeout: int,
+        retry_delays: tuple[float, float],
+    ) -> None:
+        self._request = request
+        self._url = url
+        self._reader = reader
+        self._poll_timeout = poll_timeout
+        self._retry_delays = retry_delays
+        self.offset: int | None = None
+        self.failure: BaseException | None = None
+
+    async def run(self, sink: UpdateSink, source: str, closed: Callable[[], None]) -> None:
+        failures = 0
+        try:
+            while True:
+                try:
+                    batch = await self._fetch(self.offset)
+                    incomings, offset = self._reader.read_batch(batch)
+                    if incomings:
+                        await sink.accept(source, incomings)
+                except tg.InvalidToken:
+                    raise RuntimeError("Telegram refused KOLBOT_TELEGRAM_TOKEN") from None
+                except tg.RetryAfter as limited:
+                    delay = retry_after(limited)
+                    log.warning("telegram getUpdates rate limited; waiting %.0fs", delay)
+                except (tg.TelegramError, StorageUnavailable) as error:
+                    failures += 1
+                    first, longest = self._retry_delays
+                    delay = min(longest, first * 2 ** (failures - 1))
+                    log.warning("telegram updates not taken (%s); retrying in %.1fs", error, delay)
+                else:
+                    failures = 0
+                    if offset is not None:
+                        self.offset = offset
+                    continue
+                await asyncio.sleep(delay)
+        except Exception as failure:
+            log.error("telegram polling stopped: %s", failure)
+            self.failure = failure
+            closed()
+
+    async def confirm(self) -> None:
+        """Tell Telegram the last stored batch arrived, so the next run does not fetch it."""
+        if self.offset is None:
+            return
+        with contextlib.suppress(tg.TelegramError, TimeoutError):
+            async with asyncio.timeout(2.0):
+                await call(
+                    self._request,
+                    self._url,
+                    {"offset": self.offset, "timeout": 0, "limit": 1, "allowed_updates": []},
+                    read_timeout=2.0,
+                )
+
+    async def _fetch(self, offset: int | None) -> list[object]:
+        """The next updates as raw JSON, each decoded on its own (see ``request.call``)."""
+        parameters = {
+            "offset": offset,
+            "timeout": self._poll_timeout,
+            "limit": FETCH_LIMIT,
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
+        read_timeout = (self._request.read_timeout or 0) + self._poll_timeout
+        batch = await call(self._request, self._url, parameters, read_timeout=read_timeout)
+        if not isinstance(batch, list):
+            raise tg.NetworkError("getUpdates answered something other than a list")
+        return batch
+
+
+class WebhookRoute:
+    """The webhook endpoint on the app's web server: the secret checked in constant time, the
+    update stored, then 200 at once; 503 while the store cannot take it or kolbot stops."""
+
+    def __init__(self, reader: Reader, secret: str, source: str) -> None:
+        self._reader = reader
+        self._secret = secret.encode()
+        self._source = source
+        self.sink: UpdateSink | None = None
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        offered = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(offered, self._secret):
+            return web.Response(status=403)
+        if self.sink is None:
+            return web.Response(status=503)
+        try:
+            payload: Any = await request.json()
+        except ValueError:
+            payload = None
+        update = as_update(payload)
+        if update is None:
+            log.warning("ignoring a webhook request that is not an update")
+            return web.Response(status=400)
+        incoming = self._reader.read(*update)
+        if incoming is None:
+            return web.Response()
+        try:
+            await self.sink.accept(self._source, [incoming])
+        except StorageUnavailable as error:
+            log.warning("telegram update %s not taken now: %s", update[1], error)
+            return web.Response(status=503)
+        return web.Response()

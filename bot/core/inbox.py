@@ -1,0 +1,345 @@
+"""Every update is stored before the platform is told it arrived, then handled from memory.
+
+``accept`` writes a batch in one transaction and returns: only then does an adapter advance
+its offset or answer its webhook, so an update survives a crash from that moment on and is
+never fetched twice. Workers take updates from memory (and, after a crash, from stored rows
+not yet handled): one person's updates in order, different people's concurrently, one update
+per turn, so one person's backlog never delays anyone else's first reply. A flood from one
+person is capped before it is stored: the excess is dropped and answered once.
+
+When the store cannot take the handling (locked, full, read-only), the update stays stored
+and unhandled and is tried again with backoff; after ``max_attempts`` it is set aside as a dead
+letter for an operator (``kolbot inbox status``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.core.delivery import backoff
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Incoming, Outgoing
+from bot.core.outbox import Outbox
+from bot.i18n import N_, normalize_language, translator
+from storage.base import StorageUnavailable, Store
+from storage.clock import utcnow
+from storage.models import InboxItem, NewDelivery, NewInboxItem
+
+log = logging.getLogger(__name__)
+
+SLOW_DOWN = N_("You are sending messages faster than I can read them. Please slow down a little.")
+RECOVER_BATCH = 1000
+
+
+class NotAccepting(StorageUnavailable):
+    """The bot is stopping: the platform keeps the update and delivers it again later."""
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One person's stored, unhandled updates, in order."""
+
+    items: deque[tuple[InboxItem, Incoming]] = field(default_factory=deque)
+    queued: bool = False  # waiting in the ready line or being handled
+    retry_at: float = 0.0
+
+
+@dataclass(slots=True)
+class _Flood:
+    """Arrival times within the window, and whether this flood was answered already."""
+
+    arrivals: deque[float] = field(default_factory=deque)
+    warned: bool = False
+
+
+class Inbox:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        outbox: Outbox,
+        *,
+        workers: int = 8,
+        flood_limit: int = 30,
+        flood_window: float = 10.0,
+        max_attempts: int = 10,
+    ) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        self._outbox = outbox
+        self._worker_count = workers
+        self._flood_limit = flood_limit
+        self._flood_window = flood_window
+        self._max_attempts = max_attempts
+        self._lanes: dict[str, _Lane] = {}
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._floods: dict[str, _Flood] = {}
+        self._known: set[tuple[str, str]] = set()  # (source, update id) held in memory
+        self._settled: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._accepting = False
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._rng = random.Random()
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the workers, then take up what a crash left stored and unhandled."""
+        self._accepting = True
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"inbox-{n}") for n in range(self._worker_count)
+        ]
+        await self.recover()
+
+    async def recover(self) -> int:
+        """Queue stored, unhandled updates (oldest first) that are not in memory already."""
+        found = 0
+        after = utcnow()
+        while True:
+            async with self._store.reading() as uow:
+                items = await uow.inbox.unhandled(RECOVER_BATCH + len(self._known), after)
+            fresh = [i for i in items if (i.source, i.update_id) not in self._known]
+            for item in fresh:
+                self._schedule(item, Incoming.model_validate_json(item.payload))
+            found += len(fresh)
+            if len(items) < RECOVER_BATCH + len(self._known) - len(fresh) or not fresh:
+                break
+        if found:
+            log.info("taking up %d stored updates not yet handled", found)
+        return found
+
+    async def stop(self, deadline: float) -> None:
+        """Take no more; let updates being handled finish until ``deadline`` (loop time).
+        Updates still queued stay stored, for the next start."""
+        self._accepting = False
+        for timer in self._timers:
+            timer.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await self._idle.wait()
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._workers = []
+        for waiter in self._settled.values():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    @property
+    def pending(self) -> int:
+        """Updates in memory not yet handled (queued or being handled)."""
+        return sum(len(lane.items) for lane in self._lanes.values())
+
+    # Receiving ---------------------------------------------------------------------------
+
+    async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
+        if not self._accepting:
+            raise NotAccepting("kolbot is stopping")
+        kept: list[tuple[NewInboxItem, Incoming]] = []
+        warnings: list[Incoming] = []
+        now = time.monotonic()
+        for update in updates:
+            sender = str(update.user)
+            verdict = self._flood_check(sender, now)
+            if verdict == "drop":
+                continue
+            if verdict == "warn":
+                warnings.append(update)
+                continue
+            update_id = update.update_id or f"local-{uuid.uuid4().hex}"
+            incoming = update.model_copy(update={"update_id": update_id})
+            kept.append(
+                (
+                    NewInboxItem(
+                        source=source,
+                        update_id=update_id,
+                        sender=sender,
+                        payload=incoming.model_dump_json(exclude_defaults=True),
+                        received_at=utcnow(),
+                    ),
+                    incoming,
+                )
+            )
+        async with self._store.unit_of_work() as uow:
+            stored = await uow.inbox.add_many([item for item, _ in kept])
+            if warnings:
+                await uow.outbox.add(_slow_down(source, warnings))
+        by_id = {incoming.update_id: incoming for _, incoming in kept}
+        for item in stored:
+            self._schedule(item, by_id[item.update_id])
+        if warnings:
+            self._outbox.wake()
+
+    async def handle(self, source: str, update: Incoming) -> None:
+        """Store, then wait until handled and the replies went out."""
+        if update.update_id is None:
+            update = update.model_copy(update={"update_id": f"local-{uuid.uuid4().hex}"})
+        assert update.update_id is not None
+        key = (source, update.update_id)
+        waiter = self._settled.setdefault(key, asyncio.get_running_loop().create_future())
+        try:
+            await self.accept(source, [update])
+            if key not in self._known and not waiter.done():
+                return  # a duplicate of an update handled before, or dropped as a flood
+            await waiter
+        finally:
+            self._settled.pop(key, None)
+
+    def _flood_check(self, sender: str, now: float) -> str:
+        flood = self._floods.get(sender)
+        if flood is None:
+            if len(self._floods) > 10_000:
+                self._prune_floods(now)
+            flood = self._floods[sender] = _Flood()
+        while flood.arrivals and flood.arrivals[0] <= now - self._flood_window:
+            flood.arrivals.popleft()
+        if len(flood.arrivals) >= self._flood_limit:
+            if flood.warned:
+                return "drop"
+            flood.warned = True
+            return "warn"
+        flood.warned = False
+        flood.arrivals.append(now)
+        return "keep"
+
+    def _prune_floods(self, now: float) -> None:
+        for sender in [
+            s
+            for s, f in self._floods.items()
+            if not f.arrivals or f.arrivals[-1] <= now - self._flood_window
+        ]:
+            del self._floods[sender]
+
+    # Handling ----------------------------------------------------------------------------
+
+    def _schedule(self, item: InboxItem, incoming: Incoming) -> None:
+        key = (item.source, item.update_id)
+        if key in self._known:
+            return
+        self._known.add(key)
+        lane = self._lanes.get(item.sender)
+        if lane is None:
+            lane = self._lanes[item.sender] = _Lane()
+        lane.items.append((item, incoming))
+        if not lane.queued:
+            lane.queued = True
+            self._ready.put_nowait(item.sender)
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            sender = await self._ready.get()
+            lane = self._lanes[sender]
+            if lane.retry_at > loop.time():
+                self._later(sender, lane.retry_at - loop.time())
+                continue
+            item, incoming = lane.items[0]
+            self._busy += 1
+            self._idle.clear()
+            try:
+                done = await self._handle(item, incoming)
+            finally:
+                self._busy -= 1
+                if not self._busy:
+                    self._idle.set()
+            if done:
+                lane.items.popleft()
+                self._known.discard((item.source, item.update_id))
+            if not lane.items:
+                del self._lanes[sender]
+            elif lane.retry_at > loop.time():
+                self._later(sender, lane.retry_at - loop.time())
+            else:
+                # One update per turn: the next person in line goes before this one's next.
+                self._ready.put_nowait(sender)
+
+    async def _handle(self, item: InboxItem, incoming: Incoming) -> bool:
+        """True when the update is done with (handled, or set aside)."""
+        key = (item.source, item.update_id)
+        try:
+            rows = await self._dispatcher.handle(item, incoming, self._outbox.lease())
+        except StorageUnavailable as error:
+            return await self._retry(item, error)
+        sending = self._outbox.push(rows)
+        self._outbox.wake()
+        waiter = self._settled.get(key)
+        if waiter is not None:
+
+            def settle(_: asyncio.Future[None]) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            sending.add_done_callback(settle)
+        return True
+
+    async def _retry(self, item: InboxItem, error: StorageUnavailable) -> bool:
+        lane = self._lanes[item.sender]
+        attempts = item.attempts + 1
+        delay = backoff(attempts, self._rng)
+        log.warning(
+            "update %s could not be handled now (try %d of %d): %s",
+            item.update_id,
+            attempts,
+            self._max_attempts,
+            error,
+        )
+        loop = asyncio.get_running_loop()
+        updated = item.model_copy(update={"attempts": attempts})
+        lane.items[0] = (updated, lane.items[0][1])
+        lane.retry_at = loop.time() + delay
+        with contextlib.suppress(StorageUnavailable):
+            async with self._store.unit_of_work() as uow:
+                at = utcnow() + timedelta(seconds=delay)
+                if attempts >= self._max_attempts:
+                    await uow.inbox.set_aside(item.id, str(error))
+                else:
+                    await uow.inbox.retry_later(item.id, str(error), at)
+        if attempts >= self._max_attempts:
+            log.error(
+                "update %s set aside after %d tries; see `kolbot inbox status`",
+                item.update_id,
+                attempts,
+            )
+            lane.retry_at = 0.0
+            return True
+        return False
+
+    def _later(self, sender: str, delay: float) -> None:
+        def ready() -> None:
+            self._timers.discard(handle)
+            if self._accepting:
+                self._ready.put_nowait(sender)
+
+        handle = asyncio.get_running_loop().call_later(delay, ready)
+        self._timers.add(handle)
+
+
+def _slow_down(source: str, floods: Sequence[Incoming]) -> list[NewDelivery]:
+    rows = []
+    for incoming in floods:
+        language = normalize_language(incoming.user.language_hint)
+        message = Outgoing(chat=incoming.chat, text=translator(language)._(SLOW_DOWN))
+        window = int(time.time() // 60)
+        rows.append(
+            NewDelivery(
+                dedupe_key=f"slowdown:{source}:{incoming.user}:{window}",
+                platform=incoming.chat.platform,
+                chat=str(incoming.chat),
+                payload=message.model_dump_json(exclude_defaults=True),
+            )
+        )
+    return rows

@@ -1,0 +1,367 @@
+"""Sends what the deliveries table holds: replies right after their commit, the rest by claim.
+
+Each row is leased (owner, until) before its send and finished after it, so several processes
+can share one outbox; at start, rows left in flight by a process that is gone are sent again at
+once. Rows of one chat go one at a time, in order (priority, then id); different chats go
+concurrently, at most ``concurrency`` sends at once, each platform's adapter pacing them under
+its limits. Outcomes are written in small batches: a crash between a send and its write sends
+that row again, so duplicates are bounded by the rows in flight. Waits longer than a few
+seconds (a long 429, a backoff) are not sat out in memory: the chat's rows go back to the
+table, due when the wait ends, and the head-of-chat rule keeps them in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+
+from bot.core.delivery import Decision, decide, sent
+from bot.core.messages import Outgoing
+from bot.core.platform import BadRequest, Platform, SendError, Transient
+from bot.services.people import mark_unreachable
+from storage.base import StorageUnavailable, Store, UnitOfWork
+from storage.clock import utcnow
+from storage.models import Delivery, DeliveryOutcome
+
+log = logging.getLogger(__name__)
+
+ChatKey = tuple[str, str]
+# Turns a ``ref`` (``offer:12``) into the message to send now, or None when there is nothing
+# to send any more (withdrawn). Registered per prefix.
+Renderer = Callable[[UnitOfWork, str], Awaitable[Outgoing | None]]
+
+# Waits up to this long are sat out in memory; longer ones go back to the table.
+MEMORY_WAIT = 5.0
+SEND_TIMEOUT = 60.0
+FLUSH_BATCH = 500
+
+
+def new_owner() -> str:
+    """Who holds a lease: this host, this process, this run (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_gone(owner: str, me: str) -> bool:
+    """A lease holder on this host whose process no longer runs (or an earlier run of this
+    same pid). Other hosts' leases are left to run out."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or owner == me:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        platforms: Mapping[str, Platform],
+        *,
+        owner: str | None = None,
+        concurrency: int = 64,
+        lease: timedelta = timedelta(minutes=5),
+        give_up_after: timedelta = timedelta(hours=1),
+        poll_interval: float = 0.5,
+        flush_interval: float = 0.02,
+        renderers: Mapping[str, Renderer] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._platforms = dict(platforms)
+        self.owner = owner or new_owner()
+        self._lease = lease
+        self._give_up_after = give_up_after
+        self._poll_interval = poll_interval
+        self._flush_interval = flush_interval
+        self._renderers = dict(renderers or {})
+        self._rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(concurrency)
+        # Rows held in memory at most: what a lease comfortably covers.
+        self._capacity = max(256, concurrency * 4)
+        self._queues: dict[ChatKey, deque[Delivery]] = {}
+        self._workers: dict[ChatKey, asyncio.Task[None]] = {}
+        self._holds: dict[ChatKey, float] = {}
+        self._paused: dict[str, float] = {}
+        self._held = 0
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self._outcomes: list[tuple[Delivery, Decision]] = []
+        self._wake = asyncio.Event()
+        self._flushed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def register(self, platform: Platform) -> None:
+        self._platforms[platform.name] = platform
+
+    def add_renderer(self, prefix: str, renderer: Renderer) -> None:
+        if prefix in self._renderers:
+            raise ValueError(f"a renderer for {prefix!r} is registered already")
+        self._renderers[prefix] = renderer
+
+    async def start(self) -> None:
+        """Take back what gone processes left in flight, then send."""
+        async with self._store.unit_of_work() as uow:
+            gone = [o for o in await uow.outbox.lease_owners() if owner_is_gone(o, self.owner)]
+            if gone:
+                released = await uow.outbox.release(gone)
+                log.info("sending again %d messages left in flight by a stopped run", released)
+        self._running = True
+        self._tasks = [
+            asyncio.create_task(self._poll(), name="outbox-poll"),
+            asyncio.create_task(self._flush_loop(), name="outbox-flush"),
+        ]
+
+    async def stop(self, deadline: float) -> None:
+        """Send what is in memory until ``deadline`` (loop time), then hand the rest back to
+        the table for the next start; write every outcome."""
+        self._running = False
+        self._wake.set()
+        loop = asyncio.get_running_loop()
+        workers = list(self._workers.values())
+        if workers:
+            _, late = await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()))
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self._flush()
+        with contextlib.suppress(StorageUnavailable):
+            async with self._store.unit_of_work() as uow:
+                await uow.outbox.release([self.owner])
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    # Entry points ------------------------------------------------------------------------
+
+    def lease(self) -> tuple[str, datetime] | None:
+        """A lease for rows about to be pushed, or None when memory is full: then they wait
+        in the table for a claim."""
+        if not self._running or self._held >= self._capacity:
+            return None
+        return self.owner, utcnow() + self._lease
+
+    def push(self, rows: Iterable[Delivery]) -> asyncio.Future[None]:
+        """Send rows leased to this outbox; the future is done once every one was tried."""
+        loop = asyncio.get_running_loop()
+        waiters = []
+        for row in rows:
+            if row.status != "sending":
+                continue  # blocked at once, or left for a claim
+            waiter = loop.create_future()
+            self._waiters[row.id] = waiter
+            waiters.append(waiter)
+            self._enqueue(row)
+        if not waiters:
+            done = loop.create_future()
+            done.set_result(None)
+            return done
+        return asyncio.ensure_future(_all(waiters))
+
+    def wake(self) -> None:
+        """Look for due rows now (another process or a job queued some)."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._held
+
+    # Claiming ----------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        while self._running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            self._wake.clear()
+            if not self._running:
+                return
+            room = self._capacity - self._held
+            if room <= 0 or not self._platforms:
+                continue
+            try:
+                async with self._store.unit_of_work() as uow:
+                    now = utcnow()
+                    rows = await uow.outbox.claim(
+                        self.owner, now + self._lease, now, room, list(self._platforms)
+                    )
+            except StorageUnavailable as error:
+                log.warning("outbox: cannot claim messages now (%s)", error)
+                continue
+            for row in rows:
+                self._enqueue(row)
+
+    def _enqueue(self, row: Delivery) -> None:
+        key = (row.platform, row.chat)
+        self._queues.setdefault(key, deque()).append(row)
+        self._held += 1
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._run_chat(key), name=f"send-{key}")
+
+    # Sending -----------------------------------------------------------------------------
+
+    async def _run_chat(self, key: ChatKey) -> None:
+        queue = self._queues[key]
+        loop = asyncio.get_running_loop()
+        try:
+            while queue:
+                wait = max(self._holds.get(key, 0.0), self._paused.get(key[0], 0.0))
+                wait -= loop.time()
+                if wait > MEMORY_WAIT or (wait > 0 and not self._running):
+                    self._give_back(queue, utcnow() + timedelta(seconds=max(wait, 0.0)))
+                    break
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                row = queue[0]
+                async with self._slots:
+                    decision = await self._deliver(row)
+                queue.popleft()
+                self._held -= 1
+                self._record(row, decision)
+                if decision.unreachable:
+                    while queue:
+                        other = queue.popleft()
+                        self._held -= 1
+                        blocked = DeliveryOutcome(
+                            id=other.id,
+                            status="blocked",
+                            error="the chat is unreachable",
+                            attempts=other.attempts,
+                        )
+                        self._record(other, Decision(blocked))
+                elif decision.outcome.status == "pending":
+                    self._hold(key, decision, loop.time())
+                    when = decision.outcome.next_attempt_at or utcnow()
+                    self._give_back(queue, when)
+        finally:
+            self._workers.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+            if self._holds.get(key, 0.0) <= loop.time():
+                self._holds.pop(key, None)
+
+    def _hold(self, key: ChatKey, decision: Decision, now: float) -> None:
+        def seconds(moment: datetime | None) -> float:
+            return 0.0 if moment is None else (moment - utcnow()).total_seconds()
+
+        if decision.hold_chat_until is not None:
+            self._holds[key] = now + seconds(decision.hold_chat_until)
+        if decision.pause_platform_until is not None:
+            until = now + seconds(decision.pause_platform_until)
+            self._paused[key[0]] = max(self._paused.get(key[0], 0.0), until)
+            log.warning("%s: pausing every send for %.1fs", key[0], until - now)
+
+    def _give_back(self, queue: deque[Delivery], when: datetime) -> None:
+        """Rows waiting longer than memory should hold go back to the table, due ``when``."""
+        while queue:
+            row = queue.popleft()
+            self._held -= 1
+            again = DeliveryOutcome(
+                id=row.id,
+                status="pending",
+                next_attempt_at=when,
+                attempts=row.attempts,
+                parts_sent=row.parts_sent,
+            )
+            self._record(row, Decision(again))
+
+    async def _deliver(self, row: Delivery) -> Decision:
+        platform = self._platforms.get(row.platform)
+        now = utcnow()
+        try:
+            if platform is None:
+                raise Transient(f"{row.platform} is not running")
+            message = await self._render(row)
+            if message is None:
+                withdrawn = DeliveryOutcome(
+                    id=row.id, status="sent", error="withdrawn", attempts=row.attempts
+                )
+                return Decision(withdrawn)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                message_id = await platform.send(message, first_part=row.parts_sent)
+        except SendError as error:
+            return decide(row, error, utcnow(), self._give_up_after, self._rng)
+        except TimeoutError:
+            late = Transient(f"no answer within {SEND_TIMEOUT:.0f}s")
+            return decide(row, late, utcnow(), self._give_up_after, self._rng)
+        except Exception as error:
+            # An adapter bug must not take down this chat's later messages, or others'.
+            log.exception("delivery %d to %s failed", row.id, row.platform)
+            failure = BadRequest(f"{type(error).__name__}: {error}")
+            return decide(row, failure, now, self._give_up_after, self._rng)
+        return Decision(sent(row, message_id, 0))
+
+    async def _render(self, row: Delivery) -> Outgoing | None:
+        if row.payload is not None:
+            return Outgoing.model_validate_json(row.payload)
+        assert row.ref is not None
+        prefix = row.ref.partition(":")[0]
+        renderer = self._renderers.get(prefix)
+        if renderer is None:
+            raise BadRequest(f"no renderer for {row.ref!r}")
+        async with self._store.reading() as uow:
+            return await renderer(uow, row.ref)
+
+    # Recording ---------------------------------------------------------------------------
+
+    def _record(self, row: Delivery, decision: Decision) -> None:
+        self._outcomes.append((row, decision))
+        waiter = self._waiters.pop(row.id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if len(self._outcomes) >= FLUSH_BATCH:
+            self._flushed.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flushed.wait(), self._flush_interval)
+            self._flushed.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._outcomes:
+            return
+        batch, self._outcomes = self._outcomes, []
+        try:
+            async with self._store.unit_of_work() as uow:
+                await uow.outbox.finish([decision.outcome for _, decision in batch], self.owner)
+                for row, decision in batch:
+                    if decision.unreachable:
+                        await mark_unreachable(uow, row.platform, row.chat)
+        except StorageUnavailable as error:
+            log.warning("outbox: cannot record %d outcomes now (%s)", len(batch), error)
+            self._outcomes[:0] = batch
+            return
+        if any(decision.outcome.status == "pending" for _, decision in batch):
+            self._wake.set()
+
+
+async def _all(waiters: list[asyncio.Future[None]]) -> None:
+    await asyncio.gather(*waiters)

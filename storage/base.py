@@ -1,0 +1,250 @@
+"""What the core needs from a store: repositories that take part in one unit of work.
+
+The core, handlers, services and jobs see only these interfaces and the plain models in
+``storage.models``; ``storage.sqlite`` implements them (PostgreSQL joins as a second backend).
+A repository never commits: the unit of work that handed it out does, once, with everything
+written inside it (cosmicpython's Unit of Work), or rolls all of it back.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from storage.models import (
+    AccountLink,
+    Conversation,
+    ConversationKey,
+    Delivery,
+    DeliveryOutcome,
+    Evidence,
+    InboxItem,
+    NewDelivery,
+    NewInboxItem,
+    Person,
+    PersonStatus,
+    Profile,
+    Screening,
+    SealedPayout,
+    SocialClaim,
+)
+
+
+class StorageUnavailable(Exception):
+    """The store cannot take the work now (locked, full, read-only, gone): try again later.
+
+    Not a bug in the code that was running, so an update that meets it stays unhandled."""
+
+
+class AlreadySignedUp(Exception):
+    """The account already belongs to a person: one platform account, one person."""
+
+
+class PeopleRepository(ABC):
+    @abstractmethod
+    async def get(self, person_id: int) -> Person | None: ...
+
+    @abstractmethod
+    async def by_account(self, platform: str, platform_user_id: str) -> Person | None: ...
+
+    @abstractmethod
+    async def account(self, platform: str, platform_user_id: str) -> AccountLink | None: ...
+
+    @abstractmethod
+    async def save_account(self, account: AccountLink) -> None:
+        """Remember a platform account (a guest's too), reachable, at its private chat."""
+
+    @abstractmethod
+    async def create_applicant(
+        self,
+        profile: Profile,
+        account: AccountLink,
+        screen: Callable[[Profile, Evidence], Screening],
+    ) -> Person:
+        """Store a signup and its screening; AlreadySignedUp when the account has a person."""
+
+    @abstractmethod
+    async def evidence(
+        self,
+        person_id: int,
+        socials: tuple[SocialClaim, ...],
+        payout: SealedPayout | None,
+    ) -> Evidence:
+        """What others already claim of these handles and payout destination."""
+
+    @abstractmethod
+    async def update(
+        self,
+        person_id: int,
+        actor: str,
+        *,
+        columns: dict[str, str] | None = None,
+        socials: tuple[SocialClaim, ...] | None = None,
+        niches: tuple[str, ...] | None = None,
+        payout: SealedPayout | None = None,
+    ) -> list[tuple[str, str]]:
+        """Apply an edit; returns the review flags it raised."""
+
+    @abstractmethod
+    async def open_flags(self, person_id: int) -> list[tuple[str, str]]: ...
+
+    @abstractmethod
+    async def change_status(
+        self,
+        person_id: int,
+        expected: PersonStatus,
+        status: PersonStatus,
+        reason: str | None,
+        actor: str,
+    ) -> bool:
+        """Compare-and-set: False (nothing written) when the status is no longer ``expected``."""
+
+    @abstractmethod
+    async def set_reachable(self, platform: str, chat: str, reachable: bool) -> bool:
+        """Mark the account whose private chat this is; True when that changed anything."""
+
+    @abstractmethod
+    async def is_unreachable(self, platform: str, chat: str) -> bool: ...
+
+    @abstractmethod
+    async def import_many(self, profiles: Sequence[tuple[Profile, AccountLink]]) -> int:
+        """Bulk-create approved people (imports, load tests); returns how many were added."""
+
+
+class ConversationRepository(ABC):
+    @abstractmethod
+    async def get(self, key: ConversationKey) -> Conversation | None:
+        """The conversation, expired or not: callers decide what an expired one means."""
+
+    @abstractmethod
+    async def save(self, conversation: Conversation, now: datetime | None = None) -> None: ...
+
+    @abstractmethod
+    async def delete(self, key: ConversationKey) -> None: ...
+
+    @abstractmethod
+    async def purge_expired(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` conversations that expired before ``before``."""
+
+    @abstractmethod
+    async def open_chats(self, platform: str) -> list[str]:
+        """Chats on ``platform`` with a conversation in progress."""
+
+
+class InboxRepository(ABC):
+    @abstractmethod
+    async def add_many(self, items: Sequence[NewInboxItem]) -> list[InboxItem]:
+        """Store what is new; an update stored before is not returned again."""
+
+    @abstractmethod
+    async def unhandled(self, limit: int, now: datetime) -> list[InboxItem]:
+        """Stored and not handled, due now, oldest first: what a crash left behind."""
+
+    @abstractmethod
+    async def mark_handled(self, item_id: int, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def retry_later(self, item_id: int, error: str, at: datetime) -> int:
+        """Count a failed try; returns how many tries it has had."""
+
+    @abstractmethod
+    async def set_aside(self, item_id: int, error: str) -> None:
+        """A dead letter: kept for an operator, never handled again by itself."""
+
+    @abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Rows per status."""
+
+    @abstractmethod
+    async def dead_letters(self, limit: int) -> list[InboxItem]: ...
+
+    @abstractmethod
+    async def last_update_id(self, source: str, chat_key: str) -> str | None:
+        """The newest stored update id of one person on one bot (to backfill after it)."""
+
+    @abstractmethod
+    async def purge_handled(self, before: datetime, limit: int) -> int: ...
+
+
+class OutboxRepository(ABC):
+    @abstractmethod
+    async def add(
+        self, deliveries: Iterable[NewDelivery], *, lease: tuple[str, datetime] | None = None
+    ) -> list[Delivery]:
+        """Queue messages (a dedupe key seen before is skipped); with ``lease``, the new rows
+        are claimed by that owner at once, for a send right after the commit."""
+
+    @abstractmethod
+    async def claim(
+        self, owner: str, until: datetime, now: datetime, limit: int, platforms: Sequence[str]
+    ) -> list[Delivery]:
+        """Lease due rows, in send order; a chat with an earlier row not yet due is skipped."""
+
+    @abstractmethod
+    async def finish(self, outcomes: Sequence[DeliveryOutcome], owner: str) -> None:
+        """Record what became of leased rows; rows no longer leased by ``owner`` are left."""
+
+    @abstractmethod
+    async def block_chat(self, platform: str, chat: str) -> int:
+        """Every pending row to a chat that refused us becomes ``blocked``."""
+
+    @abstractmethod
+    async def release(self, owners: Sequence[str]) -> int:
+        """Rows in flight for these owners (gone processes) are pending again, due now."""
+
+    @abstractmethod
+    async def lease_owners(self) -> list[str]: ...
+
+    @abstractmethod
+    async def counts(self) -> list[tuple[str, str, int]]:
+        """(platform, status, rows)."""
+
+    @abstractmethod
+    async def oldest_pending(self) -> datetime | None: ...
+
+    @abstractmethod
+    async def retry_failed(self, now: datetime) -> int: ...
+
+    @abstractmethod
+    async def purge_done(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` sent, blocked or failed rows finished before ``before``."""
+
+
+class UnitOfWork(ABC):
+    """One transaction: ``async with uow:`` commits on success, rolls back on any error.
+
+    Storage failures leave the block as StorageUnavailable, whatever the backend raised."""
+
+    people: PeopleRepository
+    conversations: ConversationRepository
+    inbox: InboxRepository
+    outbox: OutboxRepository
+
+    @abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+class Store(ABC):
+    """A backend: hands out units of work, and read-only views outside of one."""
+
+    @abstractmethod
+    def unit_of_work(self) -> UnitOfWork:
+        """A writing transaction; one at a time per store."""
+
+    @abstractmethod
+    def reading(self) -> UnitOfWork:
+        """A read-only transaction that never waits for writers."""
+
+    @abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,83 @@
+"""The SQLite backend: one file, one writer at a time, WAL for readers."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from storage.base import Store, UnitOfWork
+from storage.sqlite.conversations import SqliteConversations
+from storage.sqlite.database import Database, Durability, Session, unavailable
+from storage.sqlite.inbox import SqliteInbox
+from storage.sqlite.outbox import SqliteOutbox
+from storage.sqlite.people import SqlitePeople
+
+__all__ = ["Database", "SqliteStore"]
+
+
+class SqliteUnitOfWork(UnitOfWork):
+    def __init__(
+        self,
+        opener: AbstractAsyncContextManager[Session],
+        ttl: timedelta,
+    ) -> None:
+        self._opener = opener
+        self._ttl = ttl
+
+    async def __aenter__(self) -> Self:
+        try:
+            session = await self._opener.__aenter__()
+        except sqlite3.Error as error:
+            raise (unavailable(error) or error) from error
+        self.people = SqlitePeople(session)
+        self.conversations = SqliteConversations(session, self._ttl)
+        self.inbox = SqliteInbox(session)
+        self.outbox = SqliteOutbox(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self._opener.__aexit__(exc_type, exc, traceback)
+        except sqlite3.Error as error:
+            # The commit (or rollback) itself failed: a full disk, a lock held too long.
+            raise (unavailable(error) or error) from error
+        if isinstance(exc, sqlite3.Error):
+            translated = unavailable(exc)
+            if translated is not None:
+                raise translated from exc
+
+
+class SqliteStore(Store):
+    def __init__(self, db: Database, conversation_ttl: timedelta) -> None:
+        self.db = db
+        self._ttl = conversation_ttl
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        conversation_ttl: timedelta,
+        *,
+        durability: Durability = "normal",
+        migrate: bool = True,
+    ) -> SqliteStore:
+        db = await Database.open(path, durability=durability, migrate=migrate)
+        return cls(db, conversation_ttl)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return SqliteUnitOfWork(self.db.writing(), self._ttl)
+
+    def reading(self) -> UnitOfWork:
+        return SqliteUnitOfWork(self.db.reading(), self._ttl)
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,231 @@
+"""The SQLite file: one writer connection behind a lock, one reader, migrations at open.
+
+SQLite allows one writer at a time anyway; serializing units of work in-process avoids
+SQLITE_BUSY churn, and WAL lets the reader see committed data while a write is in flight.
+WAL with ``synchronous=NORMAL`` survives a killed process; ``full`` survives power loss too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.base import StorageUnavailable
+from storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+Row = sqlite3.Row
+Durability = Literal["normal", "full"]
+BUSY_TIMEOUT_MS = 5000
+
+
+def to_db_time(moment: datetime) -> str:
+    """UTC ISO 8601 text with microseconds: sorts and compares correctly as a string."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def maybe_time(text: str | None) -> datetime | None:
+    return from_db_time(text) if text else None
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """Numbered ``NNNN_name.sql`` files shipped with the package, in order."""
+    found = []
+    for entry in resources.files("storage.sqlite.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name[5:-4], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def unavailable(error: sqlite3.Error) -> StorageUnavailable | None:
+    """The storage error a failure stands for, or None when it is a bug (a constraint, bad
+    SQL) that retrying will not fix."""
+    if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        error, sqlite3.IntegrityError | sqlite3.ProgrammingError
+    ):
+        message = str(error).lower()
+        if "syntax error" in message or "no such" in message or "has no column" in message:
+            return None
+        return StorageUnavailable(f"sqlite: {error}")
+    return None
+
+
+async def _connect(path: Path, durability: Durability) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute(f"PRAGMA synchronous = {durability.upper()}")
+    return conn
+
+
+class Session:
+    """One connection inside one transaction, as repositories see it."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement; the number of rows it changed."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self.conn.executemany(sql, rows)
+
+
+class Database:
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self.write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, migrate: bool = True, durability: Durability = "normal"
+    ) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path, durability)
+        try:
+            reader = await _connect(path, durability)
+        except BaseException:
+            await writer.close()
+            raise
+        database = cls(path, writer, reader)
+        if migrate:
+            try:
+                await database.upgrade()
+            except BaseException:
+                # Open connections keep aiosqlite's threads, and so the process, alive.
+                await database.close()
+                raise
+        return database
+
+    async def close(self) -> None:
+        """Close both connections; closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._reader.close()
+        await self._writer.close()
+
+    async def upgrade(self, *, until: int | None = None) -> list[str]:
+        """Apply the migrations not yet applied (up to version ``until``); safe to call any
+        number of times."""
+        applied: list[str] = []
+        async with self.write_lock:
+            await self._writer.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            for version, name, sql in migrations():
+                if until is not None and version > until:
+                    break
+                await self._writer.execute("BEGIN IMMEDIATE")
+                # Checked inside the write lock: another process may have just applied it.
+                async with self._writer.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ) as cursor:
+                    done = await cursor.fetchone() is not None
+                if done:
+                    await self._writer.execute("ROLLBACK")
+                    continue
+                try:
+                    for statement in _statements(sql):
+                        await self._writer.execute(statement)
+                    await self._writer.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) "
+                        "VALUES (?, ?, ?)",
+                        (version, name, to_db_time(utcnow())),
+                    )
+                except BaseException:
+                    await self._writer.execute("ROLLBACK")
+                    raise
+                await self._writer.execute("COMMIT")
+                log.info("applied migration %04d_%s", version, name)
+                applied.append(f"{version:04d}_{name}")
+        return applied
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Session]:
+        """One write transaction at a time: commit on success, roll back on any exception,
+        a failed commit and a cancellation included (statements run on in aiosqlite's thread
+        in order, so the rollback always lands after whatever was started)."""
+        async with self.write_lock:
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                yield Session(self._writer)
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._writer)
+                raise
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Session]:
+        """A consistent snapshot on the reader connection."""
+        async with self._read_lock:
+            try:
+                await self._reader.execute("BEGIN")
+                yield Session(self._reader)
+            finally:
+                await _rollback(self._reader)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """For tests and diagnostics: one read outside any unit of work."""
+        async with self.reading() as session:
+            return await session.all(sql, params)
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    """Roll back whatever is open; SQLite may have ended the transaction itself already."""
+    try:
+        await asyncio.shield(conn.execute("ROLLBACK"))
+    except sqlite3.Error as error:
+        if "no transaction is active" not in str(error):
+            log.warning("rollback failed: %s", error)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; sqlite3.complete_statement knows where one ends."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer[:80]!r}")
+    return statements

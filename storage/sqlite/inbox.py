@@ -1,0 +1,95 @@
+"""Updates as received, stored before the platform is told they arrived."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.base import InboxRepository
+from storage.models import InboxItem, NewInboxItem
+from storage.sqlite.database import Row, Session, from_db_time, to_db_time
+
+
+class SqliteInbox(InboxRepository):
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    async def add_many(self, items: Sequence[NewInboxItem]) -> list[InboxItem]:
+        stored = []
+        for item in items:
+            received = to_db_time(item.received_at)
+            row = await self._s.one(
+                "INSERT INTO inbox (source, update_id, sender, payload, next_try_at, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (source, update_id) DO NOTHING RETURNING id",
+                (item.source, item.update_id, item.sender, item.payload, received, received),
+            )
+            if row is not None:
+                stored.append(InboxItem(id=row["id"], **item.model_dump()))
+        return stored
+
+    async def unhandled(self, limit: int, now: datetime) -> list[InboxItem]:
+        rows = await self._s.all(
+            "SELECT * FROM inbox WHERE status = 'pending' AND next_try_at <= ? "
+            "ORDER BY id LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [_item(row) for row in rows]
+
+    async def mark_handled(self, item_id: int, now: datetime) -> None:
+        await self._s.run(
+            "UPDATE inbox SET status = 'handled', handled_at = ? WHERE id = ?",
+            (to_db_time(now), item_id),
+        )
+
+    async def retry_later(self, item_id: int, error: str, at: datetime) -> int:
+        row = await self._s.one(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? "
+            "WHERE id = ? RETURNING attempts",
+            (error[:500], to_db_time(at), item_id),
+        )
+        return int(row["attempts"]) if row else 0
+
+    async def set_aside(self, item_id: int, error: str) -> None:
+        await self._s.run(
+            "UPDATE inbox SET status = 'dead', last_error = ? WHERE id = ?",
+            (error[:500], item_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._s.all("SELECT status, COUNT(*) AS n FROM inbox GROUP BY status")
+        return {row["status"]: row["n"] for row in rows}
+
+    async def dead_letters(self, limit: int) -> list[InboxItem]:
+        rows = await self._s.all(
+            "SELECT * FROM inbox WHERE status = 'dead' ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [_item(row) for row in rows]
+
+    async def last_update_id(self, source: str, chat_key: str) -> str | None:
+        row = await self._s.one(
+            "SELECT update_id FROM inbox WHERE source = ? AND sender = ? ORDER BY id DESC LIMIT 1",
+            (source, chat_key),
+        )
+        return str(row["update_id"]) if row else None
+
+    async def purge_handled(self, before: datetime, limit: int) -> int:
+        return await self._s.run(
+            "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE status = 'handled' "
+            "AND handled_at < ? LIMIT ?)",
+            (to_db_time(before), limit),
+        )
+
+
+def _item(row: Row) -> InboxItem:
+    return InboxItem(
+        id=row["id"],
+        source=row["source"],
+        update_id=row["update_id"],
+        sender=row["sender"],
+        payload=row["payload"],
+        received_at=from_db_time(row["received_at"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )

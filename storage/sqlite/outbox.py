@@ -1,0 +1,199 @@
+"""The deliveries table: every message kolbot sends, leased while in flight."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from storage.base import OutboxRepository
+from storage.clock import utcnow
+from storage.models import Delivery, DeliveryOutcome, NewDelivery
+from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
+
+# A chat's row may go only when no earlier row of that chat is in flight or waiting.
+_HEAD_OF_CHAT = (
+    "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.platform = d.platform AND e.chat = d.chat "
+    "AND (e.status = 'sending' OR (e.status = 'pending' AND e.next_attempt_at > ?)) "
+    "AND (e.priority < d.priority OR (e.priority = d.priority AND e.id < d.id)))"
+)
+
+
+class SqliteOutbox(OutboxRepository):
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    async def add(
+        self, deliveries: Iterable[NewDelivery], *, lease: tuple[str, datetime] | None = None
+    ) -> list[Delivery]:
+        now = to_db_time(utcnow())
+        owner, until = (lease[0], to_db_time(lease[1])) if lease else (None, None)
+        added = []
+        for new in deliveries:
+            if new.collapse_key is not None:
+                await self._s.run(
+                    "UPDATE deliveries SET status = 'sent', finished_at = ?, "
+                    "last_error = 'superseded by a later edit' "
+                    "WHERE collapse_key = ? AND status = 'pending'",
+                    (now, new.collapse_key),
+                )
+            row = await self._s.one(
+                "INSERT INTO deliveries (dedupe_key, platform, chat, payload, ref, priority, "
+                "collapse_key, status, lease_owner, lease_until, next_attempt_at, created_at, "
+                "finished_at, last_error) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, "
+                "CASE WHEN u.blocked THEN 'blocked' WHEN ? IS NULL THEN 'pending' "
+                "ELSE 'sending' END, "
+                "CASE WHEN u.blocked THEN NULL ELSE ? END, "
+                "CASE WHEN u.blocked THEN NULL ELSE ? END, ?, ?, "
+                "CASE WHEN u.blocked THEN ? END, "
+                "CASE WHEN u.blocked THEN 'the chat is unreachable' END "
+                "FROM (SELECT EXISTS (SELECT 1 FROM accounts WHERE platform = ? AND dm_chat = ? "
+                "AND reachable = 0) AS blocked) AS u WHERE true "
+                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING *",
+                (
+                    new.dedupe_key,
+                    new.platform,
+                    new.chat,
+                    new.payload,
+                    new.ref,
+                    new.priority,
+                    new.collapse_key,
+                    owner,
+                    owner,
+                    until,
+                    now,
+                    now,
+                    now,
+                    new.platform,
+                    new.chat,
+                ),
+            )
+            if row is not None:
+                added.append(_delivery(row))
+        return added
+
+    async def claim(
+        self, owner: str, until: datetime, now: datetime, limit: int, platforms: Sequence[str]
+    ) -> list[Delivery]:
+        if not platforms:
+            return []
+        moment = to_db_time(now)
+        # Leases that ran out belong to nobody: their rows are due again.
+        await self._s.run(
+            "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL "
+            "WHERE status = 'sending' AND lease_until <= ?",
+            (moment,),
+        )
+        marks = ", ".join("?" for _ in platforms)
+        # The f-string adds placeholders only.
+        claim = (
+            "UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ? "  # noqa: S608
+            "WHERE id IN (SELECT d.id FROM deliveries d WHERE d.status = 'pending' "
+            f"AND d.next_attempt_at <= ? AND d.platform IN ({marks}) AND {_HEAD_OF_CHAT} "
+            "ORDER BY d.priority, d.id LIMIT ?) RETURNING *"
+        )
+        rows = await self._s.all(
+            claim,
+            (owner, to_db_time(until), moment, *platforms, moment, limit),
+        )
+        return sorted((_delivery(row) for row in rows), key=lambda d: (d.priority, d.id))
+
+    async def finish(self, outcomes: Sequence[DeliveryOutcome], owner: str) -> None:
+        now = to_db_time(utcnow())
+        done = [o for o in outcomes if o.status != "pending"]
+        again = [o for o in outcomes if o.status == "pending"]
+        await self._s.many(
+            "UPDATE deliveries SET status = ?, message_id = ?, last_error = ?, attempts = ?, "
+            "parts_sent = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+            [
+                (o.status, o.message_id, o.error, o.attempts, o.parts_sent, now, o.id, owner)
+                for o in done
+            ],
+        )
+        await self._s.many(
+            "UPDATE deliveries SET status = 'pending', last_error = ?, attempts = ?, "
+            "parts_sent = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+            [
+                (
+                    o.error,
+                    o.attempts,
+                    o.parts_sent,
+                    to_db_time(o.next_attempt_at or utcnow()),
+                    o.id,
+                    owner,
+                )
+                for o in again
+            ],
+        )
+
+    async def block_chat(self, platform: str, chat: str) -> int:
+        return await self._s.run(
+            "UPDATE deliveries SET status = 'blocked', finished_at = ?, "
+            "last_error = 'the chat is unreachable' "
+            "WHERE platform = ? AND chat = ? AND status = 'pending'",
+            (to_db_time(utcnow()), platform, chat),
+        )
+
+    async def release(self, owners: Sequence[str]) -> int:
+        released = 0
+        for owner in owners:
+            released += await self._s.run(
+                "UPDATE deliveries SET status = 'pending', lease_owner = NULL, "
+                "lease_until = NULL WHERE status = 'sending' AND lease_owner = ?",
+                (owner,),
+            )
+        return released
+
+    async def lease_owners(self) -> list[str]:
+        rows = await self._s.all(
+            "SELECT DISTINCT lease_owner FROM deliveries WHERE status = 'sending'"
+        )
+        return [row["lease_owner"] for row in rows if row["lease_owner"]]
+
+    async def counts(self) -> list[tuple[str, str, int]]:
+        rows = await self._s.all(
+            "SELECT platform, status, COUNT(*) AS n FROM deliveries GROUP BY platform, status "
+            "ORDER BY platform, status"
+        )
+        return [(row["platform"], row["status"], row["n"]) for row in rows]
+
+    async def oldest_pending(self) -> datetime | None:
+        row = await self._s.one(
+            "SELECT MIN(created_at) AS oldest FROM deliveries WHERE status IN "
+            "('pending', 'sending')"
+        )
+        return maybe_time(row["oldest"]) if row else None
+
+    async def retry_failed(self, now: datetime) -> int:
+        return await self._s.run(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts = 0, "
+            "created_at = ?, finished_at = NULL WHERE status = 'failed'",
+            (to_db_time(now), to_db_time(now)),
+        )
+
+    async def purge_done(self, before: datetime, limit: int) -> int:
+        return await self._s.run(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status IN "
+            "('sent', 'blocked', 'failed') AND finished_at < ? LIMIT ?)",
+            (to_db_time(before), limit),
+        )
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        dedupe_key=row["dedupe_key"],
+        platform=row["platform"],
+        chat=row["chat"],
+        payload=row["payload"],
+        ref=row["ref"],
+        priority=row["priority"],
+        collapse_key=row["collapse_key"],
+        status=row["status"],
+        attempts=row["attempts"],
+        parts_sent=row["parts_sent"],
+        created_at=from_db_time(row["created_at"]),
+        next_attempt_at=from_db_time(row["next_attempt_at"]),
+    )
