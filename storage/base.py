@@ -152,7 +152,8 @@ class InboxRepository(ABC):
 
     @abstractmethod
     async def set_aside(self, item_id: int, error: str) -> None:
-        """A dead letter: kept for an operator, never handled again by itself."""
+        """A dead letter after its last failed try: kept for an operator, never handled
+        again by itself."""
 
     @abstractmethod
     async def counts(self) -> dict[str, int]:

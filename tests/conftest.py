@@ -22,6 +22,8 @@ def settings(tmp_path: Path) -> Settings:
         database=tmp_path / "kolbot.db",
         secret_key=SecretStr("test-secret-key"),
         min_followers=1000,
+        # Tests sign people up far faster than anyone types; the flood tests set their own.
+        flood_limit=1000,
     )
 
 
@@ -37,6 +39,7 @@ async def serving(app: App, fake: FakePlatform) -> AsyncIterator[FakePlatform]:
     """``app`` running with ``fake`` as its one platform, as ``kolbot run`` runs."""
     stop = asyncio.Event()
     running = asyncio.create_task(app.run([fake], stop, web=False))
+    fake.serving = running
     started = asyncio.create_task(fake.started.wait())
     await asyncio.wait([running, started], return_when=asyncio.FIRST_COMPLETED)
     if running.done():
@@ -62,6 +65,8 @@ async def restarted(
     """Stop and close the app as a deploy would, and open a new one on the same file."""
     if platform is not None:
         await platform.stop()
+        if platform.serving is not None:
+            await platform.serving  # the app's shutdown, before its store closes
     await app.close()
     reopened = await App.open(settings)
     try:

@@ -315,6 +315,9 @@ class Inbox:
                 attempts,
             )
             lane.retry_at = 0.0
+            waiter = self._settled.get((item.source, item.update_id))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
             return True
         return False
 

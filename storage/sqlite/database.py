@@ -206,6 +206,10 @@ class Database:
         async with self.reading() as session:
             return await session.all(sql, params)
 
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        async with self.reading() as session:
+            return await session.one(sql, params)
+
 
 async def _rollback(conn: aiosqlite.Connection) -> None:
     """Roll back whatever is open; SQLite may have ended the transaction itself already."""

@@ -52,7 +52,8 @@ class SqliteInbox(InboxRepository):
 
     async def set_aside(self, item_id: int, error: str) -> None:
         await self._s.run(
-            "UPDATE inbox SET status = 'dead', last_error = ? WHERE id = ?",
+            "UPDATE inbox SET status = 'dead', attempts = attempts + 1, last_error = ? "
+            "WHERE id = ?",
             (error[:500], item_id),
         )
 

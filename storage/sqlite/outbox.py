@@ -103,7 +103,8 @@ class SqliteOutbox(OutboxRepository):
         done = [o for o in outcomes if o.status != "pending"]
         again = [o for o in outcomes if o.status == "pending"]
         await self._s.many(
-            "UPDATE deliveries SET status = ?, message_id = ?, last_error = ?, attempts = ?, "
+            "UPDATE deliveries SET status = ?, message_id = ?, "
+            "last_error = COALESCE(?, last_error), attempts = ?, "
             "parts_sent = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL "
             "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             [

@@ -22,9 +22,13 @@ class FakePlatform:
         self.name = name
         self.sent: list[Outgoing] = []
         self.failures: list[SendError] = []
+        # Every call to send: when the core chose to make it, what, from which part.
+        self.attempts: list[tuple[float, Outgoing, int]] = []
         self._ids = itertools.count(1)
         self._sink: UpdateSink | None = None
         self.started = asyncio.Event()
+        # The app's run serving this platform, when a test runs one.
+        self.serving: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
 
     @property
@@ -43,6 +47,7 @@ class FakePlatform:
         await self._closed.wait()
 
     async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
+        self.attempts.append((asyncio.get_running_loop().time(), message, first_part))
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)

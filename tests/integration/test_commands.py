@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.app import App
 from bot.i18n import translator
+from bot.settings import Settings
 from storage.clock import utcnow
 from storage.models import ConversationKey
+from storage.sqlite.inbox import SqliteInbox
+from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
-from tests.fakes.store import conversations, people
+from tests.fakes.store import conversations, inbox, people
 from tests.integration.signup import Answers, sign_up
 
 
@@ -231,23 +236,49 @@ async def test_a_redelivered_update_is_handled_once(platform: FakePlatform) -> N
     assert len(person.inbox) == 2  # the welcome and the first question, once
 
 
-async def test_an_update_interrupted_before_it_was_recorded_is_handled_again(
+async def test_a_database_that_cannot_take_the_write_keeps_the_update(
     app: App, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Locked twice, then free: the update stays stored and unhandled, nothing half-written
+    shows, and once the write goes through it is handled once, with one set of replies."""
     person = Person(platform)
     incoming = person._incoming(kind="command", text="/start", command="start")
+    failures = [sqlite3.OperationalError("database is locked")] * 2
+    original = SqliteInbox.mark_handled
 
-    async def crash(platform_name: str, update_id: str) -> bool:
-        raise SystemExit("killed between saving and recording the update")
+    async def locked(self: SqliteInbox, item_id: int, now: datetime) -> None:
+        if failures:
+            raise failures.pop()
+        await original(self, item_id, now)
 
-    monkeypatch.setattr(app.services.updates, "claim", crash)
-    with pytest.raises(SystemExit):
-        await platform.feed(incoming)
-    monkeypatch.undo()
-    await platform.feed(incoming)
-    await platform.feed(incoming)
-    assert [m.text for m in person.inbox[-2:]] == [
-        "Welcome back! Let's continue where you left off.",
-        "Choose your language:",
-    ]
-    assert await app.services.updates.seen("fake", incoming.update_id or "")
+    monkeypatch.setattr(SqliteInbox, "mark_handled", locked)
+    feeding = asyncio.create_task(platform.feed(incoming))
+    while failures:
+        await asyncio.sleep(0.01)
+        assert await conversations(app).get(key(person)) is None
+        assert person.inbox == []
+    await asyncio.wait_for(feeding, 10)
+    assert [m.text for m in person.inbox][-1] == "Choose your language:"
+    assert len(person.inbox) == 2
+    assert await inbox(app).counts() == {"handled": 1}
+
+
+async def test_an_update_the_database_never_takes_is_set_aside(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def locked(self: SqliteInbox, item_id: int, now: datetime) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(SqliteInbox, "mark_handled", locked)
+    app = await App.open(settings.model_copy(update={"inbox_max_attempts": 2}))
+    try:
+        async with serving(app, FakePlatform()) as fake:
+            person = Person(fake)
+            await asyncio.wait_for(person.say("/start"), 10)
+            assert person.inbox == []
+        counts = await inbox(app).counts()
+        [dead] = await inbox(app).dead_letters(10)
+    finally:
+        await app.close()
+    assert counts == {"dead": 1}
+    assert (dead.attempts, dead.last_error) == (2, "sqlite: database is locked")

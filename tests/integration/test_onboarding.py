@@ -164,7 +164,7 @@ async def test_restart_mid_signup_resumes_at_the_same_step(
     settings: Settings, platform: FakePlatform, app: App
 ) -> None:
     await sign_up(Person(platform), until="followers")
-    async with restarted(app, settings) as (reopened, second):
+    async with restarted(app, settings, platform) as (reopened, second):
         person = Person(second)
         await person.say("/start")
         assert person.inbox[-2].text == "Welcome back! Let's continue where you left off."
@@ -180,7 +180,7 @@ async def test_restart_with_a_plain_answer_continues(
     settings: Settings, platform: FakePlatform, app: App
 ) -> None:
     await sign_up(Person(platform), until="country")
-    async with restarted(app, settings) as (_, second):
+    async with restarted(app, settings, platform) as (_, second):
         await Person(second).say("PL")
         assert second.sent[-1].text.startswith("Which time zone")
         assert [b.label for row in second.sent[-1].buttons for b in row] == ["Europe/Warsaw"]

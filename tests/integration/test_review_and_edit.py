@@ -7,13 +7,13 @@ import logging
 from datetime import timedelta
 
 import pytest
-from storage.base import AlreadySignedUp
-from storage.sqlite.conversations import SqliteConversations
 
 from bot.app import App
 from bot.core.messages import ChatRef
+from storage.base import AlreadySignedUp
 from storage.clock import utcnow
 from storage.models import AccountLink, ConversationKey, Screening
+from storage.sqlite.conversations import SqliteConversations
 from tests.fakes.platform import FakePlatform, Person
 from tests.fakes.store import conversations, people
 from tests.integration.signup import Answers, sign_up
@@ -203,10 +203,12 @@ async def test_socials_edit_keeps_verification_and_raises_flags_once(
     owner = await people(app).by_account("fake", "2")
     assert owner is not None
     assert owner.flags == (("handle_claimed", "instagram:taken"),)
-    await app.store.db.execute(
-        "UPDATE social_profiles SET verified_at = '2026-11-01T00:00:00+00:00' WHERE person_id = ?",
-        (owner.id,),
-    )
+    async with app.store.db.writing() as session:
+        await session.run(
+            "UPDATE social_profiles SET verified_at = '2026-11-01T00:00:00+00:00' "
+            "WHERE person_id = ?",
+            (owner.id,),
+        )
     for followers in ("30k", "40k"):
         await second.say("/edit")
         await second.press_data("edit:socials")

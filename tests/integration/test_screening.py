@@ -72,9 +72,7 @@ async def test_editing_into_a_claimed_handle_flags_it(app: App, platform: FakePl
     assert "review it by hand" in replies[0].text
     stored = await people(app).by_account("fake", "2")
     assert stored is not None
-    assert ("handle_claimed", "instagram:taken.handle") in await people(app).open_flags(
-        stored.id
-    )
+    assert ("handle_claimed", "instagram:taken.handle") in await people(app).open_flags(stored.id)
 
 
 async def test_a_declined_applicant_applies_again_by_updating_accounts(

@@ -20,8 +20,8 @@ from storage.clock import utcnow
 from storage.models import AccountLink, NewDelivery
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.database import migrations
-from tests.fakes.platform import FakePlatform, Person
 from tests.conftest import serving
+from tests.fakes.platform import FakePlatform, Person
 
 TTL = timedelta(days=7)
 
@@ -76,13 +76,17 @@ async def test_a_failed_unit_of_work_leaves_nothing(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "k.db", TTL)
     try:
         row = NewDelivery(dedupe_key="k", platform="t", chat="t:1", payload="{}")
-        with pytest.raises(RuntimeError, match="crash mid-transaction"):
+
+        async def write_then_crash() -> None:
             async with store.unit_of_work() as uow:
                 await uow.outbox.add([row])
                 await uow.people.save_account(
                     AccountLink(platform="t", platform_user_id="1", dm_chat="t:1")
                 )
                 raise RuntimeError("crash mid-transaction")
+
+        with pytest.raises(RuntimeError, match="crash mid-transaction"):
+            await write_then_crash()
         async with store.reading() as uow:
             assert await uow.outbox.counts() == []
             assert await uow.people.account("t", "1") is None
@@ -99,7 +103,9 @@ async def test_a_cancelled_unit_of_work_rolls_back(tmp_path: Path) -> None:
 
     async def slow() -> None:
         async with store.unit_of_work() as uow:
-            await uow.outbox.add([NewDelivery(dedupe_key="a", platform="t", chat="c", payload="{}")])
+            await uow.outbox.add(
+                [NewDelivery(dedupe_key="a", platform="t", chat="c", payload="{}")]
+            )
             started.set()
             await asyncio.sleep(10)
 
@@ -121,10 +127,13 @@ async def test_a_locked_database_is_unavailable_not_a_bug(tmp_path: Path) -> Non
     holder = sqlite3.connect(path, isolation_level=None, timeout=0)
     try:
         holder.execute("BEGIN IMMEDIATE")
+
+        async def count() -> None:
+            async with asyncio.timeout(30), store.unit_of_work() as uow:
+                await uow.outbox.counts()
+
         with pytest.raises(StorageUnavailable, match="locked"):
-            async with asyncio.timeout(30):
-                async with store.unit_of_work() as uow:
-                    await uow.outbox.counts()
+            await count()
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -1,101 +1,87 @@
-"""The delivery policy: wait as told, mark the unreachable, retry the transient, give up."""
+"""The delivery policy: what each SendError means for the row that met it."""
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from bot.app import App
-from bot.core.delivery import Deliverer
-from bot.core.messages import ChatRef, Outgoing
-from bot.core.platform import BadRequest, RateLimited, Transient, Unreachable
-from tests.fakes.platform import FakePlatform, Person
-from tests.integration.signup import sign_up
+from bot.core.delivery import MAX_BACKOFF, backoff, decide
+from bot.core.platform import BadRequest, RateLimited, SendError, Transient, Unreachable
+from storage.models import Delivery
 
-MESSAGE = Outgoing(chat=ChatRef(platform="fake", chat_id="1"), text="hello")
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+GIVE_UP = timedelta(hours=1)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-
-
-async def test_rate_limit_waits_exactly_as_told_then_sends(app: App) -> None:
-    clock, fake = Clock(), FakePlatform()
-    fake.failures = [RateLimited(3.5), RateLimited(1.0)]
-    deliverer = Deliverer(app.services.people, sleep=clock.sleep)
-    assert await deliverer.deliver(fake, MESSAGE) == "1"
-    assert clock.slept == [3.5, 1.0]
-    assert fake.sent == [MESSAGE]
+def row(*, attempts: int = 0, age: timedelta = timedelta(seconds=1)) -> Delivery:
+    return Delivery(
+        id=7,
+        dedupe_key="k",
+        platform="fake",
+        chat="fake:1",
+        payload="{}",
+        status="sending",
+        attempts=attempts,
+        created_at=NOW - age,
+        next_attempt_at=NOW - age,
+    )
 
 
-async def test_transient_failures_back_off_then_give_up(
-    app: App, caplog: pytest.LogCaptureFixture
-) -> None:
-    clock, fake = Clock(), FakePlatform()
-    fake.failures = [Transient("502")] * 5
-    deliverer = Deliverer(app.services.people, sleep=clock.sleep, max_attempts=5)
-    assert await deliverer.deliver(fake, MESSAGE) is None
-    assert clock.slept == [1.0, 2.0, 4.0, 8.0]
-    assert "giving up" in caplog.text
-    assert fake.sent == []
+def test_a_rate_limit_waits_exactly_as_told_and_holds_the_chat() -> None:
+    decision = decide(row(attempts=2), RateLimited(3.5), NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.status == "pending"
+    assert decision.outcome.next_attempt_at == NOW + timedelta(seconds=3.5)
+    assert decision.hold_chat_until == NOW + timedelta(seconds=3.5)
+    assert decision.pause_platform_until is None
+    assert decision.outcome.attempts == 2  # a wait, not a failed try
 
 
-async def test_transient_failure_then_success(app: App) -> None:
-    clock, fake = Clock(), FakePlatform()
-    fake.failures = [Transient("timeout")]
-    deliverer = Deliverer(app.services.people, sleep=clock.sleep)
-    assert await deliverer.deliver(fake, MESSAGE) == "1"
-    assert clock.slept == [1.0]
+def test_a_bot_wide_limit_pauses_the_platform() -> None:
+    limited = RateLimited(2.0, bot_wide=True)
+    decision = decide(row(), limited, NOW, GIVE_UP, random.Random(1))
+    assert decision.pause_platform_until == NOW + timedelta(seconds=2)
 
 
-async def test_bad_request_is_not_retried(app: App) -> None:
-    clock, fake = Clock(), FakePlatform()
-    fake.failures = [BadRequest("chat not found")]
-    deliverer = Deliverer(app.services.people, sleep=clock.sleep)
-    assert await deliverer.deliver(fake, MESSAGE) is None
-    assert clock.slept == []
+def test_a_refusal_blocks_the_chat() -> None:
+    decision = decide(row(), Unreachable("blocked by the user"), NOW, GIVE_UP, random.Random(1))
+    assert (decision.outcome.status, decision.unreachable) == ("blocked", True)
 
 
-async def test_unreachable_marks_the_account_until_they_write(
-    app: App, platform: FakePlatform
-) -> None:
-    person = Person(platform)
-    await sign_up(person)
-    platform.failures = [Unreachable("blocked")]
-    deliverer = Deliverer(app.services.people)
-    assert await deliverer.deliver(platform, MESSAGE) is None
-    account = await app.services.people.account("fake", "1")
-    assert account is not None
-    assert not account.reachable
-
-    await person.say("/profile")
-    account = await app.services.people.account("fake", "1")
-    assert account is not None
-    assert account.reachable
+def test_a_bad_request_fails_once_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    decision = decide(row(), BadRequest("chat not found"), NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.status == "failed"
+    assert decision.hold_chat_until is None
+    assert caplog.text.count("chat not found") == 1
 
 
-async def test_the_rest_of_a_batch_waits_once_the_chat_is_unreachable(app: App) -> None:
-    fake = FakePlatform()
-    fake.failures = [Unreachable("blocked")]
-    second = MESSAGE.model_copy(update={"text": "second"})
-    await Deliverer(app.services.people).deliver_all(fake, [MESSAGE, second])
-    assert fake.sent == []
+@pytest.mark.parametrize("attempts", [0, 1, 3, 6, 20])
+def test_transient_failures_back_off_with_jitter_capped_at_a_minute(attempts: int) -> None:
+    rng = random.Random(attempts)
+    decision = decide(row(attempts=attempts), Transient("502"), NOW, GIVE_UP, rng)
+    assert decision.outcome.status == "pending"
+    assert decision.outcome.attempts == attempts + 1
+    assert decision.outcome.next_attempt_at is not None
+    wait = (decision.outcome.next_attempt_at - NOW).total_seconds()
+    ceiling = min(MAX_BACKOFF, 2.0**attempts)
+    assert ceiling / 2 <= wait <= ceiling
 
 
-async def test_an_adapter_bug_does_not_stop_the_batch(
-    app: App, caplog: pytest.LogCaptureFixture
-) -> None:
-    class Broken(FakePlatform):
-        async def send(self, message: Outgoing) -> str:
-            if message.text == "hello":
-                raise KeyError("adapter bug")
-            return await super().send(message)
+def test_backoff_spreads_retries() -> None:
+    waits = {round(backoff(7, random.Random(seed)), 3) for seed in range(20)}
+    assert len(waits) > 10
+    assert all(30.0 <= wait <= 60.0 for wait in waits)
 
-    fake = Broken()
-    second = MESSAGE.model_copy(update={"text": "second"})
-    await Deliverer(app.services.people).deliver_all(fake, [MESSAGE, second])
-    assert [m.text for m in fake.sent] == ["second"]
-    assert "adapter bug" in caplog.text
+
+def test_an_outage_longer_than_the_setting_fails_the_row() -> None:
+    old = row(attempts=40, age=GIVE_UP + timedelta(seconds=1))
+    assert decide(old, Transient("502"), NOW, GIVE_UP, random.Random(1)).outcome.status == (
+        "failed"
+    )
+
+
+def test_parts_already_sent_are_kept() -> None:
+    error: SendError = Transient("502")
+    error.parts_sent = 2
+    assert decide(row(), error, NOW, GIVE_UP, random.Random(1)).outcome.parts_sent == 2
