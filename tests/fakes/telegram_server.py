@@ -3,11 +3,12 @@
 python-telegram-bot is pointed at it by ``base_url``. It plays the users too: tests push
 messages and button presses (by label, from the bot's latest message) into the getUpdates
 queue, or build updates to post to a webhook, and read what the bot sent to each chat. It can
-answer 429, 403, 5xx or slowly, per method and chat, block the bot in a chat until the user
-writes, and move a group to a supergroup; it records every call with its arrival time. Whatever
-Telegram would not accept from a well-behaved bot (an unknown method, a bad parameter, a send
-inside a flood wait it was told of, a button answered late) is appended to ``errors``: tests
-require it empty.
+answer 429, 403, 5xx or slowly, per method and chat, be down (5xx) for a while, block the bot
+in a chat until the user writes, and move a group to a supergroup; it records every call with
+its arrival time, every message with the time it was accepted (telling listeners), and how
+often and when getUpdates returned each update. Whatever Telegram would not accept from a
+well-behaved bot (an unknown method, a bad parameter, a send inside a flood wait it was told
+of, a button answered late) is appended to ``errors``: tests require it empty.
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ class SentMessage:
     photo: str | None = None
     photo_bytes: bytes | None = None
     edits: int = 0
+    sent_at: float = 0.0  # time.monotonic() when the fake accepted it
 
     @property
     def chat_id(self) -> int:
@@ -288,6 +290,7 @@ class Fault:
     remaining: int | None = 1
     disconnect: bool = False
     after: int = 0  # matching calls to let through first
+    until: float | None = None  # time.monotonic() at which it ends (an outage), if any
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         return (self.method is None or self.method == method) and (
@@ -327,6 +330,9 @@ class FakeTelegram:
         self._updates: dict[int, dict[str, Any]] = {}
         # update id → how many times getUpdates has returned it
         self.deliveries: Counter[int] = Counter()
+        # update id → time.monotonic() when getUpdates first returned it
+        self.fetched_at: dict[int, float] = {}
+        self._listeners: list[Callable[[SentMessage], None]] = []
         self._users: dict[int, FakeUser] = {}
         self._chats: dict[int, dict[str, Any]] = {}
         self._members: dict[int, set[int]] = {}
@@ -561,10 +567,36 @@ class FakeTelegram:
         """Hold the next ``times`` matching calls (None: all) for ``delay`` seconds."""
         self._faults.append(Fault(method, chat_id, delay=delay, remaining=times))
 
+    def outage(
+        self,
+        method: str | None,
+        *,
+        seconds: float,
+        status: int = 502,
+        chat_id: int | None = None,
+        description: str = "",
+    ) -> float:
+        """Answer every matching call with ``status`` (a 5xx: the Bot API is down) for the
+        next ``seconds``; returns the time.monotonic() at which the outage ends."""
+        until = time.monotonic() + seconds
+        if not description:
+            description = {500: "Internal Server Error", 503: "Service Unavailable"}.get(
+                status, "Bad Gateway"
+            )
+        self._faults.append(
+            Fault(method, chat_id, status, description, remaining=None, until=until)
+        )
+        return until
+
     def clear_faults(self) -> None:
         self._faults.clear()
 
     # Reading -----------------------------------------------------------------------------
+
+    def on_message(self, listener: Callable[[SentMessage], None]) -> None:
+        """Call ``listener`` with every message the fake accepts from the bot (sendMessage,
+        sendPhoto), as it is accepted: tests play users who answer what they are asked."""
+        self._listeners.append(listener)
 
     def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
         return [
@@ -639,6 +671,9 @@ class FakeTelegram:
             self._check_blocked(call)
         self._check_upgraded(call)
         for fault in list(self._faults):
+            if fault.until is not None and call.at >= fault.until:
+                self._faults.remove(fault)
+                continue
             if not fault.matches(call.method, chat_id):
                 continue
             if fault.after > 0:
@@ -766,6 +801,8 @@ class FakeTelegram:
                     if query is not None and not self.deliveries[update["update_id"]]:
                         self._handed[query["id"]] = now
                 self.deliveries.update(u["update_id"] for u in ready)
+                for update in ready:
+                    self.fetched_at.setdefault(update["update_id"], now)
                 return ready
             if me != self._poller:
                 raise ApiError(
@@ -826,7 +863,7 @@ class FakeTelegram:
             parse_mode=mode,
             keyboard=_keyboard(params.get("reply_markup")),
         )
-        self._sent.setdefault(chat["id"], {})[sent.message_id] = sent
+        self._accept(sent)
         return sent.as_json()
 
     async def _send_photo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -857,7 +894,7 @@ class FakeTelegram:
             photo="upload" if content is not None else str(photo),
             photo_bytes=content,
         )
-        self._sent.setdefault(chat["id"], {})[sent.message_id] = sent
+        self._accept(sent)
         return sent.as_json()
 
     async def _edit_message_text(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -967,6 +1004,12 @@ class FakeTelegram:
 
     def _next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _accept(self, sent: SentMessage) -> None:
+        sent.sent_at = time.monotonic()
+        self._sent.setdefault(sent.chat_id, {})[sent.message_id] = sent
+        for listener in self._listeners:
+            listener(sent)
 
 
 def _json(value: Any) -> Any:
