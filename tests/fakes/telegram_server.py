@@ -1009,7 +1009,10 @@ class FakeTelegram:
         sent.sent_at = time.monotonic()
         self._sent.setdefault(sent.chat_id, {})[sent.message_id] = sent
         for listener in self._listeners:
-            listener(sent)
+            try:
+                listener(sent)
+            except Exception as error:  # the bot did nothing wrong: the test did
+                self.errors.append(f"a listener failed on message {sent.message_id}: {error!r}")
 
 
 def _json(value: Any) -> Any:
