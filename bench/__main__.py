@@ -194,7 +194,8 @@ def render(record: dict[str, Any], markdown: bool) -> str:
     where = record["machine"]
     lines = [
         f"kolbot bench, {record['date']}, commit {record['commit']}, "
-        f"{where['cpus']} CPUs ({where['cpu'] or 'unknown'}), Python {where['python']}",
+        f"{where['cpus']} CPUs ({where['cpu'] or 'unknown'}), Python {where['python']}"
+        + (", load {:.1f} → {:.1f}".format(*where["load"]) if "load" in where else ""),
         "",
         table,
     ]
@@ -227,12 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = config_from(args)
     workloads = [name for name in WORKLOADS if not args.workloads or name in args.workloads]
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     outcomes = asyncio.run(run(config, workloads))
     settings = asdict(config) | {"source": str(config.source) if config.source else None}
     record = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit(config.source or Path(__file__).resolve().parents[1]),
-        "machine": machine(),
+        # Other processes' load skews CPU-bound figures: the 1-minute load average around it.
+        "machine": machine() | {"load": [load_before, os.getloadavg()[0]]},
         "config": settings | {"workloads": workloads},
         "seconds": round(time.monotonic() - started, 1),
         "outcomes": [outcome.as_json() for outcome in outcomes],

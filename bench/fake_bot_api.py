@@ -303,6 +303,8 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: bad max_connections")
         secret = params.get("secret_token")
         await self._stop_delivering()
+        if _true(params.get("drop_pending_updates")):
+            self._pending.clear()
         self._webhook = {"url": url, "secret": secret, "max_connections": connections}
         # What getUpdates had not confirmed goes to the webhook now.
         while self._pending:
@@ -323,7 +325,7 @@ class FakeBotApi:
         self._webhook = None
         while not self._outgoing.empty():
             self._pending.append(self._outgoing.get_nowait())
-        if str(params.get("drop_pending_updates", "")).lower() in ("true", "1"):
+        if _true(params.get("drop_pending_updates")):
             self._pending.clear()
         self._wake()
         return True
@@ -416,6 +418,10 @@ async def _params(request: web.Request) -> dict[str, Any]:
         else:
             params.update((await request.post()).items())
     return params
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _json(value: Any) -> Any:

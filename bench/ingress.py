@@ -121,9 +121,9 @@ async def measure(mode: Mode, users: Sequence[dict[str, Any]], config: Config) -
                         notes.append(f"GET /healthz answered {status}, not 200")
                 return await _burst(api, bot, users, notes)
             finally:
-                code = await bot.stop()
-                if code != 0:
-                    notes.append(f"the bot exited with {code} when stopped")
+                await bot.stop()
+                if (note := bot.stop_note()) is not None:
+                    notes.append(note)
 
 
 async def _burst(

@@ -71,9 +71,9 @@ async def measure(config: Config) -> Outcome:
                     raise bot.died("while idle")
                 usage = bot.usage()
             finally:
-                code = await bot.stop()
-            if code != 0:
-                outcome.notes.append(f"the bot exited with {code} when stopped")
+                await bot.stop()
+                if (note := bot.stop_note()) is not None:
+                    outcome.notes.append(note)
             check_calls(api)
     outcome.rows = [
         Row("RSS at rest, MB", usage.rss_mb, Goal("<", GOAL_RSS_MB)),

@@ -27,7 +27,8 @@ SECRET_KEY: Final = "bench-secret-key-0123456789"  # noqa: S105 - a throwaway te
 WEBHOOK_SECRET: Final = "benchsecret"  # noqa: S105 - a throwaway test secret
 WEBHOOK_PATH: Final = "/telegram/webhook"
 _TICKS: Final = os.sysconf("SC_CLK_TCK")
-STOP_GRACE: Final = 15.0
+STOP_GRACE: Final = 30.0
+SLOW_STOP: Final = 5.0  # issue 7: exit within 5 s of SIGTERM whatever the backlog
 
 
 class WorkloadError(Exception):
@@ -121,6 +122,7 @@ class BotProcess:
         self.process = process
         self.pid = process.pid
         self.log = log
+        self.stop_seconds = 0.0
 
     @classmethod
     async def start(
@@ -170,6 +172,7 @@ class BotProcess:
 
     async def stop(self, grace: float = STOP_GRACE) -> int:
         """SIGTERM, then SIGKILL after ``grace`` seconds; the exit code."""
+        started = time.monotonic()
         if self.alive:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)
@@ -179,7 +182,20 @@ class BotProcess:
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     self.process.kill()
-        return await self.process.wait()
+        code = await self.process.wait()
+        self.stop_seconds = time.monotonic() - started
+        return code
+
+    def stop_note(self) -> str | None:
+        """What a stop's exit code and time say, when they say something is off."""
+        code = self.process.returncode
+        if code == -signal.SIGKILL:
+            return f"the bot did not exit within {STOP_GRACE:.0f} s of SIGTERM and was killed"
+        if code:
+            return f"the bot exited with {code} when stopped"
+        if self.stop_seconds > SLOW_STOP:
+            return f"the bot took {self.stop_seconds:.1f} s to exit after SIGTERM"
+        return None
 
 
 async def wait_until(
