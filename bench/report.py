@@ -51,7 +51,7 @@ class Row:
         if self.goal is None:
             return ""
         if self.value is None:
-            return "NOT MET"
+            return "not measured"  # e.g. a ratio to a bot that was not run alongside
         return "met" if self.goal.met(self.value) else "NOT MET"
 
 
