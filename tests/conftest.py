@@ -24,6 +24,8 @@ def settings(tmp_path: Path) -> Settings:
         min_followers=1000,
         # Tests sign people up far faster than anyone types; the flood tests set their own.
         flood_limit=1000,
+        # No web server unless a test asks for one (on a free port).
+        web_port=0,
     )
 
 

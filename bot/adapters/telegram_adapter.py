@@ -148,7 +148,7 @@ class TelegramPlatform:
 
     def mount(self, web: WebServer) -> None:
         if self._hook is not None and self._route is not None:
-            web.add_post(self._hook.path, self._route)
+            web.add_post(self._hook.path, self._route.handle)
             self._mounted = True
 
     async def start(self, sink: UpdateSink) -> None:

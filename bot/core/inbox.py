@@ -135,8 +135,10 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._workers = []
-        for waiter in self._settled.values():
-            if not waiter.done():
+        # Whoever waits for an update left unhandled is told now; a handled one's wait ends
+        # when the outbox has sent its replies, or hands them back at its own stop.
+        for key, waiter in self._settled.items():
+            if key in self._known and not waiter.done():
                 waiter.set_result(None)
 
     @property

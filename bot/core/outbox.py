@@ -190,7 +190,8 @@ class Outbox:
 
     @property
     def in_flight(self) -> int:
-        return self._held
+        """Rows held in memory or sent and not yet recorded."""
+        return self._held + len(self._outcomes)
 
     # Claiming ----------------------------------------------------------------------------
 

@@ -18,6 +18,35 @@ _HEAD_OF_CHAT = (
 )
 
 
+# Whether a new row's chat refused us, and who may lease it at once: the caller, unless an
+# earlier row of that chat waits in the table or is in another process's hands (then the new
+# one waits its turn too).
+_LEASABLE = (
+    "SELECT b.blocked, CASE WHEN b.blocked OR b.behind THEN NULL ELSE b.owner END AS owner "
+    "FROM (SELECT ? AS owner, "
+    "EXISTS (SELECT 1 FROM accounts WHERE platform = ? AND dm_chat = ? AND reachable = 0) "
+    "AS blocked, "
+    "EXISTS (SELECT 1 FROM deliveries e WHERE e.platform = ? AND e.chat = ? "
+    "AND (e.status = 'pending' OR (e.status = 'sending' AND e.lease_owner <> ?))) AS behind"
+    ") AS b"
+)
+
+
+_INSERT = (
+    "INSERT INTO deliveries (dedupe_key, platform, chat, payload, ref, priority, "  # noqa: S608
+    "collapse_key, status, lease_owner, lease_until, next_attempt_at, created_at, "
+    "finished_at, last_error) "
+    "SELECT ?, ?, ?, ?, ?, ?, ?, "
+    "CASE WHEN u.blocked THEN 'blocked' WHEN u.owner IS NULL THEN 'pending' "
+    "ELSE 'sending' END, "
+    "u.owner, CASE WHEN u.owner IS NOT NULL THEN ? END, ?, ?, "
+    "CASE WHEN u.blocked THEN ? END, "
+    "CASE WHEN u.blocked THEN 'the chat is unreachable' END "
+    f"FROM ({_LEASABLE}) AS u WHERE true "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING *"
+)
+
+
 class SqliteOutbox(OutboxRepository):
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -37,19 +66,7 @@ class SqliteOutbox(OutboxRepository):
                     (now, new.collapse_key),
                 )
             row = await self._s.one(
-                "INSERT INTO deliveries (dedupe_key, platform, chat, payload, ref, priority, "
-                "collapse_key, status, lease_owner, lease_until, next_attempt_at, created_at, "
-                "finished_at, last_error) "
-                "SELECT ?, ?, ?, ?, ?, ?, ?, "
-                "CASE WHEN u.blocked THEN 'blocked' WHEN ? IS NULL THEN 'pending' "
-                "ELSE 'sending' END, "
-                "CASE WHEN u.blocked THEN NULL ELSE ? END, "
-                "CASE WHEN u.blocked THEN NULL ELSE ? END, ?, ?, "
-                "CASE WHEN u.blocked THEN ? END, "
-                "CASE WHEN u.blocked THEN 'the chat is unreachable' END "
-                "FROM (SELECT EXISTS (SELECT 1 FROM accounts WHERE platform = ? AND dm_chat = ? "
-                "AND reachable = 0) AS blocked) AS u WHERE true "
-                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING *",
+                _INSERT,
                 (
                     new.dedupe_key,
                     new.platform,
@@ -58,14 +75,16 @@ class SqliteOutbox(OutboxRepository):
                     new.ref,
                     new.priority,
                     new.collapse_key,
-                    owner,
-                    owner,
                     until,
                     now,
                     now,
                     now,
+                    owner,
                     new.platform,
                     new.chat,
+                    new.platform,
+                    new.chat,
+                    owner,
                 ),
             )
             if row is not None:

@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from bot.adapters.telegram_adapter import TelegramPlatform
 from bot.app import App
 from bot.settings import Settings
-from tests.fakes.telegram_server import SEND_METHODS, FakeTelegram, SentMessage
+from tests.fakes.store import drained
+from tests.fakes.telegram_server import SEND_METHODS, Call, FakeTelegram, SentMessage
 
 
 async def eventually(
@@ -59,13 +60,14 @@ class RunningBot:
 
     async def settled(self, update_id: int | None = None) -> None:
         """Wait until the bot has taken ``update_id`` (if any), handled all it received and
-        sent every reply."""
+        sent every reply, retries included."""
         await eventually(
             lambda: (
                 (update_id is None or self.server.confirmed(update_id)) and self.app.idle
             ),
             what=f"the bot to handle update {update_id}",
         )
+        await drained(self.app, waiting=True)
 
     async def stop(self) -> None:
         self.stopping.set()
@@ -137,24 +139,31 @@ class TgUser:
     ) -> list[SentMessage]:
         """Press a button (by label or data) on the latest message that has it, and wait.
 
-        Also checks that the press was answered (the client's spinner stopped) before the
-        bot sent anything in reply.
+        Also checks that the press was answered (the client's spinner stopped), the first try
+        before the bot sent anything in reply.
         """
         before = self._snapshot()
         calls_before = len(self.server.calls)
         update_id = self.server.press(self.chat_id, self.user_id, label, data=data)
         await self.bot.settled(update_id)
         query_id = self.server.update(update_id)["callback_query"]["id"]
-        later = self.server.calls[calls_before:]
-        [answer] = [
+
+        def answers() -> list[Call]:
+            return [
+                c
+                for c in self.server.calls[calls_before:]
+                if c.method == "answerCallbackQuery"
+                and str(c.params["callback_query_id"]) == query_id
+            ]
+
+        await eventually(lambda: any(c.ok for c in answers()), what="the press to be answered")
+        # Answered at once, as it arrived: the first try went out before any reply did.
+        replies = [
             c
-            for c in later
-            if c.method == "answerCallbackQuery"
-            and c.ok
-            and str(c.params["callback_query_id"]) == query_id
+            for c in self.server.calls[calls_before:]
+            if c.method in SEND_METHODS and c.chat_id == self.chat_id
         ]
-        replies = [c for c in later if c.method in SEND_METHODS and c.chat_id == self.chat_id]
-        assert all(answer.done_at <= reply.at for reply in replies)
+        assert all(answers()[0].at <= reply.at for reply in replies)
         return self._changed(before)
 
     @property

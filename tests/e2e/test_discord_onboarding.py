@@ -9,8 +9,9 @@ from bot.core.messages import Incoming
 from bot.i18n import translator
 from bot.settings import Settings
 from handlers import build_router
-from tests.e2e.discord_harness import member, ready, running_bot
+from tests.e2e.discord_harness import CallbackSink, member, ready, running_bot
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, labels
+from tests.fakes.store import people
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
 
@@ -45,12 +46,12 @@ async def test_complete_signup_in_a_dm(dc_settings: Settings, discord_server: Fa
             anna, server.press(anna, "Confirm and apply"), containing="application is in"
         )
 
-        people = bot.app.services.people
-        account = await people.account("discord", str(anna.id))
+        people_repo = people(bot.app)
+        account = await people_repo.account("discord", str(anna.id))
         assert account is not None
         assert account.dm_chat == f"discord:dm:{anna.id}"
         assert account.person_id is not None
-        person = await people.get(account.person_id)
+        person = await people_repo.get(account.person_id)
         assert person is not None
         assert (person.status, person.display_name, person.timezone) == (
             "applicant",
@@ -181,7 +182,7 @@ async def test_a_command_the_core_leaves_unanswered_does_not_keep_thinking(
     platform = DiscordPlatform(
         dc_settings, list(build_router().commands.values()), guild_ready_timeout=0.05
     )
-    await platform.start(ignore)
+    await platform.start(CallbackSink(ignore))
     try:
         await server.until(lambda: ready(platform), what="ready")
         asked = await server.slash(quiet, "help")

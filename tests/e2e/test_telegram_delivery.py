@@ -13,6 +13,7 @@ from bot.adapters.telegram.request import AiohttpRequest
 from bot.core.messages import Button, ChatRef, Image, Outgoing
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up
+from tests.fakes.store import delivery_statuses, drained, people, send_later
 from tests.fakes.telegram_server import NOT_MODIFIED, FakeTelegram
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
@@ -28,22 +29,26 @@ async def test_a_blocked_chat_is_tried_once_until_the_user_writes(
     async with running_bot(tg_settings, telegram) as bot:
         anna = TgUser(bot, 503, "Anna")
         await sign_up(anna)
-        people = bot.app.services.people
         telegram.block(anna.chat_id)
         # A summary of three parts and a reminder: the first part's 403 stops them all.
         summary = Outgoing(chat=_chat(503), text="\n".join("z" * 99 for _ in range(60)))
         reminder = Outgoing(chat=_chat(503), text="Reminder")
-        await bot.app.dispatcher.deliverer.deliver_all(bot.platform, [summary, reminder])
+        ids = await send_later(bot.app, [summary, reminder])
+        await drained(bot.app)
         assert [c.status for c in telegram.calls_to("sendMessage", anna.chat_id)][-1] == 403
         assert sum(c.status == 403 for c in telegram.calls) == 1
-        account = await people.account("telegram", "503")
+        assert await delivery_statuses(bot.app, ids) == ["blocked", "blocked"]
+        account = await people(bot.app).account("telegram", "503")
         assert account is not None
         assert account.reachable is False
+        # Nothing more is tried, even after a restart of the sender.
+        [later] = await send_later(bot.app, [Outgoing(chat=_chat(503), text="Offer")])
+        assert await delivery_statuses(bot.app, [later]) == ["blocked"]
 
         # Writing to the bot unblocks it.
         [reply] = await anna.say("/help")
         assert reply.text.startswith("Commands:")
-        account = await people.account("telegram", "503")
+        account = await people(bot.app).account("telegram", "503")
         assert account is not None
         assert account.reachable is True
     # The fake records as an error a second send to the blocked chat before the user wrote.
@@ -79,22 +84,27 @@ async def test_a_slow_chat_holds_up_no_other_and_keeps_its_order(
 async def test_failed_sends_are_retried_and_polling_outlives_failures(
     tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with running_bot(tg_settings, telegram) as bot:
+    # An outage longer than this loses the message; the real setting is an hour.
+    short_outage = tg_settings.model_copy(update={"delivery_give_up_seconds": 1.5})
+    async with running_bot(short_outage, telegram) as bot:
         anna = TgUser(bot, 507, "Anna")
         ben = TgUser(bot, 508, "Ben")
         telegram.fail("sendMessage", chat_id=anna.chat_id, status=502, times=2)
-        [reply] = await anna.say("/help")
-        assert reply.text.startswith("Commands:")
-        assert [c.status for c in telegram.calls_to("sendMessage", anna.chat_id)] == [
-            502,
-            502,
-            200,
-        ]
+        telegram.say(507, 507, "/help")
+        await eventually(lambda: len(anna.messages) == 1, within=10)
+        assert anna.messages[0].text.startswith("Commands:")
+        calls = telegram.calls_to("sendMessage", anna.chat_id)
+        assert [c.status for c in calls] == [502, 502, 200]
+        # Backed off, with jitter: half to all of 1 s, then of 2 s.
+        assert 0.5 <= calls[1].at - calls[0].done_at <= 1.5
+        assert 1.0 <= calls[2].at - calls[1].done_at <= 2.5
 
         # A chat Telegram keeps failing is given up on; the bot and other chats go on.
         telegram.fail("sendMessage", chat_id=anna.chat_id, status=500, times=None)
-        assert await anna.say("/help") == []
-        assert len(telegram.calls_to("sendMessage", anna.chat_id)) == 3 + 5
+        telegram.say(507, 507, "/help")
+        await eventually(
+            lambda: any("giving up" in r.getMessage() for r in caplog.records), within=10
+        )
         [given_up] = [r for r in caplog.records if "giving up" in r.getMessage()]
         assert given_up.levelno == logging.ERROR
         assert "telegram:507" in given_up.getMessage()
@@ -207,11 +217,16 @@ async def test_a_split_message_resumes_where_it_failed(
         telegram.add_user(512, "Anna")
         long = "\n".join("y" * 99 for _ in range(60))
         telegram.fail("sendMessage", chat_id=512, status=502, after=1)
-        deliverer = bot.app.dispatcher.deliverer
-        sent = await deliverer.deliver(bot.platform, Outgoing(chat=_chat(512), text=long))
+        [row] = await send_later(bot.app, [Outgoing(chat=_chat(512), text=long)])
+        await eventually(lambda: len(telegram.messages(512)) == 2, within=10)
         assert [c.status for c in telegram.calls_to("sendMessage", 512)] == [200, 502, 200]
         assert "\n".join(m.text for m in telegram.messages(512)) == long
-        assert sent == str(telegram.last(512).message_id)
+        await eventually(lambda: bot.app.idle)
+        [found] = await bot.app.store.db.fetchall(
+            "SELECT status, parts_sent, message_id FROM deliveries WHERE id = ?", (row,)
+        )
+        assert found["status"] == "sent"
+        assert found["message_id"] == str(telegram.last(512).message_id)
 
 
 async def test_a_press_behind_a_slow_reply_is_answered_within_a_second(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import time
 
 import aiohttp
 import pytest
@@ -12,7 +10,6 @@ from pydantic import SecretStr
 
 from bot.adapters.telegram_adapter import TelegramPlatform
 from bot.app import App
-from bot.core.messages import Incoming
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot
 from tests.fakes.telegram_server import SECRET_HEADER, FakeTelegram, post_update
@@ -20,10 +17,6 @@ from tests.fakes.telegram_server import SECRET_HEADER, FakeTelegram, post_update
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
 
 SECRET = "s3cret_Token-1"
-
-
-async def _ignore(_: Incoming) -> None:
-    return None
 
 
 def _free_port() -> int:
@@ -43,8 +36,8 @@ def hook_settings(tg_settings: Settings, port: int) -> Settings:
     return tg_settings.model_copy(
         update={
             "telegram_webhook_url": "https://bot.example.com/telegram/hook",
-            "telegram_webhook_listen": "127.0.0.1",
-            "telegram_webhook_port": port,
+            "web_listen": "127.0.0.1",
+            "web_port": port,
             "telegram_webhook_secret": SecretStr(SECRET),
         }
     )
@@ -105,54 +98,67 @@ async def test_only_updates_with_the_secret_are_handled(
         )
 
 
-async def test_webhook_answers_once_the_update_is_handled(
+async def test_webhook_answers_once_the_update_is_stored(
+    hook_settings: Settings, telegram: FakeTelegram, port: int
+) -> None:
+    """200 as soon as the update is safe in the inbox, not after its handling: a slow reply
+    holds up neither Telegram's connection nor the next update's answer."""
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(hook_settings, telegram) as bot:
+        TgUser(bot, 402, "Anna")
+        telegram.slow("sendMessage", chat_id=402, delay=1.0, times=None)
+        first = telegram.text_update(402, 402, "/help")
+        second = telegram.text_update(402, 402, "/cancel")
+        assert await post_update(url, first, SECRET) == 200
+        assert await post_update(url, second, SECRET) == 200
+        assert telegram.messages(402) == []  # both answered before any reply landed
+        stored = await bot.app.store.db.fetchall("SELECT update_id FROM inbox ORDER BY id")
+        assert [row["update_id"] for row in stored] == [
+            str(first["update_id"]),
+            str(second["update_id"]),
+        ]
+        await bot.settled()
+        assert [m.text.split("\n")[0] for m in telegram.messages(402)] == [
+            "Commands:",
+            "There is nothing to cancel.",
+        ]
+        health = f"http://127.0.0.1:{port}/healthz"
+        async with aiohttp.ClientSession() as session, session.get(health) as response:
+            assert response.status == 200
+            assert await response.json() == {"status": "ok"}
+
+
+async def test_a_webhook_update_stored_before_a_stop_is_handled_at_the_next_start(
     hook_settings: Settings, telegram: FakeTelegram, port: int
 ) -> None:
     url = f"http://127.0.0.1:{port}/telegram/hook"
     async with running_bot(hook_settings, telegram) as bot:
-        TgUser(bot, 402, "Anna")
-        telegram.slow("sendMessage", chat_id=402, delay=0.5, times=1)
-        first = asyncio.create_task(
-            post_update(url, telegram.text_update(402, 402, "/help"), SECRET)
-        )
-        await eventually(lambda: bool(telegram.calls_to("sendMessage", 402)))
-        # Its reply is on the way, so its state is saved: the first is answered, before the
-        # slow reply has landed.
-        assert await first == 200
-        assert telegram.messages(402) == []
-
-        # The second waits its turn behind that slow reply; Telegram hears of it after that.
-        began = time.monotonic()
-        second = telegram.text_update(402, 402, "/cancel")
-        assert await post_update(url, second, SECRET) == 200
-        assert time.monotonic() - began >= 0.4
-        assert await bot.app.services.updates.seen("telegram", str(second["update_id"]))
-        await bot.settled()
-        assert telegram.last(402).text == "There is nothing to cancel."
+        TgUser(bot, 404, "Anna")
+        first = telegram.text_update(404, 404, "/help")
+        telegram.slow("sendMessage", chat_id=404, delay=30, times=1)
+        assert await post_update(url, first, SECRET) == 200
+        await eventually(lambda: bool(telegram.calls_to("sendMessage", 404)))
+        update = telegram.text_update(404, 404, "/cancel")
+        assert await post_update(url, update, SECRET) == 200
+    # Stopped mid-send: both were acknowledged, neither lost.
+    telegram.clear_faults()
+    async with running_bot(hook_settings, telegram) as bot:
+        await eventually(lambda: len(telegram.messages(404)) == 2 and bot.app.idle)
+    assert [m.text.split("\n")[0] for m in telegram.messages(404)] == [
+        "Commands:",
+        "There is nothing to cancel.",
+    ]
 
 
-async def test_a_webhook_update_a_stop_cut_short_is_refused_for_redelivery(
+async def test_a_stopping_bot_refuses_updates_for_redelivery(
     hook_settings: Settings, telegram: FakeTelegram, port: int
 ) -> None:
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    async with running_bot(hook_settings, telegram, drain_timeout=0.05) as bot:
-        TgUser(bot, 404, "Anna")
-        telegram.slow("sendMessage", chat_id=404, delay=0.5, times=1)
-        first = asyncio.create_task(
-            post_update(url, telegram.text_update(404, 404, "/help"), SECRET)
-        )
-        await eventually(lambda: bool(telegram.calls_to("sendMessage", 404)))
-        update = telegram.text_update(404, 404, "/cancel")
-        second = asyncio.create_task(post_update(url, update, SECRET))
-        await eventually(lambda: bot.platform.pending == 2)
-    assert await first == 200
-    # Never handled: 503, so Telegram delivers it again (to the next process).
-    assert await second == 503
-    app = await App.open(hook_settings)
-    try:
-        assert not await app.services.updates.seen("telegram", str(update["update_id"]))
-    finally:
-        await app.close()
+    async with running_bot(hook_settings, telegram) as bot:
+        TgUser(bot, 406, "Anna")
+        await bot.app.inbox.stop(0.0)  # what a SIGTERM does first
+        # Not stored, so not acknowledged: Telegram sends it again to the next process.
+        assert await post_update(url, telegram.text_update(406, 406, "/help"), SECRET) == 503
 
 
 async def test_an_update_ptb_cannot_read_is_dropped_and_logged_by_id_alone(
@@ -180,11 +186,27 @@ async def test_a_failed_webhook_start_frees_its_port(
     hook_settings: Settings, telegram: FakeTelegram, port: int
 ) -> None:
     telegram.fail("setWebhook", description="Bad Request: bad webhook: Failed to resolve host")
-    platform = TelegramPlatform(hook_settings, [])
-    with pytest.raises(RuntimeError, match="could not start on Telegram"):
-        await platform.start(_ignore)
+    app = await App.open(hook_settings)
+    try:
+        platform = TelegramPlatform(hook_settings, [])
+        with pytest.raises(RuntimeError, match="could not start on Telegram"):
+            await app.run([platform])
+    finally:
+        await app.close()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # raises if the failed start left it bound
+
+
+def test_the_old_webhook_port_names_still_work(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("KOLBOT_TELEGRAM_WEBHOOK_LISTEN", "0.0.0.0")
+    monkeypatch.setenv("KOLBOT_TELEGRAM_WEBHOOK_PORT", "8443")
+    settings = Settings(_env_file=None)
+    assert (settings.web_listen, settings.web_port) == ("0.0.0.0", 8443)
+    assert "KOLBOT_TELEGRAM_WEBHOOK_PORT is deprecated; use KOLBOT_WEB_PORT" in caplog.text
+    monkeypatch.setenv("KOLBOT_WEB_PORT", "9000")
+    assert Settings(_env_file=None).web_port == 9000  # the new name wins
 
 
 async def test_webhook_mode_refuses_to_start_without_a_secret(tg_settings: Settings) -> None:

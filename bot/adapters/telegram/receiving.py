@@ -174,7 +174,7 @@ class WebhookRoute:
         self._source = source
         self.sink: UpdateSink | None = None
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         offered = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(offered, self._secret):
             return web.Response(status=403)

@@ -1,0 +1,116 @@
+"""The inbox: stored before acknowledged, one person in order, everyone else alongside."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.app import App
+from bot.core.messages import Incoming
+from bot.settings import Settings
+from storage.clock import utcnow
+from storage.models import NewInboxItem
+from tests.conftest import serving
+from tests.e2e.telegram_harness import eventually
+from tests.fakes.platform import FakePlatform, Person
+from tests.fakes.store import inbox
+
+
+def texts(person: Person) -> list[str]:
+    return [message.text for message in person.inbox]
+
+
+async def test_a_stored_update_is_handled_after_a_restart(settings: Settings) -> None:
+    """Accepted (so acknowledged to the platform) but never handled: the next run does."""
+    app = await App.open(settings)
+    person = Person(FakePlatform())
+    start = person._incoming(kind="command", text="/start", command="start")
+    try:
+        # Stored as ``accept`` stores it, and then the process died.
+        item = NewInboxItem(
+            source="fake",
+            update_id=start.update_id or "",
+            sender=str(start.user),
+            payload=start.model_dump_json(),
+            received_at=utcnow(),
+        )
+        assert len(await inbox(app).add_many([item])) == 1
+        assert await inbox(app).counts() == {"pending": 1}
+    finally:
+        await app.close()
+    reopened = await App.open(settings)
+    try:
+        async with serving(reopened, FakePlatform()) as fake:
+            await eventually(lambda: len(fake.sent) == 2)
+            assert [m.text for m in fake.sent][-1] == "Choose your language:"
+            # The same update arriving again (a platform's redelivery) is not handled twice.
+            await fake.feed(start)
+            assert len(fake.sent) == 2
+        assert await inbox(reopened).counts() == {"handled": 1}
+    finally:
+        await reopened.close()
+
+
+async def test_one_persons_backlog_never_delays_anyone_elses_first_reply(
+    app: App, platform: FakePlatform
+) -> None:
+    busy = Person(platform, user_id="busy")
+    sent_before: dict[str, int] = {}
+    flood = [busy._incoming(kind="command", text="/help", command="help") for _ in range(40)]
+    others = [Person(platform, user_id=f"p{n}") for n in range(10)]
+    await app.inbox.accept("fake", flood)
+    firsts = [o._incoming(kind="command", text="/start", command="start") for o in others]
+    await app.inbox.accept("fake", firsts)
+
+    def answered() -> bool:
+        for other in others:
+            if other.inbox and other.user_id not in sent_before:
+                sent_before[other.user_id] = len(busy.inbox)
+        return len(sent_before) == len(others)
+
+    await eventually(answered, within=10)
+    # Everyone else was answered while the busy person's backlog was still mostly waiting.
+    assert max(sent_before.values()) < 20
+    await eventually(lambda: len(busy.inbox) == 40, within=10)
+
+
+async def test_one_persons_updates_are_handled_in_order(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    answers = ["/start", "lang:en", "Zoe", "PL"]
+    updates: list[Incoming] = []
+    for answer in answers:
+        if answer.startswith("/"):
+            updates.append(person._incoming(kind="command", text=answer, command="start"))
+        elif ":" in answer:
+            updates.append(person._incoming(kind="button", button_data=answer))
+        else:
+            updates.append(person._incoming(kind="text", text=answer))
+    await app.inbox.accept("fake", updates)
+    await eventually(
+        lambda: (
+            texts(person)[-1:]
+            == [
+                "Which time zone are you in? Choose one, "
+                "or type its name, for example Europe/Warsaw."
+            ]
+        )
+    )
+
+
+async def test_a_flood_is_capped_and_answered_once(settings: Settings) -> None:
+    app = await App.open(settings.model_copy(update={"flood_limit": 30}))
+    try:
+        async with serving(app, FakePlatform()) as fake:
+            flooder = Person(fake, user_id="flood")
+            calm = Person(fake, user_id="calm")
+            burst = [flooder._incoming(kind="text", text=f"spam {n}") for n in range(200)]
+            await app.inbox.accept("fake", burst)
+            await calm.say("/start")
+            await eventually(lambda: app.idle and len(flooder.inbox) >= 31, within=10)
+            await asyncio.sleep(0.1)
+        counts = await inbox(app).counts()
+    finally:
+        await app.close()
+    slow_down = [t for t in texts(flooder) if "slow down" in t]
+    assert len(slow_down) == 1
+    assert counts["handled"] == 31  # 30 from the flood, and the calm person's /start
+    assert texts(calm)[-1] == "Choose your language:"
