@@ -79,7 +79,7 @@ class Outbox:
         lease: timedelta = timedelta(minutes=5),
         give_up_after: timedelta = timedelta(hours=1),
         poll_interval: float = 0.5,
-        flush_interval: float = 0.02,
+        retry_write: float = 0.5,
         renderers: Mapping[str, Renderer] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -89,7 +89,7 @@ class Outbox:
         self._lease = lease
         self._give_up_after = give_up_after
         self._poll_interval = poll_interval
-        self._flush_interval = flush_interval
+        self._retry_write = retry_write
         self._renderers = dict(renderers or {})
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(concurrency)
@@ -101,9 +101,9 @@ class Outbox:
         self._paused: dict[str, float] = {}
         self._held = 0
         self._waiters: dict[int, asyncio.Future[None]] = {}
-        self._outcomes: list[tuple[Delivery, Decision]] = []
+        self._outcomes: list[tuple[Delivery, Decision, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
-        self._flushed = asyncio.Event()
+        self._unwritten = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
 
@@ -242,9 +242,11 @@ class Outbox:
                 row = queue[0]
                 async with self._slots:
                     decision = await self._deliver(row)
-                queue.popleft()
-                self._held -= 1
-                self._record(row, decision)
+                    queue.popleft()
+                    self._held -= 1
+                    # The slot is held until the outcome is written: a crash can repeat at
+                    # most ``concurrency`` messages.
+                    await asyncio.shield(self._record(row, decision))
                 if decision.unreachable:
                     while queue:
                         other = queue.popleft()
@@ -331,37 +333,46 @@ class Outbox:
 
     # Recording ---------------------------------------------------------------------------
 
-    def _record(self, row: Delivery, decision: Decision) -> None:
-        self._outcomes.append((row, decision))
+    def _record(self, row: Delivery, decision: Decision) -> asyncio.Future[None]:
+        """Note an outcome; the future is done once it is written (group commit: whatever
+        gathered while the last write ran goes in the next)."""
+        written = asyncio.get_running_loop().create_future()
+        self._outcomes.append((row, decision, written))
         waiter = self._waiters.pop(row.id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if len(self._outcomes) >= FLUSH_BATCH:
-            self._flushed.set()
+        self._unwritten.set()
+        return written
 
     async def _flush_loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flushed.wait(), self._flush_interval)
-            self._flushed.clear()
-            await self._flush()
+            await self._unwritten.wait()
+            self._unwritten.clear()
+            if not await self._flush():
+                await asyncio.sleep(self._retry_write)
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> bool:
+        """Write the outcomes gathered so far; False when the store could not take them."""
         if not self._outcomes:
-            return
+            return True
         batch, self._outcomes = self._outcomes, []
         try:
             async with self._store.unit_of_work() as uow:
-                await uow.outbox.finish([decision.outcome for _, decision in batch], self.owner)
-                for row, decision in batch:
+                await uow.outbox.finish([decision.outcome for _, decision, _ in batch], self.owner)
+                for row, decision, _ in batch:
                     if decision.unreachable:
                         await mark_unreachable(uow, row.platform, row.chat)
         except StorageUnavailable as error:
             log.warning("outbox: cannot record %d outcomes now (%s)", len(batch), error)
             self._outcomes[:0] = batch
-            return
-        if any(decision.outcome.status == "pending" for _, decision in batch):
+            self._unwritten.set()
+            return False
+        for _, _, written in batch:
+            if not written.done():
+                written.set_result(None)
+        if any(decision.outcome.status == "pending" for _, decision, _ in batch):
             self._wake.set()
+        return True
 
 
 async def _all(waiters: list[asyncio.Future[None]]) -> None:

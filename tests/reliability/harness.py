@@ -45,7 +45,7 @@ WEBHOOK_URL: Final = f"https://kolbot.example.com{WEBHOOK_PATH}"
 START_WITHIN: Final = 60.0
 # What a loaded machine may add to a deadline the bot keeps.
 MARGIN: Final = 5.0
-# The default of KOLBOT_SHUTDOWN_TIMEOUT.
+# The default of KOLBOT_SHUTDOWN_TIMEOUT_SECONDS.
 SHUTDOWN_TIMEOUT: Final = 5.0
 _TAIL: Final = 60
 
@@ -179,10 +179,6 @@ class BotProcess:
             values |= {
                 "telegram_webhook_url": WEBHOOK_URL,
                 "telegram_webhook_secret": WEBHOOK_SECRET,
-                # The names from before the app owned the web server, kept as aliases; the same
-                # values, so that a bot that knows only one of the two names listens there.
-                "telegram_webhook_listen": "127.0.0.1",
-                "telegram_webhook_port": self.port,
             }
         values |= self.settings | overrides
         env |= {f"KOLBOT_{name.upper()}": str(value) for name, value in values.items()}

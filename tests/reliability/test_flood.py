@@ -14,7 +14,7 @@ from tests.reliability.players import ASK_LANGUAGE, WELCOME, Signups, kind
 
 FLOOD = 200
 LIMIT = 30  # KOLBOT_FLOOD_LIMIT
-WINDOW = 3  # KOLBOT_FLOOD_WINDOW, shortened from 10 s to keep the test short
+WINDOW = 3  # KOLBOT_FLOOD_WINDOW_SECONDS, shortened from 10 s to keep the test short
 FIRST_REPLY_WITHIN = 5.0
 HELP = "Commands:"
 
@@ -28,7 +28,7 @@ async def test_one_persons_flood_delays_nobody_elses_first_reply(
 
     Each of the 50 gets their welcome within 5 s of sending /start (a generous bound: an
     inbox bot stores 250 updates and sends 50 messages in well under a second). The flood
-    is capped at KOLBOT_FLOOD_LIMIT=30 updates in KOLBOT_FLOOD_WINDOW (3 s here): the first
+    is capped at KOLBOT_FLOOD_LIMIT=30 updates in KOLBOT_FLOOD_WINDOW_SECONDS (3 here): the first
     30 are answered, the other 170 dropped and answered once, together, with a request to
     slow down. Once the window has passed, the flooder's /start is answered as anyone's.
 
@@ -42,7 +42,7 @@ async def test_one_persons_flood_delays_nobody_elses_first_reply(
         telegram_chat_rate=5,
         telegram_chat_burst=3,
         flood_limit=LIMIT,
-        flood_window=WINDOW,
+        flood_window_seconds=WINDOW,
     )
     flooder = 600_000
     telegram.add_user(flooder, "Flooder")
