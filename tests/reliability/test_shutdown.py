@@ -25,7 +25,8 @@ async def test_sigterm_with_2000_replies_queued_exits_in_time_and_sends_the_rest
     """1,000 people send /start to a bot at the default pacing (30 msg/s overall, 1 a second
     per chat), so their 2,000 replies queue up; SIGTERM comes once every update is confirmed
     (stored) or 300 replies have gone out, whichever is first, and 20 more people send /start
-    just after it. The process exits with status 0 within the default shutdown timeout of 5 s, plus 5 s for a loaded machine (measured from the signal to the exit, as the test
+    just after it. The process exits with status 0 within the default shutdown timeout of 5 s,
+    plus 5 s for a loaded machine (measured from the signal to the exit, as the test
     sees them). Started again (pacing raised), the bot sends everything still owed: every
     person, the late ones too, has exactly one welcome and one language question. SIGTERM
     finishes what is in flight, so nothing goes out twice.
