@@ -13,6 +13,7 @@ import math
 import random
 import tempfile
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -29,13 +30,18 @@ from bench.process import (
     wait_until,
 )
 from bench.report import Goal, Outcome, Row
+from bot.core.messages import ChatRef, Outgoing
+from storage.models import NewDelivery
+from storage.sqlite import SqliteStore
 
 GOAL_UNLIMITED: Final = 5000.0
 SHARE_OF_CAP: Final = 0.95
 START_TIMEOUT: Final = 60.0
 STALL: Final = 30.0
 # Pacing out of the way for the unlimited run: far above what any sender reaches.
-UNPACED_RATE: Final = 1_000_000
+UNPACED_RATE: Final = 100_000
+BATCH: Final = 5_000
+BULK_PRIORITY: Final = 10
 
 
 async def enqueue_messages(database_path: Path, n: int, chat_ids: Sequence[int]) -> None:
@@ -46,7 +52,26 @@ async def enqueue_messages(database_path: Path, n: int, chat_ids: Sequence[int])
     The database may not exist yet: create and migrate it as the bot would. Enqueue in
     batches: this is set-up, and it is not timed.
     """
-    raise NotImplementedError("outbox enqueue API pending")
+    store = await SqliteStore.open(database_path, timedelta(days=7))
+    try:
+        for start in range(0, n, BATCH):
+            rows = []
+            for index in range(start, min(n, start + BATCH)):
+                chat = ChatRef(platform="telegram", chat_id=str(chat_ids[index % len(chat_ids)]))
+                text = f"Campaign news #{index}: a new brand is looking for creators like you."
+                rows.append(
+                    NewDelivery(
+                        dedupe_key=f"bench:{index}",
+                        platform="telegram",
+                        chat=str(chat),
+                        payload=Outgoing(chat=chat, text=text).model_dump_json(),
+                        priority=BULK_PRIORITY,
+                    )
+                )
+            async with store.unit_of_work() as uow:
+                await uow.outbox.enqueue(rows)
+    finally:
+        await store.close()
 
 
 def pacing_env(cap: int | None) -> dict[str, str]:
@@ -72,10 +97,7 @@ async def measure(cap: int | None, config: Config) -> Outcome:
     outcome = Outcome(name(cap), details={"messages": count, "cap": cap})
     with tempfile.TemporaryDirectory(prefix="kolbot-bench-dispatch-") as directory:
         workdir = Path(directory)
-        try:
-            await enqueue_messages(workdir / "kolbot.db", count, chats)
-        except NotImplementedError as pending:
-            return Outcome(name(cap), "not run", str(pending))
+        await enqueue_messages(workdir / "kolbot.db", count, chats)
         async with FakeBotApi(delay=config.delay, cap=cap) as api:
             for chat in chats:
                 api.add_user(chat, "Reader")

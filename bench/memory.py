@@ -8,8 +8,10 @@ resident memory is read once it has idled a few seconds.
 from __future__ import annotations
 
 import asyncio
+import random
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -25,10 +27,23 @@ from bench.process import (
     wait_until,
 )
 from bench.report import Goal, Outcome, Row
+from storage.models import AccountLink, Profile, SealedPayout, SocialClaim
+from storage.sqlite import SqliteStore
 
 NAME: Final = "memory at rest"
 GOAL_RSS_MB: Final = 150.0
 START_TIMEOUT: Final = 120.0  # a start-up that reads a big database may take a while
+BATCH: Final = 20_000
+PLACES: Final = (
+    ("PL", "Europe/Warsaw", "pl"),
+    ("FR", "Europe/Paris", "fr"),
+    ("ES", "Europe/Madrid", "es"),
+    ("DE", "Europe/Berlin", "en"),
+    ("GB", "Europe/London", "en"),
+    ("UA", "Europe/Kyiv", "ru"),
+)
+NETWORKS: Final = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
+NICHES: Final = ("fashion", "beauty", "tech", "travel", "food", "fitness", "gaming", "music")
 
 
 async def populate_people(database_path: Path, n: int, seed: int) -> None:
@@ -40,7 +55,48 @@ async def populate_people(database_path: Path, n: int, seed: int) -> None:
     batches through the storage layer's bulk method; this is set-up, and it is not timed
     against a goal.
     """
-    raise NotImplementedError("bulk people API pending")
+    rng = random.Random(seed)
+    consent = datetime(2026, 11, 1, tzinfo=UTC)
+    store = await SqliteStore.open(database_path, timedelta(days=7))
+    try:
+        for start in range(0, n, BATCH):
+            batch = []
+            for index in range(start, min(n, start + BATCH)):
+                country, zone, language = rng.choice(PLACES)
+                user_id = 10_000_000 + index
+                handle = f"creator{index}"
+                profile = Profile(
+                    display_name=f"Creator {index}",
+                    language=language,
+                    country=country,
+                    timezone=zone,
+                    socials=(
+                        SocialClaim(
+                            network=rng.choice(NETWORKS),
+                            handle=handle,
+                            followers=rng.randint(1_000, 2_000_000),
+                        ),
+                    ),
+                    niches=tuple(rng.sample(NICHES, 2)),
+                    payout=SealedPayout(
+                        method="paypal",
+                        sealed="not-a-real-payout",  # never decrypted at rest
+                        masked="c***@example.com",
+                        fingerprint=f"{index:064x}",
+                    ),
+                    consent_version="2026-11-01",
+                    consent_at=consent,
+                )
+                account = AccountLink(
+                    platform="telegram",
+                    platform_user_id=str(user_id),
+                    dm_chat=f"telegram:{user_id}",
+                )
+                batch.append((profile, account))
+            async with store.unit_of_work() as uow:
+                await uow.people.import_many(batch)
+    finally:
+        await store.close()
 
 
 def _size_mb(directory: Path, pattern: str) -> float:
@@ -53,10 +109,7 @@ async def measure(config: Config) -> Outcome:
         workdir = Path(directory)
         database = workdir / "kolbot.db"
         started = time.monotonic()
-        try:
-            await populate_people(database, config.people, config.seed)
-        except NotImplementedError as pending:
-            return Outcome(NAME, "not run", str(pending))
+        await populate_people(database, config.people, config.seed)
         outcome.details["populate_seconds"] = time.monotonic() - started
         size_mb = _size_mb(workdir, "kolbot.db*")
         async with FakeBotApi(delay=config.delay) as api:

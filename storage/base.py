@@ -179,6 +179,12 @@ class OutboxRepository(ABC):
         are claimed by that owner at once, for a send right after the commit."""
 
     @abstractmethod
+    async def enqueue(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Queue many at once (a broadcast's batch): no rows come back, a dedupe key seen
+        before is skipped, and a chat that refused us gets its row blocked. How many were
+        new."""
+
+    @abstractmethod
     async def claim(
         self, owner: str, until: datetime, now: datetime, limit: int, platforms: Sequence[str]
     ) -> list[Delivery]:

@@ -45,7 +45,6 @@ POLL_TIMEOUT: Final = 30
 _SECRET_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Webhook requests Telegram may make at once (its default is 40, the most 100).
 WEBHOOK_CONNECTIONS: Final = 100
-SEND_CONNECTIONS: Final = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +100,12 @@ class TelegramPlatform:
         self._answers_request = answers_request or AiohttpRequest(
             connections=8, read_timeout=2.0, connect_timeout=2.0, pool_timeout=1.0
         )
+        # A connection for every send the outbox may have in flight, and some to spare.
+        self._request = request or AiohttpRequest(connections=settings.outbox_concurrency + 16)
         self._bot = Bot(
             token,
             base_url=settings.telegram_base_url,
-            request=request or AiohttpRequest(connections=SEND_CONNECTIONS),
+            request=self._request,
             get_updates_request=self._updates_request,
         )
         self._answers = CallbackAnswers(self._answers_request, self._url("answerCallbackQuery"))
@@ -127,7 +128,7 @@ class TelegramPlatform:
             chat_burst=settings.telegram_chat_burst,
             group_rate=settings.telegram_group_rate,
         )
-        self._sender = Sender(self._bot, self.pacer)
+        self._sender = Sender(self._bot, self.pacer, self._request)
         self._polling: asyncio.Task[None] | None = None
         self._mounted = False
         self._closed = asyncio.Event()

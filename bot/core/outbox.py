@@ -20,7 +20,9 @@ import random
 import socket
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from bot.core.delivery import Decision, decide, sent
@@ -37,6 +39,25 @@ ChatKey = tuple[str, str]
 # Turns a ``ref`` (``offer:12``) into the message to send now, or None when there is nothing
 # to send any more (withdrawn). Registered per prefix.
 Renderer = Callable[[UnitOfWork, str], Awaitable[Outgoing | None]]
+
+# The slot of the send running in this task: an adapter lends it back while it waits for
+# its pacing, so waiting sends do not keep ready ones from going.
+_SLOT: ContextVar[asyncio.Semaphore | None] = ContextVar("outbox_slot", default=None)
+
+
+@asynccontextmanager
+async def lend_slot() -> AsyncIterator[None]:
+    """Around a wait inside a send (pacing): others may use the slot meanwhile."""
+    slot = _SLOT.get()
+    if slot is None:
+        yield
+        return
+    slot.release()
+    try:
+        yield
+    finally:
+        await slot.acquire()
+
 
 # Waits up to this long are sat out in memory; longer ones go back to the table.
 MEMORY_WAIT = 5.0
@@ -227,6 +248,7 @@ class Outbox:
     # Sending -----------------------------------------------------------------------------
 
     async def _run_chat(self, key: ChatKey) -> None:
+        _SLOT.set(self._slots)  # this task's own context: see lend_slot
         queue = self._queues[key]
         loop = asyncio.get_running_loop()
         try:
@@ -247,6 +269,8 @@ class Outbox:
                     # The slot is held until the outcome is written: a crash can repeat at
                     # most ``concurrency`` messages.
                     await asyncio.shield(self._record(row, decision))
+                if self._held <= self._capacity // 2:
+                    self._wake.set()  # room for the next claim: no need to wait for the poll
                 if decision.unreachable:
                     while queue:
                         other = queue.popleft()

@@ -91,6 +91,38 @@ class SqliteOutbox(OutboxRepository):
                 added.append(_delivery(row))
         return added
 
+    async def enqueue(self, deliveries: Sequence[NewDelivery]) -> int:
+        now = to_db_time(utcnow())
+        before = await self._s.one("SELECT total_changes() AS n")
+        await self._s.many(
+            _INSERT.removesuffix(" RETURNING *"),
+            [
+                (
+                    new.dedupe_key,
+                    new.platform,
+                    new.chat,
+                    new.payload,
+                    new.ref,
+                    new.priority,
+                    new.collapse_key,
+                    None,
+                    now,
+                    now,
+                    now,
+                    None,
+                    new.platform,
+                    new.chat,
+                    new.platform,
+                    new.chat,
+                    None,
+                )
+                for new in deliveries
+            ],
+        )
+        after = await self._s.one("SELECT total_changes() AS n")
+        assert before is not None and after is not None
+        return int(after["n"]) - int(before["n"])
+
     async def claim(
         self, owner: str, until: datetime, now: datetime, limit: int, platforms: Sequence[str]
     ) -> list[Delivery]:

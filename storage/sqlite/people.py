@@ -113,33 +113,67 @@ class SqlitePeople(PeopleRepository):
         return person
 
     async def import_many(self, profiles: Sequence[tuple[Profile, AccountLink]]) -> int:
+        """Set-based: ids are handed out here, under the unit of work's write lock, so every
+        table takes its rows in one ``executemany``."""
         now = to_db_time(utcnow())
-        added = 0
-        for profile, account in profiles:
-            row = await self._s.one(
-                _INSERT_PERSON,
+        row = await self._s.one("SELECT COALESCE(MAX(id), 0) AS last FROM people")
+        first = int(row["last"]) + 1 if row else 1
+        numbered = list(enumerate(profiles, start=first))
+        await self._s.many(
+            "INSERT INTO people (id, display_name, language, country, timezone, status, "
+            "consent_version, consent_at, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 'approved', ?, ?, ?, ?)",
+            [
                 (
-                    profile.display_name,
-                    profile.language,
-                    profile.country,
-                    profile.timezone,
-                    "approved",
-                    None,
-                    profile.consent_version,
-                    to_db_time(profile.consent_at),
+                    person_id,
+                    p.display_name,
+                    p.language,
+                    p.country,
+                    p.timezone,
+                    p.consent_version,
+                    to_db_time(p.consent_at),
                     now,
                     now,
-                ),
-            )
-            assert row is not None
-            person_id: int = row["id"]
-            await self._s.run(
-                _LINK_ACCOUNT,
-                (account.platform, account.platform_user_id, person_id, account.dm_chat, now),
-            )
-            await self._write_details(person_id, profile, now)
-            added += 1
-        return added
+                )
+                for person_id, (p, _) in numbered
+            ],
+        )
+        await self._s.many(
+            _LINK_ACCOUNT,
+            [
+                (a.platform, a.platform_user_id, person_id, a.dm_chat, now)
+                for person_id, (_, a) in numbered
+            ],
+        )
+        await self._s.many(
+            "INSERT INTO social_profiles (person_id, network, handle, followers) "
+            "VALUES (?, ?, ?, ?)",
+            [
+                (person_id, s.network, s.handle, s.followers)
+                for person_id, (p, _) in numbered
+                for s in p.socials
+            ],
+        )
+        await self._s.many(
+            "INSERT INTO person_niches (person_id, niche) VALUES (?, ?)",
+            [(person_id, niche) for person_id, (p, _) in numbered for niche in p.niches],
+        )
+        await self._s.many(
+            "INSERT INTO payouts (person_id, method, details, masked, fingerprint, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    person_id,
+                    p.payout.method,
+                    p.payout.sealed,
+                    p.payout.masked,
+                    p.payout.fingerprint,
+                    now,
+                )
+                for person_id, (p, _) in numbered
+            ],
+        )
+        return len(numbered)
 
     async def _write_details(self, person_id: int, profile: Profile, now: str) -> None:
         await self._write_socials(person_id, profile.socials)
