@@ -121,6 +121,7 @@ class Outbox:
         self._holds: dict[ChatKey, float] = {}
         self._paused: dict[str, float] = {}
         self._held = 0
+        self._more_due = False
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._outcomes: list[tuple[Delivery, Decision, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
@@ -235,6 +236,9 @@ class Outbox:
             except StorageUnavailable as error:
                 log.warning("outbox: cannot claim messages now (%s)", error)
                 continue
+            # A claim that filled the room may have left more behind: claim again as soon as
+            # there is room, rather than at the next poll.
+            self._more_due = len(rows) == room
             for row in rows:
                 self._enqueue(row)
 
@@ -269,7 +273,7 @@ class Outbox:
                     # The slot is held until the outcome is written: a crash can repeat at
                     # most ``concurrency`` messages.
                     await asyncio.shield(self._record(row, decision))
-                if self._held <= self._capacity // 2:
+                if self._held <= self._capacity // 2 and self._more_due:
                     self._wake.set()  # room for the next claim: no need to wait for the poll
                 if decision.unreachable:
                     while queue:
