@@ -82,18 +82,20 @@ class Session:
         self.conn = conn
 
     async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            row: Row | None = await cursor.fetchone()
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        for row in rows:
             return row
+        return None
 
     async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        # One hop to aiosqlite's thread: execute and fetch together, no cursor to close.
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement; the number of rows it changed."""
-        async with self.conn.execute(sql, tuple(params)) as cursor:
-            return cursor.rowcount
+        cursor = await self.conn.execute(sql, tuple(params))
+        # Not closed: a finished statement holds nothing, and closing costs another hop.
+        return cursor.rowcount
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
