@@ -44,7 +44,9 @@ async def _require_private(ctx: Context, message: str = PRIVATE_ONLY) -> bool:
     if ctx.incoming.private_chat_url:
         link = Button(label=ctx._("Open a private chat"), url=ctx.incoming.private_chat_url)
         buttons = ((link,),)
-    ctx.reply(ctx._(message), buttons=buttons, private=True)
+    # Only a pointer to the private chat: harmless to show where it was asked (on Discord the
+    # answer to a slash command in a server is visible to its asker alone anyway).
+    ctx.reply(ctx._(message), buttons=buttons)
     return False
 
 

@@ -6,8 +6,10 @@ import logging
 
 import pytest
 
+from bot.core.messages import ChatRef, Outgoing
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, running_bot
+from tests.fakes.store import delivery_statuses, drained, send_later
 from tests.fakes.telegram_server import FakeTelegram
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
@@ -98,3 +100,21 @@ async def test_a_rate_limited_menu_is_retried_once_or_left(
             assert reply.text.startswith("Commands:")
             assert len(telegram.commands) == 5
     assert "command menu" in caplog.text
+
+
+async def test_a_private_reply_never_goes_to_a_group(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    """Telegram cannot whisper in a group: a message meant for one person fails rather than
+    being posted for everyone to read."""
+    telegram.add_group(GROUP, "Creators", members=[303])
+    async with running_bot(tg_settings, telegram) as bot:
+        group = ChatRef(platform="telegram", chat_id=str(GROUP))
+        secret = Outgoing(
+            chat=group, text="Your payout: PayPal a***@example.com", private_reply=True
+        )
+        public = Outgoing(chat=group, text="A new campaign is out!")
+        ids = await send_later(bot.app, [secret, public])
+        await drained(bot.app)
+        assert await delivery_statuses(bot.app, ids) == ["failed", "sent"]
+        assert [m.text for m in telegram.messages(GROUP)] == ["A new campaign is out!"]

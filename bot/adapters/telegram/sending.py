@@ -20,7 +20,7 @@ from telegram.request import BaseRequest
 
 from bot.adapters.telegram.inbound import PLATFORM
 from bot.adapters.telegram.menus import retry_after
-from bot.adapters.telegram.pacing import ChatId, Pacer
+from bot.adapters.telegram.pacing import ChatId, Pacer, is_group
 from bot.adapters.telegram.render import CAPTION_LIMIT, Part, escape, plan, utf16_length
 from bot.adapters.telegram.request import call
 from bot.core.lru import Lru
@@ -63,6 +63,9 @@ class Sender:
 
     async def send(self, message: Outgoing, first_part: int = 0) -> str:
         chat = chat_id(message.chat)
+        if message.private_reply and is_group(chat):
+            # A bot cannot whisper in a Telegram group: never post it for everyone to read.
+            raise BadRequest(f"a private reply cannot go to the group {message.chat}")
         parts = plan(message)
         if not parts:
             raise BadRequest("a message needs text or an image")
