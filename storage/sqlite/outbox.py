@@ -120,7 +120,8 @@ class SqliteOutbox(OutboxRepository):
             ],
         )
         after = await self._s.one("SELECT total_changes() AS n")
-        assert before is not None and after is not None
+        assert before is not None
+        assert after is not None
         return int(after["n"]) - int(before["n"])
 
     async def claim(

@@ -62,9 +62,7 @@ class RunningBot:
         """Wait until the bot has taken ``update_id`` (if any), handled all it received and
         sent every reply, retries included."""
         await eventually(
-            lambda: (
-                (update_id is None or self.server.confirmed(update_id)) and self.app.idle
-            ),
+            lambda: (update_id is None or self.server.confirmed(update_id)) and self.app.idle,
             what=f"the bot to handle update {update_id}",
         )
         await drained(self.app, waiting=True)

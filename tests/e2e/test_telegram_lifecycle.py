@@ -12,6 +12,7 @@ from bot.adapters.telegram_adapter import TelegramPlatform
 from bot.core.messages import Incoming
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up, with_telegram
+from tests.fakes.platform import CallbackSink
 from tests.fakes.telegram_server import BOT_ID, FakeTelegram
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
@@ -42,7 +43,7 @@ async def test_a_rejected_token_fails_start_without_showing_it(settings: Setting
         wrong = with_telegram(settings, server, telegram_token=SecretStr(f"{BOT_ID}:WrongToken"))
         platform = TelegramPlatform(wrong, [])
         with pytest.raises(RuntimeError, match="Telegram refused KOLBOT_TELEGRAM_TOKEN") as raised:
-            await platform.start(_ignore)
+            await platform.start(CallbackSink(_ignore))
         assert "WrongToken" not in "".join(traceback.format_exception(raised.value))
         assert server.errors == ["getMe with a wrong token"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.messages import Button, ChatRef, Incoming, Outgoing, UserRef
@@ -57,6 +58,20 @@ class FakePlatform:
         """Hand an event in and wait until it is handled and its replies went out."""
         assert self._sink is not None, "platform not started"
         await self._sink.handle(self.identity, incoming)
+
+
+class CallbackSink:
+    """Hands every event to one function instead of the core: an adapter tested alone."""
+
+    def __init__(self, on_update: Callable[[Incoming], Awaitable[None]]) -> None:
+        self._on_update = on_update
+
+    async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
+        for update in updates:
+            await self._on_update(update)
+
+    async def handle(self, source: str, update: Incoming) -> None:
+        await self._on_update(update)
 
 
 @dataclass

@@ -20,7 +20,8 @@ async def step_of(app: App, person: Person) -> str:
     key = ConversationKey(platform="fake", chat=person.chat.chat_id, user=person.user_id)
     conversation = await conversations(app).get(key)
     assert conversation is not None
-    return conversation.step
+    step: str = conversation.step
+    return step
 
 
 @pytest.mark.parametrize(

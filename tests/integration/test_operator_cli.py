@@ -37,7 +37,9 @@ async def test_outbox_status_counts_and_retry_requeues_the_failed(tmp_path: Path
     try:
         async with store.unit_of_work() as uow:
             await uow.outbox.add([row("a"), row("b"), row("c", "discord")])
-            leased = await uow.outbox.add([row("d", chat="2")], lease=("me", utcnow() + timedelta(hours=1)))
+            leased = await uow.outbox.add(
+                [row("d", chat="2")], lease=("me", utcnow() + timedelta(hours=1))
+            )
             await uow.outbox.finish(
                 [DeliveryOutcome(id=leased[0].id, status="failed", error="400 chat not found")],
                 "me",

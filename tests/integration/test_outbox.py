@@ -22,7 +22,7 @@ CHAT = ChatRef(platform="fake", chat_id="1")
 
 
 def message(text: str, chat: ChatRef = CHAT, **fields: object) -> NewDelivery:
-    outgoing = Outgoing(chat=chat, text=text, **fields)  # type: ignore[arg-type]
+    outgoing = Outgoing(chat=chat, text=text, **fields)
     return NewDelivery(
         dedupe_key=f"{chat}:{text}",
         platform=chat.platform,
