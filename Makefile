@@ -1,27 +1,47 @@
 # Every target sets itself up: a fresh clone needs only `make run` or `make test`.
+# requirements.lock pins the runtime, requirements-dev.lock the runtime plus the dev tools;
+# both carry hashes and are made from pyproject.toml by `make lock`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
 LOCALES := bot/i18n/locales
 PO := $(wildcard $(LOCALES)/*/LC_MESSAGES/kolbot.po)
 MO := $(PO:.po=.mo)
+# What building kolbot needs ([build-system].requires) goes into both locks.
+BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")'
+LOCK = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: help setup run test lint unit e2e migrate translations extract clean bench
+.PHONY: help setup dev run test lint unit e2e migrate translations extract clean bench lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	touch $(STAMP)
 
-%.mo: %.po $(STAMP)
+# kolbot itself goes in editable, without build isolation: setuptools, wheel and Babel come
+# from the lock (its build step compiles the catalogs in place).
+$(RUNTIME): requirements.lock pyproject.toml setup.py | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+$(DEV): requirements-dev.lock pyproject.toml setup.py | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+# After a .po changes; the install compiles them all the first time.
+%.mo: %.po | $(BIN)/python
 	$(BIN)/pybabel -q compile -D kolbot -i $< -o $@
 
-setup: $(STAMP) $(MO) ## Create .venv, install the pinned dependencies, compile translations
+setup: $(RUNTIME) $(MO) ## Create .venv, install the runtime lock, compile translations
+
+dev: $(DEV) $(MO) ## The same with the dev lock: tests, linters, the lock tool
 
 migrate: setup ## Apply database migrations
 	$(BIN)/kolbot db upgrade
@@ -29,7 +49,7 @@ migrate: setup ## Apply database migrations
 run: migrate ## Start the bot (console chat when no token is set)
 	@$(BIN)/kolbot run
 
-lint: setup ## ruff and mypy (strict)
+lint: dev ## ruff and mypy (strict)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -37,12 +57,16 @@ lint: setup ## ruff and mypy (strict)
 test: lint ## Lint, then the whole test suite
 	$(BIN)/pytest -q
 
-bench: setup ## Measure throughput, delivery and memory against their goals (minutes)
+bench: dev ## Measure throughput, delivery and memory against their goals (minutes)
 	$(BIN)/python -m bench
 
-extract: setup ## Refresh the message catalogs from the source
+extract: dev ## Refresh the message catalogs from the source
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header --sort-output bot handlers jobs >/dev/null
 	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --no-wrap >/dev/null
+
+lock: $(DEV) ## Regenerate both lock files from pyproject.toml (UPGRADE=1: newest allowed)
+	$(BUILD_REQUIRES) | $(LOCK) pyproject.toml - -o requirements.lock
+	$(BUILD_REQUIRES) | $(LOCK) pyproject.toml - --extra dev -c requirements.lock -o requirements-dev.lock
 
 clean: ## Remove the virtualenv and compiled catalogs
 	rm -rf $(VENV) $(MO)

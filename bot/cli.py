@@ -5,19 +5,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+from pydantic import ValidationError
 
 from bot.app import App
+from bot.backup import BackupError, backup
+from bot.check import check, log_level_problem, setting_problems
 from bot.core.platform import Platform
 from bot.core.router import Command
 from bot.settings import Settings
 from storage.clock import utcnow
+from storage.sealing import Sealer
 from storage.sqlite import Database, SqliteStore
 
 log = logging.getLogger("kolbot")
+
+# A configuration that cannot work: systemd's RestartPreventExitStatus=2 keeps a service
+# from restarting into it again and again (argparse exits 2 on a bad command line too).
+CONFIG_ERROR: Final = 2
+
+
+class ConfigError(Exception):
+    """Settings kolbot cannot start with; each argument is one line naming the problem."""
+
 
 # Libraries whose DEBUG/INFO logs carry what must never be logged: request URLs with the bot
 # token (httpx), SQL parameters with conversation data (aiosqlite), raw gateway events with
@@ -33,6 +51,47 @@ QUIET_LOGGERS = (
     "telegram",
     "aiohttp.access",
 )
+
+
+# Syslog priorities of the logging levels: crit, err, warning, info; below INFO, debug (7).
+_PRIORITIES: Final = (
+    (logging.CRITICAL, 2),
+    (logging.ERROR, 3),
+    (logging.WARNING, 4),
+    (logging.INFO, 6),
+)
+
+
+class JournalFormatter(logging.Formatter):
+    """For the systemd journal: it adds the time itself, and reads each line's ``<N>`` prefix
+    as its priority (sd-daemon(3)), so ``journalctl -p warning`` finds kolbot's warnings."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((p for level, p in _PRIORITIES if record.levelno >= level), 7)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
+
+
+def _stderr_is_journal() -> bool:
+    """systemd names the journal stream it connected as JOURNAL_STREAM (device:inode)."""
+    stream = os.environ.get("JOURNAL_STREAM")
+    if not stream:
+        return False
+    try:
+        status = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{status.st_dev}:{status.st_ino}"
+
+
+def _configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if _stderr_is_journal():
+        handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def build_platforms(settings: Settings, commands: Sequence[Command]) -> list[Platform]:
@@ -65,7 +124,11 @@ async def _run(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         commands = list(app.dispatcher.router.commands.values())
-        await app.run(build_platforms(settings, commands), stop)
+        try:
+            platforms = build_platforms(settings, commands)
+        except ValueError as error:  # a platform's settings that cannot work (a webhook's)
+            raise ConfigError(str(error)) from error
+        await app.run(platforms, stop)
     finally:
         await app.close()
 
@@ -145,6 +208,61 @@ async def _upgrade(settings: Settings) -> None:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print(f"{settings.database}: up to date")
+    if settings.secret_key is None and not settings.key_file.exists():
+        # The key that seals payout details is made with the database, as `run` would.
+        Sealer.from_settings(None, settings.key_file)
+        print(
+            f"created the key file {settings.key_file}: keep a copy of it apart from the "
+            "database's backups; without it, payout details cannot be read"
+        )
+
+
+def _backup(settings: Settings, target: Path) -> int:
+    try:
+        made = backup(settings.database, target)
+    except BackupError as error:
+        print(f"kolbot: {error}", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.database} to {made.path} ({made.size / 2**20:.1f} MiB)")
+    if settings.secret_key is not None:
+        where = "the KOLBOT_SECRET_KEY setting"
+    else:
+        where = f"the key file {settings.key_file.resolve()}"
+    print(
+        f"The key that encrypts payout details is not in the backup: it is {where}. "
+        "Keep a copy of it apart from the backups (another place, other access): without it "
+        "their payout details cannot be read, and with it beside them anyone holding a "
+        "backup can."
+    )
+    return 0
+
+
+def _check() -> int:
+    report = check(build_platforms, _load_settings_quietly)
+    width = max((len(topic) for topic, _ in report.found), default=0)
+    for topic, text in report.found:
+        print(f"{topic:<{width}}  {text}")
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    if report.problems:
+        count = len(report.problems)
+        print(f"kolbot check: {count} problem{'s' if count > 1 else ''}", file=sys.stderr)
+        return 1
+    print("no problems found; nothing was started")
+    return 0
+
+
+def _load_settings_quietly() -> Settings:
+    """Settings, with the warnings they log (an old setting's name) kept from the report."""
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    return Settings()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("kolbot")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -153,19 +271,51 @@ def parser() -> argparse.ArgumentParser:
         description="A chat bot for influencer programmes on Telegram and Discord. "
         "Settings come from KOLBOT_* environment variables and .env (see .env.example).",
     )
+    root.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="start the bot",
         description="Start the bot on every platform with a token set; with none, chat on "
-        "the console (stdin/stdout). Migrates the database first.",
+        "the console (stdin/stdout). Migrates the database first. Exits 2 on settings it "
+        "cannot start with.",
+    )
+    run.add_argument(
+        "--require-platform",
+        action="store_true",
+        help="refuse to start (exit 2) when no platform token is set, instead of chatting on "
+        "the console: for a service, which has no one at its standard input",
+    )
+    commands.add_parser(
+        "check",
+        help="check the installation and show what would run, starting nothing",
+        description="Check the settings, the database (migrated, writable), the encryption "
+        "key (present, readable, usable) and the translations, and show which platforms "
+        "`kolbot run` would start, how they receive updates and which web routes it would "
+        "serve. Starts nothing and changes nothing. Exits 1 with one line per problem.",
     )
     db = commands.add_parser("db", help="manage the database", description="Database commands.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_commands.add_parser(
         "upgrade",
         help="apply pending migrations",
-        description="Apply the numbered migrations not yet applied; safe to run repeatedly.",
+        description="Apply the numbered migrations not yet applied; safe to run repeatedly. "
+        "Creates the database, and its key file when KOLBOT_SECRET_KEY is not set.",
+    )
+    backup_command = db_commands.add_parser(
+        "backup",
+        help="copy the live database, safely, while the bot runs",
+        description="Write a consistent copy of the database through SQLite's backup API; "
+        "the bot can keep running. The copy is private to its owner and never replaces a "
+        "file. The encryption key is not in it: keep the key apart.",
+    )
+    backup_command.add_argument(
+        "path",
+        type=Path,
+        metavar="PATH",
+        help="the new file, or a directory to put a timestamped copy in",
     )
     outbox = commands.add_parser(
         "outbox",
@@ -202,23 +352,47 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ConfigError(*setting_problems(error)) from None
+    problem = log_level_problem(settings)
+    if problem is not None:
+        raise ConfigError(problem)
+    return settings
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    if args.command == "check":
+        return _check()
+    try:
+        return _main(args)
+    except ConfigError as error:
+        for line in error.args:
+            print(f"kolbot: {line}", file=sys.stderr)
+        return CONFIG_ERROR
+
+
+def _main(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _configure_logging(settings)
     if args.command == "run":
-        if not _has_platform_token(settings) and "log_level" not in settings.model_fields_set:
-            # On the console, the chat is the interface: keep routine logs out of it.
-            logging.getLogger().setLevel(logging.WARNING)
+        if not _has_platform_token(settings):
+            if args.require_platform:
+                raise ConfigError(
+                    "no platform token is set (KOLBOT_TELEGRAM_TOKEN, KOLBOT_DISCORD_TOKEN) "
+                    "and --require-platform forbids the console"
+                )
+            if "log_level" not in settings.model_fields_set:
+                # On the console, the chat is the interface: keep routine logs out of it.
+                logging.getLogger().setLevel(logging.WARNING)
         asyncio.run(_run(settings))
     elif args.command == "db" and args.db_command == "upgrade":
         asyncio.run(_upgrade(settings))
+    elif args.command == "db" and args.db_command == "backup":
+        return _backup(settings, args.path)
     elif args.command == "outbox" and args.outbox_command == "status":
         asyncio.run(_outbox_status(settings))
     elif args.command == "outbox" and args.outbox_command == "retry":

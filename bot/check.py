@@ -1,0 +1,239 @@
+"""``kolbot check``: is this installation ready to run, and what would it run?
+
+Each part (settings, database, key, catalogs, what would run) adds what it found, or one line per
+problem. Nothing is started, nothing is created, and nothing is written to the database: its
+write test is rolled back.
+"""
+
+from __future__ import annotations
+
+import gettext
+import sqlite3
+import stat
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from bot.core.platform import Platform
+from bot.core.router import Command
+from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR
+from bot.settings import Settings
+from bot.web import WebServer
+from storage.sealing import Sealer
+from storage.sqlite.database import BUSY_TIMEOUT_MS, migrations
+
+PlatformBuilder = Callable[[Settings, Sequence[Command]], list[Platform]]
+
+
+@dataclass
+class Report:
+    """What was found, as (topic, text) lines, and every problem, one line each."""
+
+    found: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, topic: str, text: str) -> None:
+        self.found.append((topic, text))
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+
+def setting_problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting, named as it is set (KOLBOT_...); values are left out,
+    since a wrong one may still be a secret."""
+    lines = []
+    for item in error.errors():
+        name = f"KOLBOT_{str(item['loc'][0]).upper()}" if item["loc"] else "settings"
+        lines.append(f"{name}: {item['msg']}")
+    return lines
+
+
+def log_level_problem(settings: Settings) -> str | None:
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    if settings.log_level.upper() in levels:
+        return None
+    return f"KOLBOT_LOG_LEVEL: unknown level {settings.log_level!r} (one of {', '.join(levels)})"
+
+
+def check_catalogs(report: Report) -> None:
+    """Every language's compiled catalog is there and readable: gettext would otherwise fall
+    back to English without a word."""
+    found = []
+    for language in LANGUAGES:
+        path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        try:
+            with path.open("rb") as handle:
+                gettext.GNUTranslations(handle)
+        except FileNotFoundError:
+            report.problem(
+                f"catalog {language} is missing ({path}): its speakers would read English; "
+                "reinstall kolbot (a checkout: make setup)"
+            )
+        except OSError as error:
+            report.problem(f"catalog {language} ({path}) cannot be read: {error}")
+        else:
+            found.append(language)
+    if found:
+        report.add("catalogs", " ".join(found))
+
+
+def check_database(settings: Settings, report: Report) -> None:
+    """Migrated to the version of this kolbot, and writable (the write is rolled back)."""
+    path = settings.database
+    if not path.exists():
+        report.problem(
+            f"database {path} does not exist: `kolbot db upgrade` creates and migrates it"
+        )
+        return
+    known = {version: f"{version:04d}_{name}" for version, name, _ in migrations()}
+    try:
+        # uri=True: the path is never taken for a URI option, and nothing is created.
+        uri = f"{path.resolve().as_uri()}?mode=rw"
+        with closing(
+            sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        ) as conn:
+            applied = _applied(conn)
+            pending = [known[v] for v in sorted(known.keys() - applied)]
+            newer = sorted(applied - known.keys())
+            if pending:
+                report.problem(
+                    f"database {path}: {len(pending)} migration(s) not applied "
+                    f"({', '.join(pending)}): run `kolbot db upgrade`"
+                )
+            if newer:
+                report.problem(
+                    f"database {path}: migrations {', '.join(map(str, newer))} are newer than "
+                    "this kolbot: it was upgraded by a later version"
+                )
+            _write_test(conn)
+    except sqlite3.Error as error:
+        report.problem(f"database {path}: {error}")
+        return
+    report.add(
+        "database", f"{path}: {len(applied & known.keys())} of {len(known)} migrations, writable"
+    )
+
+
+def _applied(conn: sqlite3.Connection) -> set[int]:
+    try:
+        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return set()
+        raise
+    return {int(row[0]) for row in rows}
+
+
+def _write_test(conn: sqlite3.Connection) -> None:
+    """Rewrite the header's user_version with its own value, then roll back: SQLite refuses
+    that on a read-only file (``BEGIN IMMEDIATE`` alone does not)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def check_key(settings: Settings, report: Report) -> None:
+    """The key is there, readable, private, and seals and unseals.
+
+    Whether it is the key the database's payout details were sealed with can only be told once
+    the database keeps a check value of its key; until then a wrong key shows only when a
+    payout is read."""
+    if settings.secret_key is not None:
+        where = "KOLBOT_SECRET_KEY"
+    else:
+        path = settings.key_file
+        where = str(path)
+        if not path.exists():
+            report.problem(
+                f"key file {path} does not exist and KOLBOT_SECRET_KEY is not set: `kolbot db "
+                "upgrade` creates a new key; if the database holds payout details already, "
+                "restore the key they were sealed with instead"
+            )
+            return
+        mode = path.stat().st_mode
+        if path.is_file() and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            report.problem(
+                f"key file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
+                f"chmod 600 {path}"
+            )
+    try:
+        sealer = Sealer.from_settings(settings.secret_key, settings.key_file)
+        probe = "kolbot check"
+        if sealer.unseal(sealer.seal(probe)) != probe:
+            raise ValueError("what it sealed did not unseal to the same text")
+    except OSError as error:
+        report.problem(f"key file {where} cannot be read: {error.strerror or error}")
+        return
+    except ValueError as error:
+        report.problem(f"key {where} is not a valid key: {error}")
+        return
+    report.add("key", f"{where}: readable, seals and unseals")
+
+
+def check_plan(settings: Settings, build: PlatformBuilder, report: Report) -> None:
+    """The platforms ``kolbot run`` would start, how they receive, and the web routes; built
+    the way ``run`` builds them, but never started."""
+    from handlers import build_router  # noqa: PLC0415 - the handlers load only when asked
+
+    try:
+        commands = list(build_router().commands.values())
+        platforms = build(settings, commands)
+    except ValueError as error:
+        report.problem(str(error))
+        return
+    modes = []
+    for platform in platforms:
+        if platform.name == "telegram":
+            mode = "webhook" if settings.telegram_webhook_url else "long polling"
+        elif platform.name == "discord":
+            mode = "gateway"
+        else:
+            mode = "stdin and stdout; no platform token is set"
+        modes.append(f"{platform.name} ({mode})")
+    report.add("would run", ", ".join(modes))
+    if all(platform.name == "console" for platform in platforms):
+        report.add("web", "off (the web server runs beside a platform only)")
+        return
+    if not settings.web_port:
+        report.add("web", "off (KOLBOT_WEB_PORT=0)")
+        if settings.telegram_webhook_url:
+            report.problem(
+                "KOLBOT_TELEGRAM_WEBHOOK_URL is set but KOLBOT_WEB_PORT is 0: the web server "
+                "that receives the webhook would not run"
+            )
+        return
+    web = WebServer(settings.web_listen, settings.web_port)
+    for platform in platforms:
+        mount: Callable[[WebServer], None] | None = getattr(platform, "mount", None)
+        if mount is not None:
+            mount(web)
+    report.add("web", f"{settings.web_listen}:{settings.web_port}: {', '.join(web.routes)}")
+
+
+def check(build: PlatformBuilder, load: Callable[[], Settings] = Settings) -> Report:
+    """Everything ``kolbot check`` reports; the catalogs even when the settings are wrong."""
+    report = Report()
+    settings: Settings | None = None
+    try:
+        settings = load()
+    except ValidationError as error:
+        for line in setting_problems(error):
+            report.problem(line)
+    if settings is not None:
+        problem = log_level_problem(settings)
+        if problem is not None:
+            report.problem(problem)
+        else:
+            report.add("settings", "valid")
+        check_database(settings, report)
+        check_key(settings, report)
+    check_catalogs(report)
+    if settings is not None:
+        check_plan(settings, build, report)
+    return report
