@@ -15,7 +15,7 @@ BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyp
 LOCK = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: help setup dev run test lint unit e2e migrate translations extract clean bench lock
+.PHONY: help setup dev run test lint unit e2e migrate translations extract clean bench lock wheel
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,9 +64,13 @@ extract: dev ## Refresh the message catalogs from the source
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header --sort-output bot handlers jobs >/dev/null
 	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --no-wrap >/dev/null
 
+wheel: $(RUNTIME) ## Build dist/kolbot-<version>-py3-none-any.whl, translations compiled in
+	$(PIP) wheel --no-deps --no-build-isolation --wheel-dir dist .
+	rm -rf build
+
 lock: $(DEV) ## Regenerate both lock files from pyproject.toml (UPGRADE=1: newest allowed)
 	$(BUILD_REQUIRES) | $(LOCK) pyproject.toml - -o requirements.lock
 	$(BUILD_REQUIRES) | $(LOCK) pyproject.toml - --extra dev -c requirements.lock -o requirements-dev.lock
 
-clean: ## Remove the virtualenv and compiled catalogs
-	rm -rf $(VENV) $(MO)
+clean: ## Remove the virtualenv, compiled catalogs and built wheels
+	rm -rf $(VENV) $(MO) build dist
