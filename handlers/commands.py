@@ -10,6 +10,7 @@ from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from bot.services.people import edit_profile
 from handlers.cards import draft_from_person, profile_card
 from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
+from handlers.private_start import no_way_in
 from handlers.profile_flow import FLOW, MODE, SAVED, profile_flow
 
 router = Router()
@@ -53,6 +54,8 @@ async def _require_private(ctx: Context, message: str = PRIVATE_ONLY) -> bool:
 @router.command("start", N_("Join the programme"), audience="guest")
 async def start(ctx: Context) -> None:
     """Begin or resume signup; a member is pointed at their profile instead."""
+    if await no_way_in(ctx):
+        return
     if not await _require_private(
         ctx, N_("Signup happens in a private chat with me, so your details stay private.")
     ):

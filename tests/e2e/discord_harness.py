@@ -21,6 +21,7 @@ from bot.app import App
 from bot.core.messages import Incoming
 from bot.settings import Settings
 from handlers import build_router
+from storage.base import Store
 from storage.clock import utcnow
 from storage.models import AccountLink, Person, Profile, Screening, SealedPayout, SocialClaim
 from tests.fakes.discord_server import FakeDiscord, FakeUser
@@ -98,14 +99,33 @@ def ready(platform: DiscordPlatform, *, commands: bool = True) -> bool:
     return not commands or (publishing is not None and publishing.done())
 
 
+class StoreResume:
+    """Where the DMs of open conversations left off, read from the store: what the composition
+    root passes to DiscordPlatform as ``resume`` so that it backfills them at start."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def open_chats(self, platform: str) -> Sequence[str]:
+        async with self._store.reading() as uow:
+            return await uow.conversations.open_chats(platform)
+
+    async def last_update_id(self, source: str, sender: str) -> str | None:
+        async with self._store.reading() as uow:
+            return await uow.inbox.last_update_id(source, sender)
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings, server: FakeDiscord, *, wait_for_commands: bool = True
 ) -> AsyncIterator[RunningBot]:
-    """The app serving Discord as ``kolbot run`` would, until the block ends."""
+    """The app serving Discord as ``kolbot run`` would, until the block ends; what people
+    wrote to it while it was down is read from their DMs at start."""
     app = await App.open(settings)
     commands = list(app.dispatcher.router.commands.values())
-    platform = DiscordPlatform(settings, commands, guild_ready_timeout=0.05)
+    platform = DiscordPlatform(
+        settings, commands, guild_ready_timeout=0.05, resume=StoreResume(app.store)
+    )
     stop = asyncio.Event()
     run = asyncio.create_task(app.run([platform], stop))
     try:
@@ -152,14 +172,28 @@ async def member(app: App, user: FakeUser, *, name: str = "Anna") -> Person:
 
 
 class CallbackSink:
-    """Hands every event to one function instead of the core."""
+    """Hands every event to one function instead of the core; an update is settled once the
+    function returned (``settled`` as the core is asked to offer it)."""
 
     def __init__(self, on_update: Callable[[Incoming], Awaitable[None]]) -> None:
         self._on_update = on_update
+        self._settled: dict[str, asyncio.Future[None]] = {}
+
+    def settled(self, source: str, update_id: str) -> asyncio.Future[None]:
+        future = self._settled.get(update_id)
+        if future is None:
+            future = self._settled[update_id] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(lambda _: self._settled.pop(update_id, None))
+        return future
 
     async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
         for update in updates:
-            await self._on_update(update)
+            try:
+                await self._on_update(update)
+            finally:
+                future = self._settled.get(update.update_id or "")
+                if future is not None and not future.done():
+                    future.set_result(None)
 
     async def handle(self, source: str, update: Incoming) -> None:
         await self._on_update(update)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-import bot.adapters.discord.adapter
+import bot.adapters.discord.interactions
 from bot.adapters.discord_adapter import DiscordPlatform
 from bot.core.messages import Button, ChatRef, Incoming, MultiSelect, Option, Outgoing
 from bot.core.platform import BadRequest
@@ -195,9 +195,12 @@ async def test_an_expired_interaction_token_is_not_used(
 ) -> None:
     server = discord_server
     ada = server.add_user("ada")
-    monkeypatch.setattr(bot.adapters.discord.adapter, "INTERACTION_TTL", 0.0)
+    monkeypatch.setattr(bot.adapters.discord.interactions, "INTERACTION_TTL", 0.0)
 
     async def answer_late(incoming: Incoming) -> None:
+        # The core may get the command before Discord has the acknowledgement: let it land.
+        acknowledged = server.interactions[int(incoming.update_id or 0)]
+        await server.until(lambda: acknowledged.responses, what="the acknowledgement")
         server.clock = lambda: time.monotonic() + 15 * 60 + 1  # expired at Discord, too
         await platform.send(
             Outgoing(chat=incoming.chat, text="Late", reply_token=incoming.reply_token)

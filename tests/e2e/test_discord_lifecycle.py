@@ -15,7 +15,7 @@ from bot.core.platform import Transient
 from bot.i18n import translator
 from bot.settings import Settings
 from handlers import build_router
-from tests.e2e.discord_harness import bare_platform, discord_settings, running_bot
+from tests.e2e.discord_harness import CallbackSink, bare_platform, discord_settings, running_bot
 from tests.fakes.discord_server import (
     FOLLOWUP_ROUTE,
     GLOBAL_COMMANDS_ROUTE,
@@ -59,7 +59,7 @@ async def test_a_wrong_token_fails_the_start(
 
     platform = platform_for(wrong)
     with pytest.raises(LoginFailure):
-        await platform.start(ignore)
+        await platform.start(CallbackSink(ignore))
     assert platform.client is None
     # The fake saw a request without its token; that was the point here.
     assert discord_server.errors == ["GET /users/@me without the bot token"]
@@ -72,7 +72,7 @@ async def test_a_session_discord_ends_for_good_ends_wait_closed(
     from discord import ConnectionClosed
 
     platform = platform_for(dc_settings)
-    await platform.start(ignore)
+    await platform.start(CallbackSink(ignore))
     try:
         await discord_server.until(
             lambda: platform.client is not None and platform.client.is_ready(), what="ready"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.adapters.discord.adapter import DMS_CLOSED
 from bot.adapters.discord.render import escape
 from bot.adapters.discord_adapter import DiscordPlatform
 from bot.core.messages import Incoming
 from bot.i18n import translator
 from bot.settings import Settings
 from handlers import build_router
+from handlers.private_start import DMS_CLOSED
 from tests.e2e.discord_harness import CallbackSink, member, ready, running_bot
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, labels
 from tests.fakes.store import people

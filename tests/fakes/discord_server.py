@@ -35,6 +35,7 @@ TOKEN_TTL: Final = 15 * 60.0
 NOT_A_MEMBER: Final = -1
 MISSING_ACCESS: Final = {"message": "Missing Access", "code": 50001}
 MESSAGE_CREATE_ROUTE: Final = "POST /channels/{channel_id}/messages"
+HISTORY_ROUTE: Final = "GET /channels/{channel_id}/messages"
 DM_OPEN_ROUTE: Final = "POST /users/@me/channels"
 CALLBACK_ROUTE: Final = "POST /interactions/{interaction_id}/{token}/callback"
 FOLLOWUP_ROUTE: Final = "POST /webhooks/{application_id}/{token}"
@@ -232,6 +233,8 @@ class FakeDiscord:
         # Interactions a test expects to go unacknowledged (arriving as the bot stops).
         self.unanswered: set[int] = set()
         self.echoed: list[str] = []  # ids of the bot's DMs sent back to it
+        # Every history page served: the channel and the query it was asked with.
+        self.history_reads: list[tuple[int, dict[str, str]]] = []
         # Ephemeral message id → the one user who sees it.
         self.ephemeral_viewers: dict[str, int] = {}
         # Interaction times (created, acknowledged, tokens expiring); a test may move it on.
@@ -258,6 +261,7 @@ class FakeDiscord:
         add("GET", API + "/users/@me", self._get_me)
         add("GET", API + "/oauth2/applications/@me", self._get_application)
         add("POST", API + "/users/@me/channels", self._open_dm)
+        add("GET", API + "/channels/{channel_id}/messages", self._history)
         add("POST", API + "/channels/{channel_id}/messages", self._create_message)
         add("PATCH", API + "/channels/{channel_id}/messages/{message_id}", self._edit_message)
         for scope in ("", "/guilds/{guild_id}"):
@@ -452,6 +456,11 @@ class FakeDiscord:
     async def _dispatch_to(self, ws: web.WebSocketResponse, event: str, data: Json) -> None:
         await ws.send_json({"op": 0, "t": event, "s": next(self._sequence), "d": data})
 
+    @property
+    def connected(self) -> bool:
+        """Whether a gateway session is open."""
+        return bool(self._sockets)
+
     async def close_gateway(self, code: int) -> None:
         """End every gateway session as Discord does, e.g. 4004 when the token was revoked."""
         for ws in list(self._sockets):
@@ -579,6 +588,47 @@ class FakeDiscord:
             "flags": 0,
             "recipients": [user.payload()],
         }
+
+    async def _history(self, request: web.Request) -> web.Response:
+        """A channel's messages as Discord lists them: at most ``limit`` (1-100, default 50),
+        newest first; ``after`` gives the oldest ones after it, ``before`` the newest ones
+        before it (one of the two at most, each a snowflake). Ephemeral messages are nobody's
+        history."""
+        channel_id = int(request.match_info["channel_id"])
+        if channel_id not in self.messages:
+            self.errors.append(f"history of unknown channel {channel_id}")
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        problems = []
+        query = request.query
+        for name in query:
+            if name not in ("limit", "after", "before", "around"):
+                problems.append(f"history parameter {name!r}")
+        if "around" in query:
+            problems.append("history around a message: the fake does not serve it")
+        limit_text = query.get("limit", "50")
+        limit = int(limit_text) if limit_text.isdigit() else 0
+        if not 1 <= limit <= 100:
+            problems.append(f"history limit {limit_text!r}")
+        bounds = {name: query[name] for name in ("after", "before") if name in query}
+        if len(bounds) > 1:
+            problems.append(f"history with both {sorted(bounds)}")
+        for name, value in bounds.items():
+            if not re.fullmatch(r"\d{1,20}", value) or int(value) >= 1 << 64:
+                problems.append(f"history {name}={value!r} is not a snowflake")
+        if problems:
+            return self._invalid("history", problems)
+        listed = sorted(
+            (m for m in self.messages[channel_id] if not m["flags"] & (EPHEMERAL | LOADING)),
+            key=lambda m: int(m["id"]),
+        )
+        if "after" in bounds:
+            page = [m for m in listed if int(m["id"]) > int(bounds["after"])][:limit]
+        elif "before" in bounds:
+            page = [m for m in listed if int(m["id"]) < int(bounds["before"])][-limit:]
+        else:
+            page = listed[-limit:]
+        self.history_reads.append((channel_id, dict(query)))
+        return _json(page[::-1])
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel_id"])
@@ -954,12 +1004,16 @@ class FakeDiscord:
                 return await self._interact(user, channel_id, 3, data, message)
         raise AssertionError(f"no select menu in {self.texts(channel_id, user)[-3:]}")
 
-    async def write(self, user: FakeUser, text: str) -> Json:
-        """A DM the user types to the bot (MESSAGE_CREATE)."""
+    async def write(self, user: FakeUser, text: str, *, online: bool = True) -> Json:
+        """A DM the user types to the bot (MESSAGE_CREATE); with ``online`` False, while the
+        bot is not connected: it stays in the DM's history, and the gateway never tells."""
         channel_id = self.dm_channel(user)
         message = self._message_payload(channel_id, user.payload(), {"content": text}, [])
         self.messages[channel_id].append(message)
-        await self.dispatch("MESSAGE_CREATE", message)
+        if online:
+            await self.dispatch("MESSAGE_CREATE", message)
+        elif self._sockets:
+            raise AssertionError("the bot is connected: it would see this message")
         return message
 
     async def _interact(
