@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Protocol
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.inbox import Inbox
@@ -22,11 +21,6 @@ from storage.sealing import Sealer
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
-
-
-class Mountable(Protocol):
-    def mount(self, web: WebServer) -> None:
-        """Add the platform's routes (a webhook) before the server starts."""
 
 
 class App:
@@ -134,6 +128,16 @@ class App:
         self.shutdown_deadline = deadline
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for platform in started:
+            stop_receiving: Callable[[], Awaitable[None]] | None = getattr(
+                platform, "stop_receiving", None
+            )
+            if stop_receiving is not None:
+                try:
+                    async with asyncio.timeout(max(0.1, deadline - loop.time())):
+                        await stop_receiving()
+                except Exception:
+                    log.exception("%s did not stop receiving cleanly", platform.name)
         # Handlers get a fifth of the time; sends most of the rest; closing the last bit.
         await self.inbox.stop(loop.time() + (deadline - loop.time()) * 0.2)
         await self.outbox.stop(deadline - min(1.0, self.settings.shutdown_timeout_seconds / 5))

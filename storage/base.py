@@ -140,8 +140,9 @@ class InboxRepository(ABC):
         """Store what is new; an update stored before is not returned again."""
 
     @abstractmethod
-    async def unhandled(self, limit: int, now: datetime) -> list[InboxItem]:
-        """Stored and not handled, due now, oldest first: what a crash left behind."""
+    async def unhandled(self, limit: int, after_id: int = 0) -> list[InboxItem]:
+        """Stored and not handled, oldest first from past ``after_id``: what a stop or a crash
+        left behind."""
 
     @abstractmethod
     async def mark_handled(self, item_id: int, now: datetime) -> None: ...

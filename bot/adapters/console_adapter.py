@@ -9,13 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import sys
 import threading
 from typing import TextIO
 
+from bot.core.inbox import NotAccepting
 from bot.core.messages import ChatRef, Incoming, Outgoing, UserRef
 from bot.core.platform import UpdateSink
+from storage.base import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 CHAT = ChatRef(platform="console", chat_id="local")
 QUIT = "/quit"
@@ -114,8 +119,13 @@ class ConsolePlatform:
                 if text.strip() == QUIT:
                     break
                 if text.strip():
-                    # The reply is printed before the next prompt.
-                    await sink.handle(self.identity, self._incoming(text))
+                    try:
+                        # The reply is printed before the next prompt.
+                        await sink.handle(self.identity, self._incoming(text))
+                    except NotAccepting:
+                        break  # stopping
+                    except StorageUnavailable as error:
+                        log.warning("could not take that line now: %s", error)
         finally:
             self._closed.set()
 

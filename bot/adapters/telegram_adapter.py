@@ -185,8 +185,9 @@ class TelegramPlatform:
         mode = "webhook" if self._hook is not None else "long polling"
         log.info("telegram: @%s receiving by %s", self.username, mode)
 
-    async def stop(self) -> None:
-        """Stop receiving, confirm what was stored, and close the clients."""
+    async def stop_receiving(self) -> None:
+        """The first step of a stop: no more updates in (a webhook gets 503, so Telegram
+        keeps them), and Telegram told of the last batch stored, so it never sends it again."""
         if self._route is not None:
             self._route.sink = None
         if self._polling is not None:
@@ -195,6 +196,10 @@ class TelegramPlatform:
                 await self._polling
             self._polling = None
             await self._poller.confirm()
+
+    async def stop(self) -> None:
+        """Stop receiving if still receiving, then close the clients."""
+        await self.stop_receiving()
         await self._release()
         self._closed.set()
 

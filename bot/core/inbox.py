@@ -106,16 +106,17 @@ class Inbox:
     async def recover(self) -> int:
         """Queue stored, unhandled updates (oldest first) that are not in memory already."""
         found = 0
-        after = utcnow()
+        last = 0
         while True:
             async with self._store.reading() as uow:
-                items = await uow.inbox.unhandled(RECOVER_BATCH + len(self._known), after)
-            fresh = [i for i in items if (i.source, i.update_id) not in self._known]
-            for item in fresh:
-                self._schedule(item, Incoming.model_validate_json(item.payload))
-            found += len(fresh)
-            if len(items) < RECOVER_BATCH + len(self._known) - len(fresh) or not fresh:
+                items = await uow.inbox.unhandled(RECOVER_BATCH, last)
+            for item in items:
+                if (item.source, item.update_id) not in self._known:
+                    self._schedule(item, Incoming.model_validate_json(item.payload))
+                    found += 1
+            if len(items) < RECOVER_BATCH:
                 break
+            last = items[-1].id
         if found:
             log.info("taking up %d stored updates not yet handled", found)
         return found
@@ -254,6 +255,11 @@ class Inbox:
             self._idle.clear()
             try:
                 done = await self._handle(item, incoming)
+            except Exception:
+                # A bug below the handlers: drop it here rather than loop on it; the row
+                # stays unhandled in the table, for an operator and the next start.
+                log.exception("update %s could not be handled", item.update_id)
+                done = True
             finally:
                 self._busy -= 1
                 if not self._busy:

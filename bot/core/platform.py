@@ -54,7 +54,11 @@ class UpdateSink(Protocol):
 
 
 class Platform(Protocol):
-    """What the core needs from a messaging platform."""
+    """What the core needs from a messaging platform.
+
+    Two methods are optional, looked up by name: ``mount(web)`` adds the platform's routes (a
+    webhook) to the app's web server before it starts, and ``stop_receiving()`` is a stop's
+    first step (no more updates in, sends still work until ``stop``)."""
 
     name: str
 

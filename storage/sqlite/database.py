@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Row = sqlite3.Row
 Durability = Literal["normal", "full"]
 BUSY_TIMEOUT_MS = 5000
+MIGRATION_BUSY_TIMEOUT_MS = 60_000
 
 
 def to_db_time(moment: datetime) -> str:
@@ -147,36 +148,45 @@ class Database:
         number of times."""
         applied: list[str] = []
         async with self.write_lock:
-            await self._writer.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            for version, name, sql in migrations():
-                if until is not None and version > until:
-                    break
-                await self._writer.execute("BEGIN IMMEDIATE")
-                # Checked inside the write lock: another process may have just applied it.
-                async with self._writer.execute(
-                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-                ) as cursor:
-                    done = await cursor.fetchone() is not None
-                if done:
-                    await self._writer.execute("ROLLBACK")
-                    continue
-                try:
-                    for statement in _statements(sql):
-                        await self._writer.execute(statement)
-                    await self._writer.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at) "
-                        "VALUES (?, ?, ?)",
-                        (version, name, to_db_time(utcnow())),
-                    )
-                except BaseException:
-                    await self._writer.execute("ROLLBACK")
-                    raise
-                await self._writer.execute("COMMIT")
-                log.info("applied migration %04d_%s", version, name)
-                applied.append(f"{version:04d}_{name}")
+            # Another process may be migrating the same file: wait for it however long.
+            await self._writer.execute(f"PRAGMA busy_timeout = {MIGRATION_BUSY_TIMEOUT_MS}")
+            try:
+                applied = await self._apply(until)
+            finally:
+                await self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return applied
+
+    async def _apply(self, until: int | None) -> list[str]:
+        applied: list[str] = []
+        await self._writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        for version, name, sql in migrations():
+            if until is not None and version > until:
+                break
+            await self._writer.execute("BEGIN IMMEDIATE")
+            # Checked inside the write lock: another process may have just applied it.
+            async with self._writer.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ) as cursor:
+                done = await cursor.fetchone() is not None
+            if done:
+                await self._writer.execute("ROLLBACK")
+                continue
+            try:
+                for statement in _statements(sql):
+                    await self._writer.execute(statement)
+                await self._writer.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, to_db_time(utcnow())),
+                )
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+            log.info("applied migration %04d_%s", version, name)
+            applied.append(f"{version:04d}_{name}")
         return applied
 
     @asynccontextmanager

@@ -28,11 +28,10 @@ class SqliteInbox(InboxRepository):
                 stored.append(InboxItem(id=row["id"], **item.model_dump()))
         return stored
 
-    async def unhandled(self, limit: int, now: datetime) -> list[InboxItem]:
+    async def unhandled(self, limit: int, after_id: int = 0) -> list[InboxItem]:
         rows = await self._s.all(
-            "SELECT * FROM inbox WHERE status = 'pending' AND next_try_at <= ? "
-            "ORDER BY id LIMIT ?",
-            (to_db_time(now), limit),
+            "SELECT * FROM inbox WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
         )
         return [_item(row) for row in rows]
 

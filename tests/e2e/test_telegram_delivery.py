@@ -218,7 +218,7 @@ async def test_a_split_message_resumes_where_it_failed(
         long = "\n".join("y" * 99 for _ in range(60))
         telegram.fail("sendMessage", chat_id=512, status=502, after=1)
         [row] = await send_later(bot.app, [Outgoing(chat=_chat(512), text=long)])
-        await eventually(lambda: len(telegram.messages(512)) == 2, within=10)
+        await eventually(lambda: len(telegram.messages(512)) == 2, within=30)
         assert [c.status for c in telegram.calls_to("sendMessage", 512)] == [200, 502, 200]
         assert "\n".join(m.text for m in telegram.messages(512)) == long
         await eventually(lambda: bot.app.idle)

@@ -249,11 +249,12 @@ async def test_help_hides_what_does_nothing_here(platform: FakePlatform) -> None
     assert "/profile" in text
 
 
-async def test_profile_in_a_group_answers_privately(platform: FakePlatform) -> None:
+async def test_profile_in_a_group_shows_nothing_private(platform: FakePlatform) -> None:
     person = Person(platform)
     await sign_up(person)
     in_group = Person(platform, is_private=False, chat_id="group-9")
     replies = await in_group.say("/profile")
-    assert replies[0].private_reply
+    # Only a pointer to the private chat, shown where it was asked.
+    assert replies[0].text == "Please send me this command in a private chat."
     assert "anna" not in replies[0].text.lower()
     assert replies[0].chat == ChatRef(platform="fake", chat_id="group-9")
