@@ -10,7 +10,7 @@ from bot.settings import Settings
 from handlers import build_router
 from handlers.private_start import DMS_CLOSED
 from tests.e2e.discord_harness import CallbackSink, member, ready, running_bot
-from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, labels
+from tests.fakes.discord_server import CALLBACK_ROUTE, EPHEMERAL, FakeDiscord, labels
 from tests.fakes.store import people
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
@@ -196,3 +196,17 @@ async def test_a_command_the_core_leaves_unanswered_does_not_keep_thinking(
     [incoming] = seen
     assert (incoming.command, incoming.reply_token) == ("help", str(asked.id))
     assert asked.responses == [{"type": 5}]
+
+
+async def test_an_answer_typed_right_after_a_press_is_taken_after_it(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    anna = server.add_user("anna")
+    async with running_bot(dc_settings, server):
+        await server.reply_to(anna, server.slash(anna, "start"), label="English")
+        server.slow(CALLBACK_ROUTE, 0.3, times=1)  # Discord is slow to take the press
+        await server.press(anna, "English")
+        await server.reply_to(anna, server.write(anna, "Anna Nowak"), containing="country")
+    texts = server.texts(server.dm_channel(anna), anna)
+    assert [t for t in texts if "button" in t] == []  # the name was never taken for a language
