@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import HISTORY
 from bot.core.messages import Button
@@ -9,7 +10,7 @@ from bot.core.router import Router
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from bot.services.people import edit_profile
 from handlers.cards import draft_from_person, profile_card
-from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
+from handlers.keyboards import USE_BUTTONS, Keyboard, rows
 from handlers.private_start import no_way_in
 from handlers.profile_flow import FLOW, MODE, SAVED, profile_flow
 
@@ -31,9 +32,17 @@ def _in_profile_flow(ctx: Context) -> bool:
     return ctx.conversation is not None and ctx.conversation.flow == FLOW
 
 
-def _language_keyboard(prefix: str, first: str | None = None) -> Keyboard:
+class SetLanguage(CallbackData, prefix="setlang"):
+    """/language's choice, pressed at any time, in or out of a conversation."""
+
+    code: str
+
+
+def _language_keyboard(first: str | None = None) -> Keyboard:
     ordered = sorted(LANGUAGES, key=lambda code: code != first)
-    buttons = [Button(label=LANGUAGE_NAMES[code], data=f"{prefix}:{code}") for code in ordered]
+    buttons = [
+        Button(label=LANGUAGE_NAMES[code], data=SetLanguage(code=code).pack()) for code in ordered
+    ]
     return rows(buttons, per_row=3)
 
 
@@ -142,12 +151,13 @@ async def edit(ctx: Context) -> None:
 
 @router.command("language", N_("Change the language"))
 async def language(ctx: Context) -> None:
-    ctx.reply(ctx._("Choose your language:"), buttons=_language_keyboard("setlang", ctx.language))
+    ctx.reply(ctx._("Choose your language:"), buttons=_language_keyboard(ctx.language))
 
 
-@router.button("setlang")
+@router.button(SetLanguage)
 async def set_language(ctx: Context) -> None:
-    code = button_value(ctx.incoming.button_data, "setlang")
+    pressed = SetLanguage.unpack(ctx.incoming.button_data)
+    code = pressed.code if pressed is not None else ""
     if code not in LANGUAGES:
         ctx.reply(ctx._(USE_BUTTONS))
         return

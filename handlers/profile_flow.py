@@ -511,4 +511,16 @@ profile_flow = ProfileFlow(
         Step("consent", ask_consent, answer_consent),
         Step("review", ask_review, answer_review),
     ],
+    button_prefixes=(
+        "lang",
+        "name",
+        "tz",
+        "net",
+        "more",
+        NICHE_KEY,
+        "pay",
+        "consent",
+        "edit",
+        "review",
+    ),
 )

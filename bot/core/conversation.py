@@ -28,9 +28,14 @@ class Step:
 
 
 class Flow:
-    def __init__(self, name: str, steps: list[Step]) -> None:
+    def __init__(
+        self, name: str, steps: list[Step], button_prefixes: tuple[str, ...] = ()
+    ) -> None:
+        """``button_prefixes``: the button data prefixes the steps' questions use; the router
+        keeps any other router from claiming them."""
         self.name = name
         self.steps = {step.name: step for step in steps}
+        self.button_prefixes = button_prefixes
 
     async def begin(self, ctx: Context, step: str, data: dict[str, object] | None = None) -> None:
         ctx.start(self.name, step, dict(data or {}))

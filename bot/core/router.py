@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import Flow
 
@@ -39,6 +40,8 @@ class Router:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self.buttons: dict[str, Handler] = {}
+        # Who owns each button prefix: a button handler, or a flow's steps.
+        self.prefixes: dict[str, str] = {}
         self.flows: dict[str, Flow] = {}
         self.fallback: Handler | None = None
 
@@ -58,26 +61,39 @@ class Router:
 
         return register
 
-    def button(self, prefix: str) -> Callable[[Handler], Handler]:
-        """Handle buttons whose data starts with ``prefix:`` wherever they are pressed."""
+    def button(self, data: type[CallbackData]) -> Callable[[Handler], Handler]:
+        """Handle buttons of this CallbackData class wherever they are pressed."""
 
         def register(handler: Handler) -> Handler:
-            self.buttons[prefix] = handler
+            self._claim(data.prefix, f"{handler.__module__}.{handler.__qualname__}")
+            self.buttons[data.prefix] = handler
             return handler
 
         return register
 
     def flow(self, flow: Flow) -> Flow:
+        for prefix in flow.button_prefixes:
+            self._claim(prefix, f"the {flow.name} flow")
         self.flows[flow.name] = flow
         return flow
 
     def include(self, other: Router) -> None:
+        """Take in another router's commands, buttons and flows; a clash fails at start."""
         for clash in self.commands.keys() & other.commands.keys():
             raise ValueError(f"command /{clash} registered twice")
+        for prefix, owner in other.prefixes.items():
+            self._claim(prefix, owner)
         self.commands.update(other.commands)
         self.buttons.update(other.buttons)
         self.flows.update(other.flows)
         self.fallback = other.fallback or self.fallback
+
+    def _claim(self, prefix: str, owner: str) -> None:
+        if prefix in self.prefixes and self.prefixes[prefix] != owner:
+            raise ValueError(
+                f"button prefix {prefix!r} claimed by {self.prefixes[prefix]} and {owner}"
+            )
+        self.prefixes[prefix] = owner
 
     async def dispatch(self, ctx: Context) -> None:
         incoming = ctx.incoming
