@@ -10,7 +10,13 @@ from bot.settings import Settings
 from handlers import build_router
 from handlers.private_start import DMS_CLOSED
 from tests.e2e.discord_harness import CallbackSink, member, ready, running_bot
-from tests.fakes.discord_server import CALLBACK_ROUTE, EPHEMERAL, FakeDiscord, labels
+from tests.fakes.discord_server import (
+    CALLBACK_ROUTE,
+    DM_OPEN_ROUTE,
+    EPHEMERAL,
+    FakeDiscord,
+    labels,
+)
 from tests.fakes.store import people
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
@@ -210,3 +216,19 @@ async def test_an_answer_typed_right_after_a_press_is_taken_after_it(
         await server.reply_to(anna, server.write(anna, "Anna Nowak"), containing="country")
     texts = server.texts(server.dm_channel(anna), anna)
     assert [t for t in texts if "button" in t] == []  # the name was never taken for a language
+
+
+async def test_a_server_start_waiting_for_its_dm_holds_up_nobody_else(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    lena, ada = server.add_user("lena"), server.add_user("ada")
+    async with running_bot(dc_settings, server):
+        opening = server.hold(DM_OPEN_ROUTE, times=1)  # Discord is slow to open lena's DM
+        asked = await server.slash(lena, "start", channel_id=server.guild_channel_id)
+        await server.until(lambda: server.times(DM_OPEN_ROUTE), what="the DM being opened")
+        await server.reply_to(ada, server.write(ada, "hello"), containing="/start")
+        assert asked.followups == []  # still waiting for her DM
+        opening.set()
+        await server.until(lambda: asked.followups, what="her answer")
+        await server.until(lambda: server.inbox(lena), what="her first question")

@@ -182,6 +182,7 @@ class Slowness:
     route: str
     delay: float
     times: int | None  # None: every request
+    until: asyncio.Event | None = None  # instead of the delay: until it is set
 
 
 class FakeDiscord:
@@ -331,8 +332,17 @@ class FakeDiscord:
                     slowness.times -= 1
                     if slowness.times <= 0:
                         self.slowness.remove(slowness)
-                await asyncio.sleep(slowness.delay)
+                if slowness.until is not None:
+                    await slowness.until.wait()
+                else:
+                    await asyncio.sleep(slowness.delay)
                 return
+
+    def hold(self, route: str, *, times: int | None = None) -> asyncio.Event:
+        """Answer requests to ``route`` only once the returned event is set."""
+        released = asyncio.Event()
+        self.slowness.append(Slowness(route, 0.0, times, released))
+        return released
 
     def slow(self, route: str, delay: float, *, times: int | None = None) -> None:
         """Answer requests to ``route`` ``delay`` seconds late (every one unless ``times``);

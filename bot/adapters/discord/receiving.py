@@ -46,8 +46,8 @@ MAX_REMEMBERED_USERS: Final = 100_000
 BATCH: Final = 100
 # Waits before trying again to hand over updates the store could not take.
 RETRY_DELAYS: Final = (0.1, 5.0)
-# Interim, until an Incoming can carry the person's DM (see DmStart): commands that, sent in a
-# server, also run in the person's DM.
+# Interim, until an Incoming can carry the person's DM (see Receiver._dm_start): commands that,
+# sent in a server, also run in the person's DM.
 OPENS_DM: Final = frozenset({"start"})
 # Backfill: DMs read at once, messages read per request (Discord's most), requests per person.
 BACKFILL_WORKERS: Final = 4
@@ -152,7 +152,7 @@ def _ready(updates: list[Incoming]) -> asyncio.Future[list[Incoming]]:
     return future
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Entry:
     """One gateway event's updates (ready, or being prepared) and what to do once every one
     of them is handled and its replies sent."""
@@ -172,7 +172,8 @@ class _Watch:
 
 class Intake:
     """Hands entries to the sink in the order they were put, a batch per store. A person
-    being backfilled has their entries held until their history is in."""
+    whose history is being read, or whose event is being prepared (a DM opened to link to),
+    has their entries held meanwhile: the others' go on."""
 
     def __init__(self, source: Callable[[], str]) -> None:
         self._source = source
@@ -189,19 +190,37 @@ class Intake:
         self.accepting = True
         # Told when an event is held for a person's backfill.
         self.on_held: Callable[[int], None] | None = None
+        self._closed = False
+        # Entries whose updates are still being prepared (their person's later ones held).
+        self._preparing: set[Entry] = set()
 
     def start(self, sink: UpdateSink, hold: Iterable[int] = ()) -> None:
         self._sink = sink
         self.accepting = True
+        self._closed = False
         self._held = {user_id: [] for user_id in hold}
         self._task = asyncio.create_task(self._run(), name="discord-intake")
 
     def put(self, entry: Entry) -> None:
-        held = self._held.get(entry.user_id)
+        if self._closed:
+            return
+        user_id = entry.user_id
+        held = self._held.get(user_id)
         if held is not None:
             held.append(entry)
             if self.on_held is not None:
-                self.on_held(entry.user_id)
+                self.on_held(user_id)
+            return
+        if not entry.updates.done():
+            # Their later events wait for this one; everyone else's go on.
+            self._held[user_id] = []
+            self._preparing.add(entry)
+
+            def prepared(_: object) -> None:
+                self._preparing.discard(entry)
+                self.release(user_id, entry)
+
+            entry.updates.add_done_callback(prepared)
             return
         self._queue.append(entry)
         self._idle.clear()
@@ -218,23 +237,31 @@ class Intake:
             self.put(entry)
 
     async def drain(self) -> None:
-        """Until everything in line was handed over (or the core took no more)."""
-        if self._task is not None and not self._task.done():
-            await self._idle.wait()
+        """Until everything put so far was prepared and handed over (or the core took no
+        more); the history of people still being backfilled is not waited for."""
+        while self._task is not None and not self._task.done():
+            if self._preparing:
+                await asyncio.wait([entry.updates for entry in self._preparing])
+            elif not self._idle.is_set():
+                await self._idle.wait()
+            else:
+                return
 
     async def stop(self, within: float) -> None:
         """Hand over nothing more; let what waits for its update to settle finish (for up to
         ``within`` seconds)."""
         self.accepting = False
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        dropped = len(self._queue) + sum(map(len, self._held.values()))
-        if dropped:
-            log.info("discord: %d events not handed over at shutdown", dropped)
-        for entry in [*self._queue, *(e for held in self._held.values() for e in held)]:
+        left = [*self._preparing, *self._queue, *(e for h in self._held.values() for e in h)]
+        self._preparing.clear()
+        if left:
+            log.info("discord: %d events not handed over at shutdown", len(left))
+        for entry in left:
             entry.updates.cancel()
             if entry.then is not None:
                 self._spawn(entry.then())
@@ -256,12 +283,7 @@ class Intake:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                head = self._queue[0]
-                if not head.updates.done():
-                    await asyncio.wait([head.updates])
-                batch: list[Entry] = []
-                while self._queue and len(batch) < BATCH and self._queue[0].updates.done():
-                    batch.append(self._queue.popleft())
+                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 await self._hand_over(batch)
             self._idle.set()
 
@@ -318,6 +340,10 @@ class Intake:
                 return False
             except StorageUnavailable as error:
                 log.warning("discord events not stored (%s); retrying in %.1fs", error, delay)
+            except Exception:
+                # A bug in the sink: these are lost, the line goes on.
+                log.exception("discord: %d events could not be handed over", len(updates))
+                return False
             await asyncio.sleep(delay)
             delay = min(longest, delay * 2)
 
@@ -343,8 +369,13 @@ def _result(future: asyncio.Future[list[Incoming]]) -> list[Incoming]:
 
 
 async def _quietly(work: Awaitable[None]) -> None:
-    with contextlib.suppress(StorageUnavailable):
+    """Wait for ``work``; a failure only means the wait is over."""
+    try:
         await work
+    except StorageUnavailable:
+        pass
+    except Exception:
+        log.exception("waiting for a Discord event to be handled failed")
 
 
 async def _after(futures: list[asyncio.Future[None]], then: Callable[[], Awaitable[None]]) -> None:
