@@ -1,4 +1,11 @@
-"""The Discord adapter's parts; ``bot.adapters.discord_adapter`` is the entry point.
+"""The Discord adapter's parts; ``bot.adapters.discord_adapter.DiscordPlatform`` joins them.
+
+Along their jobs, as the Telegram adapter's: ``receiving`` (gateway events to the core in
+arrival order; DMs written while the bot was down read at start), ``sending`` (paced, resumable
+sends and edits, refusals as the core's errors), ``interactions`` (acknowledged at once, then
+the fast lane for replies), ``commands`` (the slash-command menus). Helpers: ``render`` turns an
+Outgoing into Discord messages, ``client`` is the discord.py Client and the components that
+survive restarts, ``ratelimit`` the budgets that keep under Discord's limits.
 
 discord.py imports the standard library's ``audioop`` for voice, which this bot never uses, and
 Python 3.11+ warns about that on import. Importing the library here first, with exactly that
