@@ -137,7 +137,8 @@ class ConversationRepository(ABC):
 class InboxRepository(ABC):
     @abstractmethod
     async def add_many(self, items: Sequence[NewInboxItem]) -> list[InboxItem]:
-        """Store what is new; an update stored before is not returned again."""
+        """Store what is new; returns the batch's updates stored and never tried, oldest first
+        (an update handled or tried before is not returned again)."""
 
     @abstractmethod
     async def unhandled(self, limit: int, after_id: int = 0) -> list[InboxItem]:

@@ -9,23 +9,46 @@ from storage.base import InboxRepository
 from storage.models import InboxItem, NewInboxItem
 from storage.sqlite.database import Row, Session, from_db_time, to_db_time
 
+# Values in one IN list, well under SQLite's and PostgreSQL's parameter limits.
+_IN_LIMIT = 500
+
 
 class SqliteInbox(InboxRepository):
     def __init__(self, session: Session) -> None:
         self._s = session
 
     async def add_many(self, items: Sequence[NewInboxItem]) -> list[InboxItem]:
-        stored = []
-        for item in items:
-            received = to_db_time(item.received_at)
-            row = await self._s.one(
-                "INSERT INTO inbox (source, update_id, sender, payload, next_try_at, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (source, update_id) DO NOTHING RETURNING id",
-                (item.source, item.update_id, item.sender, item.payload, received, received),
-            )
-            if row is not None:
-                stored.append(InboxItem(id=row["id"], **item.model_dump()))
+        if not items:
+            return []
+        # Two statements for the whole batch, whatever its size: one insert, one look back.
+        await self._s.many(
+            "INSERT INTO inbox (source, update_id, sender, payload, next_try_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, update_id) DO NOTHING",
+            [
+                (
+                    item.source,
+                    item.update_id,
+                    item.sender,
+                    item.payload,
+                    to_db_time(item.received_at),
+                    to_db_time(item.received_at),
+                )
+                for item in items
+            ],
+        )
+        stored: list[InboxItem] = []
+        for source in {item.source for item in items}:
+            ids = [item.update_id for item in items if item.source == source]
+            for start in range(0, len(ids), _IN_LIMIT):
+                chunk = ids[start : start + _IN_LIMIT]
+                marks = ", ".join("?" for _ in chunk)
+                rows = await self._s.all(
+                    "SELECT * FROM inbox WHERE source = ? "  # noqa: S608 - placeholders only
+                    f"AND update_id IN ({marks}) AND status = 'pending' AND attempts = 0",
+                    (source, *chunk),
+                )
+                stored.extend(_item(row) for row in rows)
+        stored.sort(key=lambda item: item.id)
         return stored
 
     async def unhandled(self, limit: int, after_id: int = 0) -> list[InboxItem]:
