@@ -91,16 +91,17 @@ async def test_a_flood_wait_gives_up_its_concurrency_slot(
         update = telegram.say(520, 520, "/help")
         await eventually(lambda: bool(telegram.calls_to("sendMessage", anna.chat_id)))
 
-        # Anna's update waits 3 s for its reply, and not in the only slot.
-        began = time.monotonic()
+        # Anna's update waits 3 s for its reply, and not in the only slot: Ben's is answered
+        # meanwhile (an ordering, not a latency, so a busy machine has seconds to spare).
         telegram.say(521, 521, "/help")
-        await eventually(lambda: telegram.activity(ben.chat_id) == 1, within=1.0)
-        assert time.monotonic() - began < 0.5
+        await eventually(lambda: telegram.activity(ben.chat_id) == 1, within=10.0)
 
         await bot.settled(update)
         limited, sent = telegram.calls_to("sendMessage", anna.chat_id)
         assert (limited.status, sent.status) == (429, 200)
         assert sent.at - limited.done_at >= 3.0
+        [answered] = telegram.calls_to("sendMessage", ben.chat_id)
+        assert answered.at < sent.at
 
 
 async def test_429s_for_several_chats_pause_every_chat(
@@ -142,9 +143,9 @@ async def test_sends_stay_under_the_overall_rate(
         took = time.monotonic() - began
     chosen = [d.at for d in _sends(decisions)]
     assert len(chosen) == 100
-    assert took >= 1.9
     assert _busiest(chosen, 1.0) <= 49  # one short of the limit, for jitter on the way
     assert max(chosen) - min(chosen) >= 99 / 49 - 1e-6
+    assert took >= 1.9
     # On the wire, stamped by the fake in the bot's event loop: every send came after the pacer
     # chose it, and bunched by a busy machine no more than a stall shorter than a second can.
     arrivals = sorted(c.at for c in telegram.calls_to("sendMessage"))
@@ -164,10 +165,11 @@ async def test_a_private_chat_gets_a_short_burst_then_one_a_second(
                 await bot.platform.send(Outgoing(chat=_chat(540), text=f"part {index}"))
     sends = _sends(decisions, 540)
     assert len(sends) == 4
-    # A reply of three messages is not slowed down: the pacer held none of them back...
-    assert [d.waited for d in sends[:3]] == [0, 0, 0]
-    # ...and the fourth went a second after the first, or later.
+    # A reply of three messages is not slowed down: the chat's bucket held none of them back
+    # (the overall one, at 1000/s here, may for a millisecond)...
+    assert all(d.waited is not None and d.waited < 0.1 for d in sends[:3])
+    # ...and the fourth was chosen for a second after the first, or later.
     assert sends[3].at - sends[0].at >= 1.0 - 1e-6
     calls = telegram.calls_to("sendMessage", 540)
     assert [c.status for c in calls] == [200] * 4
-    assert calls[3].at - calls[0].at >= 1.0 - 1e-6 - (calls[0].at - sends[0].at)
+    assert all(call.at >= send.at for call, send in zip(calls, sends, strict=True))

@@ -1,15 +1,14 @@
-"""The adapter's bookkeeping, in virtual time: pacing sends, and the getUpdates offset."""
+"""The Telegram pacer's decisions, in virtual time: bursts, rates, 429s, and what it reports."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from bot.adapters.telegram.intake import Intake
 
 from bot.adapters.telegram.pacing import ChatId, Pacer
+from bot.core.ratelimit import record_decisions
 
 
 class VirtualTime:
@@ -63,6 +62,19 @@ async def test_a_private_chat_gets_a_burst_then_one_a_second() -> None:
     assert times == pytest.approx([0, 0, 1, 2], abs=0.001)
 
 
+async def test_the_pacer_reports_when_it_chose_each_send_and_how_long_it_held_it() -> None:
+    time = VirtualTime()
+    pacer = _pacer(time, rate=2)
+    with record_decisions() as decisions:
+        times = await _times(pacer, time, [7, 8, 7, 7, 7])
+    assert [d.limiter for d in decisions] == [pacer] * 5
+    assert [d.key for d in decisions] == [7, 8, 7, 7, 7]
+    # One a second overall (one short of two): the rate tests bound these times.
+    assert times == pytest.approx([0, 1, 2, 3, 4])
+    assert [d.at for d in decisions] == pytest.approx(times)
+    assert [d.waited for d in decisions] == pytest.approx([0, 1, 1, 1, 1])
+
+
 async def test_a_group_gets_fewer_than_twenty_a_minute() -> None:
     time = VirtualTime()
     times = await _times(_pacer(time), time, [-100] * 40)
@@ -109,46 +121,8 @@ async def test_a_429_during_a_wait_is_waited_out_before_sending() -> None:
     pacer = Pacer(
         rate=1_000_000, chat_rate=1.0, chat_burst=3, group_rate=20, clock=time.clock, sleep=sleep
     )
-    times = await _times(pacer, time, [7] * 4)
+    with record_decisions() as decisions:
+        times = await _times(pacer, time, [7] * 4)
     assert times[:3] == pytest.approx([0, 0, 0], abs=0.001)
     assert times[3] >= told[0] + 5.0
-
-
-def test_the_offset_stays_at_the_oldest_unhandled_update() -> None:
-    intake = Intake()
-    assert intake.offset() is None  # Telegram starts at its oldest unconfirmed update
-    assert [intake.take(u) for u in (5, 6, 7)] == [True, True, True]
-    intake.handled(6)
-    assert intake.offset() == 5
-    assert not intake.take(6)  # fetched again while held: not handled twice
-    intake.handled(5)
-    assert intake.offset() == 7
-    intake.handled(7)
-    assert intake.offset() == 8
-    assert intake.unhandled == 0
-
-
-def test_a_deferred_update_holds_the_offset_and_is_taken_again() -> None:
-    intake = Intake()
-    intake.take(1)
-    intake.take(2)
-    assert intake.defer(2)
-    assert not intake.defer(2)  # logged once
-    intake.handled(1)
-    assert (intake.offset(), intake.deferred) == (2, 1)
-    assert intake.take(2)
-    assert intake.deferred == 0
-    intake.handled(2)
-    assert intake.offset() == 3
-
-
-async def test_moved_wakes_when_the_offset_moves() -> None:
-    intake = Intake()
-    intake.take(1)
-    intake.take(2)
-    waiting = asyncio.create_task(intake.moved(intake.offset()))
-    intake.handled(2)  # not the oldest: the offset stays
-    await asyncio.sleep(0.01)
-    assert not waiting.done()
-    intake.handled(1)
-    await asyncio.wait_for(waiting, 1)
+    assert decisions[3].at >= told[0] + 5.0  # reported when it went, not when first chosen

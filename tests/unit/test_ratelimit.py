@@ -1,4 +1,5 @@
-"""Token buckets: bursts, steady rates, order of waiters, and keys forgotten when idle."""
+"""Token buckets: bursts, steady rates, order of waiters, keys forgotten when idle, and the
+decisions limiters report for rate tests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import time
 
 import pytest
 
-from bot.core.ratelimit import KeyedBuckets, TokenBucket, rate_within
+from bot.adapters.discord.ratelimit import RequestBudget
+from bot.core.ratelimit import (
+    Decision,
+    KeyedBuckets,
+    TokenBucket,
+    decided,
+    rate_within,
+    record_decisions,
+)
 
 
 class Clock:
@@ -24,6 +33,39 @@ def test_a_burst_goes_at_once_then_the_rate_holds() -> None:
     assert [bucket.reserve() for _ in range(5)] == [0, 0, 0, 0.5, 1.0]
     clock.now += 1.0  # two of the waiting tokens are used by now
     assert bucket.reserve() == pytest.approx(0.5)
+
+
+def test_reserve_at_says_when_the_token_may_be_used() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate=2, burst=1, clock=clock)
+    assert [bucket.reserve_at(), bucket.reserve_at(), bucket.reserve()] == [1000.0, 1000.5, 1.0]
+
+
+def test_decisions_are_kept_only_while_recording() -> None:
+    decided("before", 1, 1.0)
+    with record_decisions() as outer:
+        decided("a", 1, 2.0)
+        with record_decisions() as inner:
+            decided("b", None, 3.0, waited=0.5)
+        decided("c", 2, 4.0)
+    decided("after", 1, 5.0)
+    assert inner == [Decision("b", None, 3.0, 0.5)]
+    assert [d.limiter for d in outer] == ["a", "b", "c"]
+    with record_decisions() as empty_outer, record_decisions() as empty_inner:
+        pass
+    decided("later", 1, 6.0)
+    assert empty_outer == empty_inner == []
+
+
+async def test_a_request_budget_reports_the_start_of_each_request_it_let_go() -> None:
+    now = [1000.0]
+    budget = RequestBudget(2, 1.0, margin=0.0, clock=lambda: now[0])
+    with record_decisions() as decisions:
+        await budget.acquire()
+        await budget.acquire()
+        budget.release(1000.1)
+        budget.release(None)  # never went out: not a send
+    assert decisions == [Decision(budget, None, 1000.1)]
 
 
 def test_an_idle_bucket_fills_up_to_its_burst_only() -> None:
