@@ -8,8 +8,10 @@ WAL with ``synchronous=NORMAL`` survives a killed process; ``full`` survives pow
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 Row = sqlite3.Row
 Durability = Literal["normal", "full"]
 BUSY_TIMEOUT_MS = 5000
+CHECKPOINT_INTERVAL = 1.0
 MIGRATION_BUSY_TIMEOUT_MS = 60_000
 
 
@@ -76,8 +79,25 @@ async def _connect(path: Path, durability: Durability) -> aiosqlite.Connection:
     return conn
 
 
-class Session:
+class Session(ABC):
     """One connection inside one transaction, as repositories see it."""
+
+    @abstractmethod
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement; the number of rows it changed."""
+
+    @abstractmethod
+    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class ThreadSession(Session):
+    """Statements run on aiosqlite's thread: for reads that may meet a slow disk."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
@@ -93,7 +113,6 @@ class Session:
         return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement; the number of rows it changed."""
         cursor = await self.conn.execute(sql, tuple(params))
         # Not closed: a finished statement holds nothing, and closing costs another hop.
         return cursor.rowcount
@@ -103,6 +122,47 @@ class Session:
             await self.conn.executemany(sql, rows)
 
 
+class InlineSession(Session):
+    """Statements run right here, on the event loop, inside a write transaction.
+
+    A hop to aiosqlite's thread and back costs about 0.2 ms, and units of work run one at a
+    time, so with a dozen statements each the hops alone capped the bot near 300 updates a
+    second. Inside ``Database.writing`` a statement cannot wait for a lock (the transaction
+    began IMMEDIATE, and WAL readers never block a writer), commits do not sync the disk
+    (``synchronous=NORMAL``) and checkpoints run on aiosqlite's thread: what is left takes
+    tens of microseconds."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        row: Row | None = self.conn.execute(sql, tuple(params)).fetchone()
+        return row
+
+    async def all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    async def run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.executemany(sql, rows)
+
+
+def _connect_inline(path: Path, durability: Durability) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Never wait for another process's lock here, on the event loop: BEGIN is retried
+    # asynchronously instead (see Database.writing).
+    conn.execute("PRAGMA busy_timeout = 0")
+    conn.execute(f"PRAGMA synchronous = {durability.upper()}")
+    # Checkpoints are run on aiosqlite's thread (Database.checkpoint), never on the loop.
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    return conn
+
+
 class Database:
     def __init__(
         self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
@@ -110,6 +170,9 @@ class Database:
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._inline: sqlite3.Connection | None = None
+        self._durability: Durability = "normal"
+        self._checkpoints: asyncio.Task[None] | None = None
         self.write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self._closed = False
@@ -126,13 +189,16 @@ class Database:
             await writer.close()
             raise
         database = cls(path, writer, reader)
-        if migrate:
-            try:
+        database._durability = durability
+        try:
+            if migrate:
                 await database.upgrade()
-            except BaseException:
-                # Open connections keep aiosqlite's threads, and so the process, alive.
-                await database.close()
-                raise
+            database._inline = _connect_inline(path, durability)
+        except BaseException:
+            # Open connections keep aiosqlite's threads, and so the process, alive.
+            await database.close()
+            raise
+        database._checkpoints = asyncio.create_task(database._checkpoint_loop())
         return database
 
     async def close(self) -> None:
@@ -140,8 +206,27 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+        async with self.write_lock:
+            if self._inline is not None:
+                self._inline.close()
         await self._reader.close()
+        with contextlib.suppress(sqlite3.Error):
+            await self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
         await self._writer.close()
+
+    async def _checkpoint_loop(self) -> None:
+        """Copy the write-ahead log into the database now and then, on aiosqlite's thread, so
+        it neither grows without bound nor stalls the event loop."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            try:
+                await self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as error:
+                log.warning("checkpoint failed: %s", error)
 
     async def upgrade(self, *, until: int | None = None) -> list[str]:
         """Apply the migrations not yet applied (up to version ``until``); safe to call any
@@ -192,15 +277,21 @@ class Database:
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Session]:
         """One write transaction at a time: commit on success, roll back on any exception,
-        a failed commit and a cancellation included (statements run on in aiosqlite's thread
-        in order, so the rollback always lands after whatever was started)."""
+        a failed commit and a cancellation included."""
         async with self.write_lock:
+            conn = self._inline
+            if conn is None:
+                raise sqlite3.ProgrammingError("the database is closed")
+            await _begin(conn)
             try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                yield Session(self._writer)
-                await self._writer.execute("COMMIT")
+                yield InlineSession(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                await _rollback(self._writer)
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error as error:
+                        log.warning("rollback failed: %s", error)
                 raise
 
     @asynccontextmanager
@@ -209,7 +300,7 @@ class Database:
         async with self._read_lock:
             try:
                 await self._reader.execute("BEGIN")
-                yield Session(self._reader)
+                yield ThreadSession(self._reader)
             finally:
                 await _rollback(self._reader)
 
@@ -221,6 +312,25 @@ class Database:
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         async with self.reading() as session:
             return await session.one(sql, params)
+
+
+async def _begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting asynchronously while another process writes: the statement
+    itself never waits (busy_timeout 0), so the event loop never stalls on a lock."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if loop.time() >= deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:
