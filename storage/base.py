@@ -190,7 +190,9 @@ class OutboxRepository(ABC):
     async def claim(
         self, owner: str, until: datetime, now: datetime, limit: int, platforms: Sequence[str]
     ) -> list[Delivery]:
-        """Lease due rows, in send order; a chat with an earlier row not yet due is skipped."""
+        """Lease due rows, in send order; a chat with an earlier row not yet due is skipped.
+        Rows whose lease ran out are due again, unless ``owner`` holds them (it still has
+        them in hand: a lease only lapses for a process that is gone)."""
 
     @abstractmethod
     async def finish(self, outcomes: Sequence[DeliveryOutcome], owner: str) -> None:

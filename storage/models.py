@@ -154,6 +154,7 @@ class Delivery(NewDelivery):
     parts_sent: int = 0
     created_at: datetime
     next_attempt_at: datetime
+    failing_since: datetime | None = None
 
 
 class DeliveryOutcome(_Frozen):
@@ -166,3 +167,4 @@ class DeliveryOutcome(_Frozen):
     next_attempt_at: datetime | None = None
     parts_sent: int = 0
     attempts: int = 0
+    failing_since: datetime | None = None

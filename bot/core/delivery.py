@@ -68,6 +68,7 @@ def decide(
             next_attempt_at=until,
             attempts=row.attempts,  # a 429 is a wait, not a failed try
             parts_sent=parts,
+            failing_since=row.failing_since,
         )
         if error.bot_wide:
             return Decision(outcome, hold_chat_until=until, pause_platform_until=until)
@@ -94,7 +95,8 @@ def decide(
         return Decision(outcome)
     if not isinstance(error, Transient):
         log.error("delivery %d failed in an unexpected way: %r", row.id, error)
-    if now - row.created_at >= give_up_after:
+    failing_since = row.failing_since or now
+    if now - failing_since >= give_up_after:
         log.error(
             "giving up on delivery %d to %s after %d tries: %s",
             row.id,
@@ -118,5 +120,6 @@ def decide(
         next_attempt_at=until,
         attempts=attempts,
         parts_sent=parts,
+        failing_since=failing_since,
     )
     return Decision(outcome, hold_chat_until=until)

@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from bot.core.delivery import backoff
 from bot.core.dispatcher import Dispatcher
+from bot.core.flood import FloodGate
 from bot.core.messages import Incoming, Outgoing
 from bot.core.outbox import Outbox
 from bot.i18n import N_, normalize_language, translator
@@ -53,14 +54,6 @@ class _Lane:
     retry_at: float = 0.0
 
 
-@dataclass(slots=True)
-class _Flood:
-    """Arrival times within the window, and whether this flood was answered already."""
-
-    arrivals: deque[float] = field(default_factory=deque)
-    warned: bool = False
-
-
 class Inbox:
     def __init__(
         self,
@@ -77,12 +70,10 @@ class Inbox:
         self._dispatcher = dispatcher
         self._outbox = outbox
         self._worker_count = workers
-        self._flood_limit = flood_limit
-        self._flood_window = flood_window
         self._max_attempts = max_attempts
         self._lanes: dict[str, _Lane] = {}
         self._ready: asyncio.Queue[str] = asyncio.Queue()
-        self._floods: dict[str, _Flood] = {}
+        self._flood = FloodGate(flood_limit, flood_window)
         self._known: set[tuple[str, str]] = set()  # (source, update id) held in memory
         self._settled: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._workers: list[asyncio.Task[None]] = []
@@ -152,38 +143,45 @@ class Inbox:
     async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
         if not self._accepting:
             raise NotAccepting("kolbot is stopping")
-        kept: list[tuple[NewInboxItem, Incoming]] = []
+        now = time.time()
+        updates = [
+            u if u.update_id else u.model_copy(update={"update_id": f"local-{uuid.uuid4().hex}"})
+            for u in updates
+        ]
+        stamps = [
+            (str(u.user), u.sent_at.timestamp() if u.sent_at is not None else now) for u in updates
+        ]
+        kept: list[tuple[NewInboxItem, Incoming, tuple[str, float]]] = []
         warnings: list[Incoming] = []
-        now = time.monotonic()
-        for update in updates:
-            sender = str(update.user)
-            verdict = self._flood_check(sender, now)
-            if verdict == "drop":
-                continue
+        for update, stamp, verdict in zip(
+            updates, stamps, self._flood.verdicts(stamps), strict=True
+        ):
             if verdict == "warn":
                 warnings.append(update)
+            if verdict != "keep":
                 continue
-            update_id = update.update_id or f"local-{uuid.uuid4().hex}"
-            incoming = update.model_copy(update={"update_id": update_id})
-            kept.append(
-                (
-                    NewInboxItem(
-                        source=source,
-                        update_id=update_id,
-                        sender=sender,
-                        payload=incoming.model_dump_json(exclude_defaults=True),
-                        received_at=utcnow(),
-                    ),
-                    incoming,
-                )
+            assert update.update_id is not None
+            item = NewInboxItem(
+                source=source,
+                update_id=update.update_id,
+                sender=stamp[0],
+                payload=update.model_dump_json(exclude_defaults=True),
+                received_at=utcnow(),
             )
+            kept.append((item, update, stamp))
         async with self._store.unit_of_work() as uow:
-            stored = await uow.inbox.add_many([item for item, _ in kept])
+            stored = await uow.inbox.add_many([item for item, _, _ in kept])
             if warnings:
                 await uow.outbox.add(_slow_down(source, warnings))
-        by_id = {incoming.update_id: incoming for _, incoming in kept}
-        for item in stored:
-            self._schedule(item, by_id[item.update_id])
+        by_id = {update.update_id: (update, stamp) for _, update, stamp in kept}
+        fresh = [item for item in stored if (item.source, item.update_id) not in self._known]
+        self._flood.record(
+            [by_id[item.update_id][1] for item in fresh],
+            [str(update.user) for update in warnings],
+            now,
+        )
+        for item in fresh:
+            self._schedule(item, by_id[item.update_id][0])
         if warnings:
             self._outbox.wake()
 
@@ -201,31 +199,6 @@ class Inbox:
             await waiter
         finally:
             self._settled.pop(key, None)
-
-    def _flood_check(self, sender: str, now: float) -> str:
-        flood = self._floods.get(sender)
-        if flood is None:
-            if len(self._floods) > 10_000:
-                self._prune_floods(now)
-            flood = self._floods[sender] = _Flood()
-        while flood.arrivals and flood.arrivals[0] <= now - self._flood_window:
-            flood.arrivals.popleft()
-        if len(flood.arrivals) >= self._flood_limit:
-            if flood.warned:
-                return "drop"
-            flood.warned = True
-            return "warn"
-        flood.warned = False
-        flood.arrivals.append(now)
-        return "keep"
-
-    def _prune_floods(self, now: float) -> None:
-        for sender in [
-            s
-            for s, f in self._floods.items()
-            if not f.arrivals or f.arrivals[-1] <= now - self._flood_window
-        ]:
-            del self._floods[sender]
 
     # Handling ----------------------------------------------------------------------------
 
@@ -309,14 +282,20 @@ class Inbox:
         updated = item.model_copy(update={"attempts": attempts})
         lane.items[0] = (updated, lane.items[0][1])
         lane.retry_at = loop.time() + delay
+        set_aside = False
         with contextlib.suppress(StorageUnavailable):
             async with self._store.unit_of_work() as uow:
                 at = utcnow() + timedelta(seconds=delay)
                 if attempts >= self._max_attempts:
                     await uow.inbox.set_aside(item.id, str(error))
+                    set_aside = True
                 else:
                     await uow.inbox.retry_later(item.id, str(error), at)
-        if attempts >= self._max_attempts:
+        if attempts >= self._max_attempts and not set_aside:
+            # Not even the dead letter could be written: keep trying, at the longest pause,
+            # rather than forget an update whose row still says it is waiting.
+            return False
+        if set_aside:
             log.error(
                 "update %s set aside after %d tries; see `kolbot inbox status`",
                 item.update_id,

@@ -7,6 +7,7 @@ embed). Addresses round-trip through strings so jobs can store them and send day
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -135,3 +136,6 @@ class Incoming(_Frozen):
     reply_token: str | None = None
     # Where a group member can open a private chat with the bot (Telegram's deep link).
     private_chat_url: str | None = None
+    # When the person sent it, if the platform says: a flood is judged by it, so messages
+    # written while the bot was down are not taken for one when they arrive together.
+    sent_at: datetime | None = None

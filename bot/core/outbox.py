@@ -62,6 +62,8 @@ async def lend_slot() -> AsyncIterator[None]:
 # Waits up to this long are sat out in memory; longer ones go back to the table.
 MEMORY_WAIT = 5.0
 SEND_TIMEOUT = 60.0
+# At a stop past its deadline, the final writes still get this long.
+FINAL_WRITES = 0.5
 FLUSH_BATCH = 500
 
 
@@ -122,6 +124,8 @@ class Outbox:
         self._paused: dict[str, float] = {}
         self._held = 0
         self._more_due = False
+        # Chats whose rows went back to the table, and until when they wait there.
+        self._parked: dict[ChatKey, datetime] = {}
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._outcomes: list[tuple[Delivery, Decision, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
@@ -171,10 +175,14 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self._flush()
-        with contextlib.suppress(StorageUnavailable):
-            async with self._store.unit_of_work() as uow:
-                await uow.outbox.release([self.owner])
+        # The last writes get what is left of the time, and a little: a store another process
+        # keeps locked must not keep kolbot from stopping. What they miss, the next start
+        # recovers (rows still leased to a run that is gone are sent again).
+        with contextlib.suppress(StorageUnavailable, TimeoutError):
+            async with asyncio.timeout_at(max(deadline, loop.time() + FINAL_WRITES)):
+                await self._flush()
+                async with self._store.unit_of_work() as uow:
+                    await uow.outbox.release([self.owner])
         for waiter in self._waiters.values():
             if not waiter.done():
                 waiter.set_result(None)
@@ -240,10 +248,25 @@ class Outbox:
             # there is room, rather than at the next poll.
             self._more_due = len(rows) == room
             for row in rows:
-                self._enqueue(row)
+                self._enqueue(row, claimed=True)
 
-    def _enqueue(self, row: Delivery) -> None:
+    def _enqueue(self, row: Delivery, *, claimed: bool = False) -> None:
         key = (row.platform, row.chat)
+        if claimed:
+            # The table hands a parked chat's rows back in order: its turn has come.
+            self._parked.pop(key, None)
+        elif key in self._parked:
+            # Earlier rows of this chat went back to the table: this one follows them there,
+            # so the claim keeps the chat's order.
+            again = DeliveryOutcome(
+                id=row.id,
+                status="pending",
+                next_attempt_at=self._parked[key],
+                attempts=row.attempts,
+                parts_sent=row.parts_sent,
+            )
+            self._record(row, Decision(again))
+            return
         self._queues.setdefault(key, deque()).append(row)
         self._held += 1
         if key not in self._workers:
@@ -260,7 +283,7 @@ class Outbox:
                 wait = max(self._holds.get(key, 0.0), self._paused.get(key[0], 0.0))
                 wait -= loop.time()
                 if wait > MEMORY_WAIT or (wait > 0 and not self._running):
-                    self._give_back(queue, utcnow() + timedelta(seconds=max(wait, 0.0)))
+                    self._give_back(key, queue, utcnow() + timedelta(seconds=max(wait, 0.0)))
                     break
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -289,7 +312,7 @@ class Outbox:
                 elif decision.outcome.status == "pending":
                     self._hold(key, decision, loop.time())
                     when = decision.outcome.next_attempt_at or utcnow()
-                    self._give_back(queue, when)
+                    self._give_back(key, queue, when)
         finally:
             self._workers.pop(key, None)
             if not queue:
@@ -308,8 +331,10 @@ class Outbox:
             self._paused[key[0]] = max(self._paused.get(key[0], 0.0), until)
             log.warning("%s: pausing every send for %.1fs", key[0], until - now)
 
-    def _give_back(self, queue: deque[Delivery], when: datetime) -> None:
-        """Rows waiting longer than memory should hold go back to the table, due ``when``."""
+    def _give_back(self, key: ChatKey, queue: deque[Delivery], when: datetime) -> None:
+        """Rows waiting longer than memory should hold go back to the table, due ``when``;
+        the chat stays parked there until a claim hands its rows out again, in order."""
+        self._parked[key] = when
         while queue:
             row = queue.popleft()
             self._held -= 1
@@ -395,6 +420,9 @@ class Outbox:
             self._outcomes[:0] = batch
             self._unwritten.set()
             return False
+        except BaseException:
+            self._outcomes[:0] = batch  # cancelled mid-write: the next flush writes them
+            raise
         for _, _, written in batch:
             if not written.done():
                 written.set_result(None)

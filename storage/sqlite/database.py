@@ -151,7 +151,10 @@ class InlineSession(Session):
 
 
 def _connect_inline(path: Path, durability: Durability) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Opening may meet another process creating the file: wait for it as any connection does.
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     # Never wait for another process's lock here, on the event loop: BEGIN is retried

@@ -133,8 +133,8 @@ class SqliteOutbox(OutboxRepository):
         # Leases that ran out belong to nobody: their rows are due again.
         await self._s.run(
             "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL "
-            "WHERE status = 'sending' AND lease_until <= ?",
-            (moment,),
+            "WHERE status = 'sending' AND lease_until <= ? AND lease_owner <> ?",
+            (moment, owner),
         )
         marks = ", ".join("?" for _ in platforms)
         # The f-string adds placeholders only.
@@ -165,8 +165,9 @@ class SqliteOutbox(OutboxRepository):
             ],
         )
         await self._s.many(
-            "UPDATE deliveries SET status = 'pending', last_error = ?, attempts = ?, "
-            "parts_sent = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL "
+            "UPDATE deliveries SET status = 'pending', last_error = COALESCE(?, last_error), "
+            "attempts = ?, parts_sent = ?, next_attempt_at = ?, failing_since = ?, "
+            "lease_owner = NULL, lease_until = NULL "
             "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             [
                 (
@@ -174,6 +175,7 @@ class SqliteOutbox(OutboxRepository):
                     o.attempts,
                     o.parts_sent,
                     to_db_time(o.next_attempt_at or utcnow()),
+                    to_db_time(o.failing_since) if o.failing_since else None,
                     o.id,
                     owner,
                 )
@@ -249,4 +251,5 @@ def _delivery(row: Row) -> Delivery:
         parts_sent=row["parts_sent"],
         created_at=from_db_time(row["created_at"]),
         next_attempt_at=from_db_time(row["next_attempt_at"]),
+        failing_since=maybe_time(row["failing_since"]),
     )

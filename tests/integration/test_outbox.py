@@ -309,3 +309,26 @@ async def test_stop_hands_unsent_rows_back_by_the_deadline(store: SqliteStore) -
     assert sorted(m.chat.chat_id for m in fake.sent + again.sent) == sorted(
         c.chat_id for c in slow_chats
     )
+
+
+async def test_a_reply_pushed_while_its_chat_waits_out_a_429_keeps_its_turn(
+    store: SqliteStore,
+) -> None:
+    fake = FakePlatform()
+    fake.failures = [RateLimited(0.5)]
+    await queue(store, message("first"))
+    outbox = await running(store, fake)
+    try:
+        await eventually(lambda: len(fake.attempts) == 1)
+        await eventually(lambda: outbox.in_flight == 0)
+        # A reply committed now, leased for a send right after its commit...
+        lease = outbox.lease()
+        assert lease is not None
+        async with store.unit_of_work() as uow:
+            rows = await uow.outbox.add([message("second")], lease=lease)
+        await outbox.push(rows)
+        await eventually(lambda: len(fake.sent) == 2, within=5)
+    finally:
+        await stop(outbox)
+    # ...goes after the message that was waiting, not before it.
+    assert [m.text for m in fake.sent] == ["first", "second"]

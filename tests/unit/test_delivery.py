@@ -15,8 +15,14 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 GIVE_UP = timedelta(hours=1)
 
 
-def row(*, attempts: int = 0, age: timedelta = timedelta(seconds=1)) -> Delivery:
+def row(
+    *,
+    attempts: int = 0,
+    age: timedelta = timedelta(seconds=1),
+    failing_for: timedelta | None = None,
+) -> Delivery:
     return Delivery(
+        failing_since=None if failing_for is None else NOW - failing_for,
         id=7,
         dedupe_key="k",
         platform="fake",
@@ -75,10 +81,21 @@ def test_backoff_spreads_retries() -> None:
 
 
 def test_an_outage_longer_than_the_setting_fails_the_row() -> None:
-    old = row(attempts=40, age=GIVE_UP + timedelta(seconds=1))
-    assert decide(old, Transient("502"), NOW, GIVE_UP, random.Random(1)).outcome.status == (
+    failing = row(attempts=40, failing_for=GIVE_UP + timedelta(seconds=1))
+    assert decide(failing, Transient("502"), NOW, GIVE_UP, random.Random(1)).outcome.status == (
         "failed"
     )
+
+
+def test_the_outage_is_counted_from_the_first_failure_not_the_queueing() -> None:
+    """A broadcast's tail may wait hours for its turn: that is no outage."""
+    queued_long_ago = row(age=GIVE_UP * 5)
+    decision = decide(queued_long_ago, Transient("502"), NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.status == "pending"
+    assert decision.outcome.failing_since == NOW
+    still_failing = row(attempts=3, age=GIVE_UP * 5, failing_for=timedelta(minutes=10))
+    decision = decide(still_failing, Transient("502"), NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.failing_since == NOW - timedelta(minutes=10)
 
 
 def test_parts_already_sent_are_kept() -> None:

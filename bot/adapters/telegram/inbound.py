@@ -89,6 +89,7 @@ def _written(update: Update, message: Message, user: User, bot_username: str) ->
         args=args,
         update_id=str(update.update_id),
         private_chat_url=None if private else deep_link(bot_username),
+        sent_at=message.date,
     )
 
 

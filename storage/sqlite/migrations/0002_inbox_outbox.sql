@@ -37,6 +37,9 @@ CREATE TABLE deliveries (
     status          TEXT    NOT NULL DEFAULT 'pending'
                     CHECK (status IN ('pending', 'sending', 'sent', 'blocked', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
+    -- The first of the failed tries in a row: an outage is measured from it, not from when
+    -- the message was queued (a broadcast's tail may wait hours, and that is no outage).
+    failing_since   TEXT,
     parts_sent      INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT    NOT NULL,
     lease_owner     TEXT,
