@@ -8,7 +8,7 @@ taken for a flood when they arrive together: their own timestamps spread them ou
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -32,16 +32,15 @@ class FloodGate:
     def verdicts(self, batch: Sequence[tuple[str, float]]) -> list[Verdict]:
         """For each (sender, sent at): keep it, answer it with one request to slow down, or
         drop it. Nothing is counted yet."""
-        kept: Counter[str] = Counter()
+        kept: dict[str, list[float]] = {}
         warned: set[str] = set()
         verdicts: list[Verdict] = []
         for sender, at in batch:
             state = self._senders.get(sender)
-            recent = kept[sender]
-            if state is not None:
-                recent += sum(1 for sent in state.sent if sent > at - self._window)
+            earlier = [*(state.sent if state is not None else ()), *kept.get(sender, ())]
+            recent = sum(1 for sent in earlier if at - self._window < sent <= at)
             if recent < self._limit:
-                kept[sender] += 1
+                kept.setdefault(sender, []).append(at)
                 verdicts.append("keep")
             elif sender in warned or (state is not None and state.warned):
                 verdicts.append("drop")
