@@ -27,6 +27,7 @@ from tests.fakes.discord_server import (
     FakeUser,
     busiest_window,
 )
+from tests.fakes.store import delivery_statuses, drained, people, send_later
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
 
@@ -112,26 +113,28 @@ async def test_a_refused_dm_marks_the_account_unreachable_until_they_write(
     server = discord_server
     zoe = server.add_user("zoe")
     async with running_bot(dc_settings, server) as bot:
-        people = bot.app.services.people
         await member(bot.app, zoe)
         server.block_dms(zoe)
-        deliverer = bot.app.dispatcher.deliverer
-        assert await deliverer.deliver(bot.platform, dm(zoe)) is None
-        account = await people.account("discord", str(zoe.id))
+        [first] = await send_later(bot.app, [dm(zoe)])
+        await drained(bot.app)
+        assert await delivery_statuses(bot.app, [first]) == ["blocked"]
+        account = await people(bot.app).account("discord", str(zoe.id))
         assert account is not None
         assert not account.reachable
         attempts = server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(zoe))
         assert len(attempts) == 1
         assert len(bot.platform.invalid_requests) == 1
 
-        # Not retried while blocked: no request at all, so no invalid-request count either.
-        with pytest.raises(Unreachable):
-            await bot.platform.send(dm(zoe))
+        # Not tried while blocked: no request at all, so no invalid-request count either.
+        [second] = await send_later(bot.app, [dm(zoe)])
+        await drained(bot.app)
+        assert await delivery_statuses(bot.app, [second]) == ["blocked"]
         assert server.times(MESSAGE_CREATE_ROUTE, channel_id=server.dm_channel(zoe)) == attempts
+        assert len(bot.platform.invalid_requests) == 1
 
         server.unblock_dms(zoe)
         await server.reply_to(zoe, server.write(zoe, "hello again"), containing="/help")
-        account = await people.account("discord", str(zoe.id))
+        account = await people(bot.app).account("discord", str(zoe.id))
         assert account is not None
         assert account.reachable
 

@@ -12,6 +12,7 @@ from bot.core.messages import ChatRef, Outgoing
 from bot.core.ratelimit import Decision, record_decisions
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot
+from tests.fakes.store import send_later
 from tests.fakes.telegram_server import Call, FakeTelegram
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
@@ -84,7 +85,8 @@ async def test_a_429_storm_loses_nothing_keeps_order_and_sends_nothing_early(
 async def test_a_flood_wait_gives_up_its_concurrency_slot(
     tg_settings: Settings, telegram: FakeTelegram
 ) -> None:
-    async with running_bot(tg_settings, telegram, concurrency=1) as bot:
+    one_at_a_time = tg_settings.model_copy(update={"outbox_concurrency": 1})
+    async with running_bot(one_at_a_time, telegram) as bot:
         anna = TgUser(bot, 520, "Anna")
         ben = TgUser(bot, 521, "Ben")
         telegram.fail("sendMessage", chat_id=anna.chat_id, status=429, retry_after=3)
@@ -114,8 +116,11 @@ async def test_429s_for_several_chats_pause_every_chat(
             telegram.add_user(chat, f"User{chat}")
         # Not about one chat: Telegram's overall limit, which answers 429 to every chat.
         telegram.fail("sendMessage", status=429, retry_after=1)
-        await asyncio.gather(
-            *(bot.platform.send(Outgoing(chat=_chat(chat), text=f"hi {chat}")) for chat in chats)
+        await send_later(
+            bot.app, [Outgoing(chat=_chat(chat), text=f"hi {chat}") for chat in chats]
+        )
+        await eventually(
+            lambda: all(telegram.messages(chat) for chat in chats), within=15, what="every chat"
         )
         for chat in chats:
             assert [m.text for m in telegram.messages(chat)] == [f"hi {chat}"]
