@@ -21,6 +21,7 @@ from bot.core.ratelimit import Clock, KeyedBuckets, TokenBucket, decided, rate_w
 log = logging.getLogger(__name__)
 
 ChatId = int | str
+OVERALL_SHARE = 0.97
 Suspend = Callable[[], AbstractAsyncContextManager[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -45,7 +46,10 @@ class Pacer:
         in a private chat, ``group_rate`` a minute in a group."""
         self._clock = clock
         self._sleep = sleep
-        self._overall = TokenBucket(rate_within(rate, 1.0), clock=clock)
+        # A few percent under the limit, not one message: at hundreds a second, sends that
+        # leave evenly still arrive bunched by the network and the event loop.
+        overall = min(rate_within(rate, 1.0), rate * OVERALL_SHARE)
+        self._overall = TokenBucket(overall, clock=clock)
         self._private: KeyedBuckets[ChatId] = KeyedBuckets(chat_rate, chat_burst, clock=clock)
         group_burst = min(chat_burst, group_rate - 1)
         self._groups: KeyedBuckets[ChatId] = KeyedBuckets(
