@@ -10,7 +10,7 @@ import bot.adapters.discord.receiving
 from bot.i18n import translator
 from bot.settings import Settings
 from storage.models import ConversationKey
-from tests.e2e.discord_harness import running_bot
+from tests.e2e.discord_harness import discord_settings, running_bot
 from tests.fakes.discord_server import HISTORY_ROUTE, FakeDiscord, FakeInteraction, FakeUser
 from tests.fakes.store import conversations
 
@@ -122,3 +122,26 @@ async def test_the_fake_refuses_history_requests_discord_would_refuse(
             await client.http.logs_from(channel, 10, after=1, before=2)
     assert len(server.errors) == 4
     server.errors.clear()
+
+
+async def test_a_backlog_written_over_an_hour_is_not_taken_for_a_flood(
+    settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    strict = discord_settings(settings, server, flood_limit=5, flood_window_seconds=10.0)
+    anna = server.add_user("anna")
+    async with running_bot(strict, server):
+        await to_the_name_step(server, anna)
+    await offline(server)
+    answers = ("Anna Nowak", "Poland", "Europe/Warsaw", "Instagram", "anna.fit", "12k")
+    for text in answers:  # one every ten minutes while the bot was down
+        server.advance(600)
+        await server.write(anna, text, online=False)
+    async with running_bot(strict, server):
+        await server.until(
+            lambda: asked(server, anna, "accounts so far"), what="every answer taken"
+        )
+    slow_down = english._(
+        "You are sending messages faster than I can read them. Please slow down a little."
+    )
+    assert slow_down not in server.texts(server.dm_channel(anna), anna)

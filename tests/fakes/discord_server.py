@@ -28,6 +28,7 @@ from typing import Any, Final
 from aiohttp import BodyPartReader, WSMsgType, web
 
 API: Final = "/api/v10"
+DISCORD_EPOCH_MS: Final = 1_420_070_400_000
 EPHEMERAL: Final = 1 << 6
 LOADING: Final = 1 << 7
 ACK_DEADLINE: Final = 3.0
@@ -84,8 +85,8 @@ LOCALES: Final = frozenset(
 Json = dict[str, Any]
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+def now_iso(ahead: float = 0.0) -> str:
+    return datetime.fromtimestamp(time.time() + ahead, UTC).isoformat()
 
 
 def valid_command_name(name: str) -> bool:
@@ -188,7 +189,10 @@ class Slowness:
 class FakeDiscord:
     def __init__(self, *, token: str = "fake-bot-token") -> None:
         self.token = token
-        self._ids = itertools.count(1_200_000_000_000_000_000)
+        # Snowflakes as Discord makes them: milliseconds since its epoch, then a counter.
+        self._last_id = 0
+        # How far ahead of the real time the fake's wall clock runs (see ``advance``).
+        self.ahead = 0.0
         self.application_id = self._snowflake()
         self.bot = {
             "id": str(self.application_id),
@@ -713,7 +717,7 @@ class FakeDiscord:
             "channel_id": str(channel_id),
             "author": author,
             "content": payload.get("content") or "",
-            "timestamp": now_iso(),
+            "timestamp": now_iso(self.ahead),
             "edited_timestamp": None,
             "tts": False,
             "mention_everyone": False,
@@ -741,7 +745,7 @@ class FakeDiscord:
         if "allowed_mentions" in payload:
             message["allowed_mentions"] = payload["allowed_mentions"]
         message["flags"] &= ~LOADING
-        message["edited_timestamp"] = now_iso()
+        message["edited_timestamp"] = now_iso(self.ahead)
         return message
 
     def _find(self, channel_id: int, message_id: int) -> Json | None:
@@ -1149,7 +1153,15 @@ class FakeDiscord:
         return found
 
     def _snowflake(self) -> int:
-        return next(self._ids)
+        """A new id, later than every earlier one, carrying the (fake) time it was made."""
+        millis = int((time.time() + self.ahead) * 1000) - DISCORD_EPOCH_MS
+        self._last_id = max(self._last_id + 1, millis << 22)
+        return self._last_id
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's wall clock on: what is made from now on (messages, their ids and
+        timestamps) says it is that much later."""
+        self.ahead += seconds
 
 
 def _bucket_headers(route: str) -> dict[str, str]:

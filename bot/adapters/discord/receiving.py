@@ -26,6 +26,7 @@ import re
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, Protocol, cast
 
 import discord
@@ -96,7 +97,8 @@ def user_ref(user_id: int, display_name: str, locale: str | None) -> UserRef:
 
 
 def typed(user: UserRef, message_id: int, text: str) -> Incoming | None:
-    """A DM someone typed: a command when it starts with a slash; None when blank."""
+    """A DM someone typed: a command when it starts with a slash; None when blank. When it
+    was sent is in its id (a snowflake), for messages read from history too."""
     stripped = text.strip()
     if not stripped:
         return None
@@ -105,6 +107,7 @@ def typed(user: UserRef, message_id: int, text: str) -> Incoming | None:
         "user": user,
         "update_id": str(message_id),
         "message_id": str(message_id),
+        "sent_at": discord.utils.snowflake_time(message_id),
     }
     if stripped.startswith("/") and len(stripped) > 1:
         command, _, args = stripped[1:].partition(" ")
@@ -120,6 +123,7 @@ def slash(
     user: UserRef,
     *,
     update_id: str,
+    sent_at: datetime,
     is_private: bool = True,
     reply_token: str | None = None,
     private_chat_url: str | None = None,
@@ -135,6 +139,7 @@ def slash(
         update_id=update_id,
         reply_token=reply_token,
         private_chat_url=private_chat_url,
+        sent_at=sent_at,
     )
 
 
@@ -417,6 +422,7 @@ class Receiver:
                 pending.chat,
                 self._user(interaction),
                 update_id=pending.token,
+                sent_at=interaction.created_at,
                 is_private=in_dm,
                 reply_token=pending.token,
             )
@@ -439,6 +445,7 @@ class Receiver:
                 message_id=str(message.id) if message is not None else None,
                 update_id=pending.token,
                 reply_token=pending.token,
+                sent_at=interaction.created_at,
             )
         else:
             return
@@ -502,7 +509,13 @@ class Receiver:
                 link[0] = await self._sender.dm_url(user_id)
             except SendError as error:
                 log.info("could not open a DM with a user: %s", error)
-            in_dm = slash(name, dm_chat(user_id), user, update_id=f"{pending.token}:dm")
+            in_dm = slash(
+                name,
+                dm_chat(user_id),
+                user,
+                update_id=f"{pending.token}:dm",
+                sent_at=interaction.created_at,
+            )
             return [in_dm]
 
         async def answer_here() -> None:
@@ -514,6 +527,7 @@ class Receiver:
                 chat_of(interaction),
                 user,
                 update_id=pending.token,
+                sent_at=interaction.created_at,
                 is_private=False,
                 reply_token=pending.token,
                 private_chat_url=None if watch.refused else link[0],
