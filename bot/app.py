@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from bot.core.dispatcher import Dispatcher
@@ -17,10 +17,27 @@ from bot.settings import Settings
 from bot.web import WebServer
 from handlers import build_router
 from jobs.scheduler import build_scheduler
+from storage.base import Store
 from storage.sealing import Sealer
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
+
+
+class StoreResumePoints:
+    """Where the DMs of open conversations left off, read from the store: what the Discord
+    adapter backfills from at start (the gateway never replays what came while down)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def open_chats(self, platform: str) -> Sequence[str]:
+        async with self._store.reading() as uow:
+            return await uow.conversations.open_chats(platform)
+
+    async def last_update_id(self, source: str, sender: str) -> str | None:
+        async with self._store.reading() as uow:
+            return await uow.inbox.last_update_id(source, sender)
 
 
 class App:
@@ -46,6 +63,7 @@ class App:
         )
         self.scheduler = build_scheduler(services)
         self.web: WebServer | None = None
+        self.resume_points = StoreResumePoints(store)
 
     @classmethod
     async def open(cls, settings: Settings) -> App:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from bot.app import App
 from bot.backup import BackupError, backup
 from bot.check import check, log_level_problem, setting_problems
-from bot.core.platform import Platform
+from bot.core.platform import Platform, ResumePoints
 from bot.core.router import Command
 from bot.settings import Settings
 from storage.clock import utcnow
@@ -94,8 +94,11 @@ def _configure_logging(settings: Settings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def build_platforms(settings: Settings, commands: Sequence[Command]) -> list[Platform]:
-    """Every platform with a token; the console when there is none."""
+def build_platforms(
+    settings: Settings, commands: Sequence[Command], resume: ResumePoints | None = None
+) -> list[Platform]:
+    """Every platform with a token; the console when there is none. ``resume`` tells Discord
+    where the DMs of open conversations left off, to backfill them."""
     platforms: list[Platform] = []
     if settings.telegram_token is not None:
         from bot.adapters.telegram_adapter import TelegramPlatform  # noqa: PLC0415
@@ -104,7 +107,7 @@ def build_platforms(settings: Settings, commands: Sequence[Command]) -> list[Pla
     if settings.discord_token is not None:
         from bot.adapters.discord_adapter import DiscordPlatform  # noqa: PLC0415
 
-        platforms.append(DiscordPlatform(settings, commands))
+        platforms.append(DiscordPlatform(settings, commands, resume=resume))
     if not platforms:
         from bot.adapters.console_adapter import ConsolePlatform  # noqa: PLC0415
 
@@ -125,7 +128,7 @@ async def _run(settings: Settings) -> None:
     try:
         commands = list(app.dispatcher.router.commands.values())
         try:
-            platforms = build_platforms(settings, commands)
+            platforms = build_platforms(settings, commands, app.resume_points)
         except ValueError as error:  # a platform's settings that cannot work (a webhook's)
             raise ConfigError(str(error)) from error
         await app.run(platforms, stop)

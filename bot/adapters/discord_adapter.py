@@ -25,17 +25,18 @@ from bot.adapters.discord.client import KolbotClient
 from bot.adapters.discord.commands import publish_commands
 from bot.adapters.discord.interactions import Interactions
 from bot.adapters.discord.ratelimit import InvalidRequests
-from bot.adapters.discord.receiving import (
-    Backfill,
-    Intake,
-    Receiver,
-    ResumePoints,
-    intents,
-)
+from bot.adapters.discord.receiving import Backfill, Intake, Receiver, intents
 from bot.adapters.discord.render import RenderError, embed_for, render
 from bot.adapters.discord.sending import PLATFORM, Sender, address, send_errors
 from bot.core.messages import Outgoing
-from bot.core.platform import BadRequest, SendError, Transient, Unreachable, UpdateSink
+from bot.core.platform import (
+    BadRequest,
+    ResumePoints,
+    SendError,
+    Transient,
+    Unreachable,
+    UpdateSink,
+)
 from bot.core.router import Command
 from bot.settings import Settings
 

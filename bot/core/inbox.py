@@ -182,6 +182,12 @@ class Inbox:
         )
         for item in fresh:
             self._schedule(item, by_id[item.update_id][0])
+        for update in updates:
+            # Not in hand now (dropped as a flood, or handled before): nothing more to wait for.
+            key = (source, update.update_id or "")
+            waiter = self._settled.get(key)
+            if waiter is not None and key not in self._known and not waiter.done():
+                waiter.set_result(None)
         if warnings:
             self._outbox.wake()
 
@@ -190,15 +196,29 @@ class Inbox:
         if update.update_id is None:
             update = update.model_copy(update={"update_id": f"local-{uuid.uuid4().hex}"})
         assert update.update_id is not None
-        key = (source, update.update_id)
-        waiter = self._settled.setdefault(key, asyncio.get_running_loop().create_future())
+        done = self.settled(source, update.update_id)
         try:
             await self.accept(source, [update])
-            if key not in self._known and not waiter.done():
-                return  # a duplicate of an update handled before, or dropped as a flood
-            await waiter
-        finally:
-            self._settled.pop(key, None)
+        except BaseException:
+            done.cancel()
+            raise
+        await done
+
+    def settled(self, source: str, update_id: str) -> asyncio.Future[None]:
+        """Done once the update was handled and its replies tried, or set aside, dropped (a
+        duplicate, a flood) or left stored for the next start. Ask before ``accept``;
+        cancelling it forgets it."""
+        key = (source, update_id)
+        waiter = self._settled.get(key)
+        if waiter is None:
+            waiter = self._settled[key] = asyncio.get_running_loop().create_future()
+
+            def forget(finished: asyncio.Future[None]) -> None:
+                if self._settled.get(key) is finished:
+                    del self._settled[key]
+
+            waiter.add_done_callback(forget)
+        return waiter
 
     # Handling ----------------------------------------------------------------------------
 

@@ -40,23 +40,42 @@ ChatKey = tuple[str, str]
 # to send any more (withdrawn). Registered per prefix.
 Renderer = Callable[[UnitOfWork, str], Awaitable[Outgoing | None]]
 
+
 # The slot of the send running in this task: an adapter lends it back while it waits for
 # its pacing, so waiting sends do not keep ready ones from going.
-_SLOT: ContextVar[asyncio.Semaphore | None] = ContextVar("outbox_slot", default=None)
+class _Slot:
+    """One send's hold on the outbox's concurrency, which it may lend and take back: it
+    knows whether it holds, so a cancellation while taking it back never frees it twice."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots = slots
+        self.held = False
+
+    async def take(self) -> None:
+        await self._slots.acquire()
+        self.held = True
+
+    def give(self) -> None:
+        if self.held:
+            self.held = False
+            self._slots.release()
+
+
+_SLOT: ContextVar[_Slot | None] = ContextVar("outbox_slot", default=None)
 
 
 @asynccontextmanager
 async def lend_slot() -> AsyncIterator[None]:
     """Around a wait inside a send (pacing): others may use the slot meanwhile."""
     slot = _SLOT.get()
-    if slot is None:
+    if slot is None or not slot.held:
         yield
         return
-    slot.release()
+    slot.give()
     try:
         yield
     finally:
-        await slot.acquire()
+        await slot.take()
 
 
 # Waits up to this long are sat out in memory; longer ones go back to the table.
@@ -275,7 +294,8 @@ class Outbox:
     # Sending -----------------------------------------------------------------------------
 
     async def _run_chat(self, key: ChatKey) -> None:
-        _SLOT.set(self._slots)  # this task's own context: see lend_slot
+        slot = _Slot(self._slots)
+        _SLOT.set(slot)  # this task's own context: see lend_slot
         queue = self._queues[key]
         loop = asyncio.get_running_loop()
         try:
@@ -289,13 +309,16 @@ class Outbox:
                     await asyncio.sleep(wait)
                     continue
                 row = queue[0]
-                async with self._slots:
+                await slot.take()
+                try:
                     decision = await self._deliver(row)
                     queue.popleft()
                     self._held -= 1
                     # The slot is held until the outcome is written: a crash can repeat at
                     # most ``concurrency`` messages.
                     await asyncio.shield(self._record(row, decision))
+                finally:
+                    slot.give()
                 if self._held <= self._capacity // 2 and self._more_due:
                     self._wake.set()  # room for the next claim: no need to wait for the poll
                 if decision.unreachable:

@@ -6,10 +6,12 @@ retry, mark unreachable, give up) is written once in the core (``bot.core.delive
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
 from bot.core.messages import Incoming, Outgoing
+from storage.base import StorageUnavailable  # what accept raises; adapters catch it
 
 
 class SendError(Exception):
@@ -41,6 +43,19 @@ class Transient(SendError):
     """A network error or a 5xx: worth trying again later."""
 
 
+__all__ = [
+    "BadRequest",
+    "Platform",
+    "RateLimited",
+    "ResumePoints",
+    "SendError",
+    "StorageUnavailable",
+    "Transient",
+    "Unreachable",
+    "UpdateSink",
+]
+
+
 class UpdateSink(Protocol):
     """Where a platform hands what it receives. Once ``accept`` returns, the updates are
     stored and the platform may tell its server they arrived; handling happens later."""
@@ -51,6 +66,22 @@ class UpdateSink(Protocol):
     async def handle(self, source: str, update: Incoming) -> None:
         """Store, then wait until the update is handled and its replies went out: for
         platforms that answer within the same exchange (the console, interactions)."""
+
+    def settled(self, source: str, update_id: str) -> asyncio.Future[None]:
+        """Done once the update is handled and its replies tried (or it was set aside,
+        dropped, or left for the next start): asked for before ``accept``, so a batch can be
+        stored in one go and each of its updates still be waited for."""
+
+
+class ResumePoints(Protocol):
+    """Where the DMs of open conversations left off: what the backfill needs from the store,
+    passed in by the composition root (an adapter does not reach storage itself)."""
+
+    async def open_chats(self, platform: str) -> Sequence[str]:
+        """Chats (``dm:<user id>``, ``channel:<id>``) with a conversation in progress."""
+
+    async def last_update_id(self, source: str, sender: str) -> str | None:
+        """The newest update stored from ``sender`` (``discord:<user id>``) on this bot."""
 
 
 class Platform(Protocol):

@@ -21,7 +21,6 @@ from bot.app import App
 from bot.core.messages import Incoming
 from bot.settings import Settings
 from handlers import build_router
-from storage.base import Store
 from storage.clock import utcnow
 from storage.models import AccountLink, Person, Profile, Screening, SealedPayout, SocialClaim
 from tests.fakes.discord_server import FakeDiscord, FakeUser
@@ -99,22 +98,6 @@ def ready(platform: DiscordPlatform, *, commands: bool = True) -> bool:
     return not commands or (publishing is not None and publishing.done())
 
 
-class StoreResume:
-    """Where the DMs of open conversations left off, read from the store: what the composition
-    root passes to DiscordPlatform as ``resume`` so that it backfills them at start."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def open_chats(self, platform: str) -> Sequence[str]:
-        async with self._store.reading() as uow:
-            return await uow.conversations.open_chats(platform)
-
-    async def last_update_id(self, source: str, sender: str) -> str | None:
-        async with self._store.reading() as uow:
-            return await uow.inbox.last_update_id(source, sender)
-
-
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings, server: FakeDiscord, *, wait_for_commands: bool = True
@@ -124,7 +107,7 @@ async def running_bot(
     app = await App.open(settings)
     commands = list(app.dispatcher.router.commands.values())
     platform = DiscordPlatform(
-        settings, commands, guild_ready_timeout=0.05, resume=StoreResume(app.store)
+        settings, commands, guild_ready_timeout=0.05, resume=app.resume_points
     )
     stop = asyncio.Event()
     run = asyncio.create_task(app.run([platform], stop))

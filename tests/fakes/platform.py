@@ -73,6 +73,12 @@ class CallbackSink:
     async def handle(self, source: str, update: Incoming) -> None:
         await self._on_update(update)
 
+    def settled(self, source: str, update_id: str) -> asyncio.Future[None]:
+        """Done at once: the function ran by the time ``accept`` returned."""
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
 
 @dataclass
 class Person:

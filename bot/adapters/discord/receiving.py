@@ -24,10 +24,10 @@ import functools
 import logging
 import re
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, cast
 
 import discord
 
@@ -37,7 +37,7 @@ from bot.adapters.discord.sending import PLATFORM, ClientRef, Sender, dm_chat
 from bot.core.inbox import NotAccepting
 from bot.core.lru import Lru
 from bot.core.messages import ChatRef, Incoming, UserRef
-from bot.core.platform import SendError, UpdateSink
+from bot.core.platform import ResumePoints, SendError, UpdateSink
 from storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,25 +59,6 @@ TYPED_MESSAGES: Final = frozenset({0, 19})
 _SNOWFLAKE: Final = re.compile(r"\d{1,20}")
 
 Json = dict[str, Any]
-
-
-class Settling(Protocol):
-    """What the adapter needs to know when an update is done with (the proposed core API; see
-    ``Intake``): a future done once the update was handled and its replies sent, or it was
-    dropped, set aside or left for the next start. Asked for before ``accept``."""
-
-    def settled(self, source: str, update_id: str) -> asyncio.Future[None]: ...
-
-
-class ResumePoints(Protocol):
-    """Where the DMs of open conversations left off: what the backfill needs from the store,
-    passed in by the composition root (an adapter does not reach storage itself)."""
-
-    async def open_chats(self, platform: str) -> Sequence[str]:
-        """Chats (``dm:<user id>``, ``channel:<id>``) with a conversation in progress."""
-
-    async def last_update_id(self, source: str, sender: str) -> str | None:
-        """The newest update stored from ``sender`` (``discord:<user id>``) on this bot."""
 
 
 def intents() -> discord.Intents:
@@ -302,23 +283,14 @@ class Intake:
             prepared = _result(entry.updates)
             updates += prepared
             mine.append(prepared)
-        settling = cast(Settling, sink) if hasattr(sink, "settled") else None
         waits: dict[str, asyncio.Future[None]] = {}
         for entry, prepared in zip(batch, mine, strict=True):
             if entry.then is None:
                 continue
             for update in prepared:
                 assert update.update_id is not None
-                if settling is not None:
-                    waits[update.update_id] = settling.settled(source, update.update_id)
-                else:
-                    waits[update.update_id] = asyncio.ensure_future(
-                        _quietly(sink.handle(source, update))
-                    )
-        # Until the core offers ``settled`` (above), ``handle`` registers the wait: each starts
-        # once ``accept`` below holds the store's write lock (its first await), so it stores
-        # nothing (the inbox keeps one of each update) and sees the update in memory, queued
-        # after it and before any worker can take it up.
+                # Asked before the batch is stored, so no worker can finish it unseen.
+                waits[update.update_id] = sink.settled(source, update.update_id)
         stored = await self._accept(sink, source, updates) if updates else True
         for entry, prepared in zip(batch, mine, strict=True):
             if entry.then is None:
@@ -371,16 +343,6 @@ def _result(future: asyncio.Future[list[Incoming]]) -> list[Incoming]:
         log.error("preparing a Discord event failed", exc_info=error)
         return []
     return future.result()
-
-
-async def _quietly(work: Awaitable[None]) -> None:
-    """Wait for ``work``; a failure only means the wait is over."""
-    try:
-        await work
-    except StorageUnavailable:
-        pass
-    except Exception:
-        log.exception("waiting for a Discord event to be handled failed")
 
 
 async def _after(futures: list[asyncio.Future[None]], then: Callable[[], Awaitable[None]]) -> None:
