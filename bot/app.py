@@ -104,6 +104,7 @@ class App:
             web = any(p.name != "console" for p in platforms)
         if web and self.settings.web_port:
             self.web = WebServer(self.settings.web_listen, self.settings.web_port)
+            self.web.add_check(lambda: self.inbox.accepting)
             for platform in platforms:
                 mount: Callable[[WebServer], None] | None = getattr(platform, "mount", None)
                 if mount is not None:

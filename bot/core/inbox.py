@@ -134,6 +134,11 @@ class Inbox:
                 waiter.set_result(None)
 
     @property
+    def accepting(self) -> bool:
+        """Taking updates: started and not stopping (what /healthz reports)."""
+        return self._accepting
+
+    @property
     def pending(self) -> int:
         """Updates in memory not yet handled (queued or being handled)."""
         return sum(len(lane.items) for lane in self._lanes.values())

@@ -56,15 +56,19 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+# SQLite's primary result codes for a store that cannot take the work now: busy, locked, out
+# of memory, read-only, disk I/O, corrupt, full, cannot open, protocol. Anything else (a
+# constraint, bad SQL, a wrong column count) is a bug that retrying will not fix.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
+
+
 def unavailable(error: sqlite3.Error) -> StorageUnavailable | None:
-    """The storage error a failure stands for, or None when it is a bug (a constraint, bad
-    SQL) that retrying will not fix."""
-    if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
-        error, sqlite3.IntegrityError | sqlite3.ProgrammingError
-    ):
-        message = str(error).lower()
-        if "syntax error" in message or "no such" in message or "has no column" in message:
-            return None
+    """The storage error a failure stands for, or None when it is a bug."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _UNAVAILABLE_CODES:
+        return StorageUnavailable(f"sqlite: {error}")
+    if code is None and isinstance(error, sqlite3.OperationalError):
+        # Raised by the driver itself, without a code (a closed database, say).
         return StorageUnavailable(f"sqlite: {error}")
     return None
 

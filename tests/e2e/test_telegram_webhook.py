@@ -159,6 +159,10 @@ async def test_a_stopping_bot_refuses_updates_for_redelivery(
         await bot.app.inbox.stop(0.0)  # what a SIGTERM does first
         # Not stored, so not acknowledged: Telegram sends it again to the next process.
         assert await post_update(url, telegram.text_update(406, 406, "/help"), SECRET) == 503
+        # And a load balancer is told to send no more.
+        health = f"http://127.0.0.1:{port}/healthz"
+        async with aiohttp.ClientSession() as session, session.get(health) as response:
+            assert response.status == 503
 
 
 async def test_an_update_ptb_cannot_read_is_dropped_and_logged_by_id_alone(

@@ -242,3 +242,25 @@ async def test_a_database_from_before_the_inbox_upgrades_in_place(settings: Sett
             assert zoe.last_text.startswith("Which time zone are you in?")
     finally:
         await app.close()
+
+
+def test_only_a_store_that_cannot_work_now_is_unavailable(tmp_path: Path) -> None:
+    """A bug (bad SQL, a wrong column count) is not retried for minutes as if the disk were
+    full: it fails at once, and the person gets the apology."""
+    from storage.sqlite.database import unavailable
+
+    path = tmp_path / "codes.db"
+    with closing(sqlite3.connect(path)) as raw:
+        raw.execute("CREATE TABLE t (a, b)")
+        for bug in ("INSERT INTO t VALUES (1)", "SELECT nope FROM t", "SELEC 1"):
+            with pytest.raises(sqlite3.Error) as raised:
+                raw.execute(bug)
+            assert unavailable(raised.value) is None
+        holder = sqlite3.connect(path, timeout=0)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(sqlite3.OperationalError) as locked:
+                sqlite3.connect(path, timeout=0).execute("BEGIN IMMEDIATE")
+            assert unavailable(locked.value) is not None
+        finally:
+            holder.close()
