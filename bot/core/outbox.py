@@ -4,10 +4,11 @@ Each row is leased (owner, until) before its send and finished after it, so seve
 can share one outbox; at start, rows left in flight by a process that is gone are sent again at
 once. Rows of one chat go one at a time, in order (priority, then id); different chats go
 concurrently, at most ``concurrency`` sends at once, each platform's adapter pacing them under
-its limits. Outcomes are written in small batches: a crash between a send and its write sends
-that row again, so duplicates are bounded by the rows in flight. Waits longer than a few
-seconds (a long 429, a backoff) are not sat out in memory: the chat's rows go back to the
-table, due when the wait ends, and the head-of-chat rule keeps them in order.
+its limits. Outcomes are written by group commit, and a send keeps its slot until its outcome
+is written: a crash between a send and its write sends that row again, so duplicates are
+bounded by ``concurrency``. Waits longer than a few seconds (a long 429, a backoff) are not sat
+out in memory: the chat's rows go back to the table, due when the wait ends, and the chat stays
+parked there so that the claim's head-of-chat rule keeps its order.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class _Slot:
 
 
 _SLOT: ContextVar[_Slot | None] = ContextVar("outbox_slot", default=None)
+_NO_SLOT = _Slot(asyncio.Semaphore(0))
 
 
 @asynccontextmanager
@@ -139,6 +141,7 @@ class Outbox:
         self._capacity = max(256, concurrency * 4)
         self._queues: dict[ChatKey, deque[Delivery]] = {}
         self._workers: dict[ChatKey, asyncio.Task[None]] = {}
+        self._slot_of: dict[asyncio.Task[None], _Slot] = {}
         self._holds: dict[ChatKey, float] = {}
         self._paused: dict[str, float] = {}
         self._held = 0
@@ -184,8 +187,16 @@ class Outbox:
         workers = list(self._workers.values())
         if workers:
             _, late = await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()))
-            for task in late:
+            # A send waiting for its pacing (its slot lent) has not gone out: stop it. One on
+            # the wire gets a moment more, so that its answer is written and a SIGTERM does
+            # not send it twice.
+            on_the_wire = {task for task in late if self._slot_of.get(task, _NO_SLOT).held}
+            for task in late - on_the_wire:
                 task.cancel()
+            if on_the_wire:
+                _, stuck = await asyncio.wait(on_the_wire, timeout=FINAL_WRITES)
+                for task in stuck:
+                    task.cancel()
             if late:
                 await asyncio.wait(late)
         for task in self._tasks:
@@ -296,6 +307,9 @@ class Outbox:
     async def _run_chat(self, key: ChatKey) -> None:
         slot = _Slot(self._slots)
         _SLOT.set(slot)  # this task's own context: see lend_slot
+        this = asyncio.current_task()
+        assert this is not None
+        self._slot_of[this] = slot
         queue = self._queues[key]
         loop = asyncio.get_running_loop()
         try:
@@ -337,6 +351,7 @@ class Outbox:
                     when = decision.outcome.next_attempt_at or utcnow()
                     self._give_back(key, queue, when)
         finally:
+            self._slot_of.pop(this, None)
             self._workers.pop(key, None)
             if not queue:
                 self._queues.pop(key, None)
