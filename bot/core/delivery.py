@@ -12,12 +12,14 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from bot.core.platform import BadRequest, RateLimited, SendError, Transient, Unreachable
 from storage.models import Delivery, DeliveryOutcome
 
 log = logging.getLogger(__name__)
 
+OutcomeStatus = Literal["sent", "pending", "blocked", "failed"]
 MAX_BACKOFF = 60.0
 FIRST_BACKOFF = 1.0
 
@@ -57,42 +59,36 @@ def decide(
     give_up_after: timedelta,
     rng: random.Random,
 ) -> Decision:
-    attempts = row.attempts + 1
     parts = max(row.parts_sent, error.parts_sent)
+
+    def outcome(status: OutcomeStatus, attempts: int, **more: object) -> DeliveryOutcome:
+        return DeliveryOutcome.model_validate(
+            {
+                "id": row.id,
+                "status": status,
+                "error": str(error)[:500],
+                "attempts": attempts,
+                "parts_sent": parts,
+                **more,
+            }
+        )
+
+    attempts = row.attempts + 1
     if isinstance(error, RateLimited):
         until = now + timedelta(seconds=max(0.0, error.retry_after))
-        outcome = DeliveryOutcome(
-            id=row.id,
-            status="pending",
-            error=str(error)[:500],
-            next_attempt_at=until,
-            attempts=row.attempts,  # a 429 is a wait, not a failed try
-            parts_sent=parts,
-            failing_since=row.failing_since,
+        # A 429 is a wait, not a failed try.
+        waiting = outcome(
+            "pending", row.attempts, next_attempt_at=until, failing_since=row.failing_since
         )
         if error.bot_wide:
-            return Decision(outcome, hold_chat_until=until, pause_platform_until=until)
-        return Decision(outcome, hold_chat_until=until)
+            return Decision(waiting, hold_chat_until=until, pause_platform_until=until)
+        return Decision(waiting, hold_chat_until=until)
     if isinstance(error, Unreachable):
         log.info("%s is unreachable; holding its messages until its person writes", row.chat)
-        outcome = DeliveryOutcome(
-            id=row.id,
-            status="blocked",
-            error=str(error)[:500],
-            attempts=attempts,
-            parts_sent=parts,
-        )
-        return Decision(outcome, unreachable=True)
+        return Decision(outcome("blocked", attempts), unreachable=True)
     if isinstance(error, BadRequest):
         log.error("%s refused delivery %d: %s", row.platform, row.id, error)
-        outcome = DeliveryOutcome(
-            id=row.id,
-            status="failed",
-            error=str(error)[:500],
-            attempts=attempts,
-            parts_sent=parts,
-        )
-        return Decision(outcome)
+        return Decision(outcome("failed", attempts))
     if not isinstance(error, Transient):
         log.error("delivery %d failed in an unexpected way: %r", row.id, error)
     failing_since = row.failing_since or now
@@ -104,22 +100,7 @@ def decide(
             attempts,
             error,
         )
-        outcome = DeliveryOutcome(
-            id=row.id,
-            status="failed",
-            error=str(error)[:500],
-            attempts=attempts,
-            parts_sent=parts,
-        )
-        return Decision(outcome)
+        return Decision(outcome("failed", attempts))
     until = now + timedelta(seconds=backoff(attempts, rng))
-    outcome = DeliveryOutcome(
-        id=row.id,
-        status="pending",
-        error=str(error)[:500],
-        next_attempt_at=until,
-        attempts=attempts,
-        parts_sent=parts,
-        failing_since=failing_since,
-    )
-    return Decision(outcome, hold_chat_until=until)
+    retry = outcome("pending", attempts, next_attempt_at=until, failing_since=failing_since)
+    return Decision(retry, hold_chat_until=until)

@@ -65,28 +65,7 @@ class SqliteOutbox(OutboxRepository):
                     "WHERE collapse_key = ? AND status = 'pending'",
                     (now, new.collapse_key),
                 )
-            row = await self._s.one(
-                _INSERT,
-                (
-                    new.dedupe_key,
-                    new.platform,
-                    new.chat,
-                    new.payload,
-                    new.ref,
-                    new.priority,
-                    new.collapse_key,
-                    until,
-                    now,
-                    now,
-                    now,
-                    owner,
-                    new.platform,
-                    new.chat,
-                    new.platform,
-                    new.chat,
-                    owner,
-                ),
-            )
+            row = await self._s.one(_INSERT, _insert_values(new, now, owner, until))
             if row is not None:
                 added.append(_delivery(row))
         return added
@@ -96,28 +75,7 @@ class SqliteOutbox(OutboxRepository):
         before = await self._s.one("SELECT total_changes() AS n")
         await self._s.many(
             _INSERT.removesuffix(" RETURNING *"),
-            [
-                (
-                    new.dedupe_key,
-                    new.platform,
-                    new.chat,
-                    new.payload,
-                    new.ref,
-                    new.priority,
-                    new.collapse_key,
-                    None,
-                    now,
-                    now,
-                    now,
-                    None,
-                    new.platform,
-                    new.chat,
-                    new.platform,
-                    new.chat,
-                    None,
-                )
-                for new in deliveries
-            ],
+            [_insert_values(new, now, None, None) for new in deliveries],
         )
         after = await self._s.one("SELECT total_changes() AS n")
         assert before is not None
@@ -234,6 +192,31 @@ class SqliteOutbox(OutboxRepository):
             "('sent', 'blocked', 'failed') AND finished_at < ? LIMIT ?)",
             (to_db_time(before), limit),
         )
+
+
+def _insert_values(
+    new: NewDelivery, now: str, owner: str | None, until: str | None
+) -> tuple[object, ...]:
+    """The parameters of ``_INSERT``, in the order its placeholders appear."""
+    return (
+        new.dedupe_key,
+        new.platform,
+        new.chat,
+        new.payload,
+        new.ref,
+        new.priority,
+        new.collapse_key,
+        until,
+        now,
+        now,
+        now,
+        owner,
+        new.platform,
+        new.chat,
+        new.platform,
+        new.chat,
+        owner,
+    )
 
 
 def _delivery(row: Row) -> Delivery:
