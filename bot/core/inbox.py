@@ -5,7 +5,8 @@ its offset or answer its webhook, so an update survives a crash from that moment
 never fetched twice. Workers take updates from memory (and, after a crash, from stored rows
 not yet handled): one person's updates in order, different people's concurrently, one update
 per turn, so one person's backlog never delays anyone else's first reply. A flood from one
-person is capped before it is stored: the excess is dropped and answered once.
+person is capped by when its messages were sent (``bot.core.flood``): the excess is dropped
+and answered once.
 
 When the store cannot take the handling (locked, full, read-only), the update stays stored
 and unhandled and is tried again with backoff; after ``max_attempts`` it is set aside as a dead
