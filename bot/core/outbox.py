@@ -63,6 +63,15 @@ class _Slot:
 
 
 _SLOT: ContextVar[_Slot | None] = ContextVar("outbox_slot", default=None)
+# Whether the send running in this task answers someone (a reply) rather than a bulk send.
+_URGENT: ContextVar[bool] = ContextVar("outbox_urgent", default=True)
+
+
+def sending_urgently() -> bool:
+    """For an adapter's pacing: a reply goes ahead of bulk sends waiting for their turn."""
+    return _URGENT.get()
+
+
 _NO_SLOT = _Slot(asyncio.Semaphore(0))
 
 
@@ -83,6 +92,8 @@ async def lend_slot() -> AsyncIterator[None]:
 # Waits up to this long are sat out in memory; longer ones go back to the table.
 MEMORY_WAIT = 5.0
 SEND_TIMEOUT = 60.0
+# Rows at or below this priority answer someone waiting (replies); above, bulk sends.
+URGENT_PRIORITY = 0
 # At a stop past its deadline, the final writes still get this long.
 FINAL_WRITES = 0.5
 FLUSH_BATCH = 500
@@ -323,6 +334,7 @@ class Outbox:
                     await asyncio.sleep(wait)
                     continue
                 row = queue[0]
+                _URGENT.set(row.priority <= URGENT_PRIORITY)
                 await slot.take()
                 try:
                     decision = await self._deliver(row)

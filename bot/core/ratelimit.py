@@ -121,6 +121,10 @@ class TokenBucket(_Pace):
         at, self._due = _take(self._due, now, self._interval, self._tolerance)
         return at - now
 
+    def backlog(self) -> float:
+        """Seconds of tokens already promised beyond now (0: a token is free now)."""
+        return max(0.0, self._due - self._tolerance - self._clock())
+
     def reserve_at(self) -> float:
         """Take the next token; the time on the clock at which it may be used (now or later)."""
         at, self._due = _take(self._due, self._clock(), self._interval, self._tolerance)

@@ -126,3 +126,31 @@ async def test_a_429_during_a_wait_is_waited_out_before_sending() -> None:
     assert times[:3] == pytest.approx([0, 0, 0], abs=0.001)
     assert times[3] >= told[0] + 5.0
     assert decisions[3].at >= told[0] + 5.0  # reported when it went, not when first chosen
+
+
+async def test_a_reply_does_not_queue_behind_a_broadcast() -> None:
+    """Bulk sends hold overall tokens at most a quarter second ahead, so a reply (urgent)
+    takes the next free one instead of the 61st. Bounded on the times the pacer chose."""
+    import asyncio
+
+    from bot.core.ratelimit import record_decisions
+
+    @asynccontextmanager
+    async def nothing() -> AsyncIterator[None]:
+        yield
+
+    pacer = Pacer(rate=100, chat_rate=1.0, chat_burst=3, group_rate=20)
+    loop = asyncio.get_running_loop()
+    with record_decisions() as decisions:
+        start = loop.time()
+        bulk = [
+            asyncio.create_task(pacer.ready(10_000 + n, nothing, urgent=False)) for n in range(60)
+        ]
+        await asyncio.sleep(0.05)
+        await pacer.ready(7, nothing, urgent=True)
+        await asyncio.gather(*bulk)
+    chosen = {d.key: d.at - start for d in decisions if isinstance(d.limiter, Pacer)}
+    interval = 1 / (100 * 0.97)
+    # The reply's token: within the bulk look-ahead of when it asked, not after 60 others.
+    assert chosen[7] <= 0.05 + 0.25 + 2 * interval
+    assert max(at for key, at in chosen.items() if key != 7) >= 60 * interval

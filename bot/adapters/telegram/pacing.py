@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 ChatId = int | str
 OVERALL_SHARE = 0.97
+# How far ahead of now bulk sends may hold overall tokens: what a reply may wait behind them.
+BULK_AHEAD = 0.25
 Suspend = Callable[[], AbstractAsyncContextManager[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -58,7 +60,7 @@ class Pacer:
         self._paused: dict[ChatId, float] = {}  # chat → no send before, after its 429
         self._all_paused = 0.0  # no send to any chat before
 
-    async def ready(self, chat: ChatId, suspend: Suspend) -> None:
+    async def ready(self, chat: ChatId, suspend: Suspend, *, urgent: bool = True) -> None:
         """Return when a message to ``chat`` may go; every wait happens inside ``suspend()``,
         which gives the caller's concurrency slot to others meanwhile.
 
@@ -69,6 +71,11 @@ class Pacer:
             held += await self._wait(self.paused(chat), suspend)
             chat_buckets = self._groups if is_group(chat) else self._private
             held += await self._wait(chat_buckets.reserve(chat), suspend)
+            if not urgent:
+                # Bulk sends promise themselves no further than BULK_AHEAD into the future, so
+                # a reply (urgent) never queues behind a broadcast's reservations.
+                while (ahead := self._overall.backlog()) > BULK_AHEAD:
+                    held += await self._wait(ahead - BULK_AHEAD, suspend)
             # The overall token last, so it is used when it is due and not after another wait.
             at = self._overall.reserve_at()
             held += await self._wait(at - self._clock(), suspend)

@@ -25,7 +25,7 @@ from bot.adapters.telegram.render import CAPTION_LIMIT, Part, escape, plan, utf1
 from bot.adapters.telegram.request import call
 from bot.core.lru import Lru
 from bot.core.messages import ChatRef, Outgoing
-from bot.core.outbox import lend_slot
+from bot.core.outbox import lend_slot, sending_urgently
 from bot.core.platform import BadRequest, RateLimited, SendError, Transient, Unreachable
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class Sender:
         moves = 0
         while True:
             target = self._target(chat)
-            await self._pacer.ready(target, lend_slot)
+            await self._pacer.ready(target, lend_slot, urgent=sending_urgently())
             try:
                 return await request(target)
             except tg.RetryAfter as limited:
