@@ -11,7 +11,6 @@ import gettext
 import sqlite3
 import stat
 from collections.abc import Callable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -22,7 +21,8 @@ from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR
 from bot.settings import Settings
 from bot.web import WebServer
 from storage.sealing import Sealer
-from storage.sqlite.database import BUSY_TIMEOUT_MS, migrations
+from storage.sqlite.database import migrations
+from storage.sqlite.probe import probe
 
 PlatformBuilder = Callable[[Settings, Sequence[Command]], list[Platform]]
 
@@ -90,52 +90,25 @@ def check_database(settings: Settings, report: Report) -> None:
         return
     known = {version: f"{version:04d}_{name}" for version, name, _ in migrations()}
     try:
-        # uri=True: the path is never taken for a URI option, and nothing is created.
-        uri = f"{path.resolve().as_uri()}?mode=rw"
-        with closing(
-            sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        ) as conn:
-            applied = _applied(conn)
-            pending = [known[v] for v in sorted(known.keys() - applied)]
-            newer = sorted(applied - known.keys())
-            if pending:
-                report.problem(
-                    f"database {path}: {len(pending)} migration(s) not applied "
-                    f"({', '.join(pending)}): run `kolbot db upgrade`"
-                )
-            if newer:
-                report.problem(
-                    f"database {path}: migrations {', '.join(map(str, newer))} are newer than "
-                    "this kolbot: it was upgraded by a later version"
-                )
-            _write_test(conn)
+        applied = probe(path)
     except sqlite3.Error as error:
         report.problem(f"database {path}: {error}")
         return
+    pending = [known[v] for v in sorted(known.keys() - applied)]
+    newer = sorted(applied - known.keys())
+    if pending:
+        report.problem(
+            f"database {path}: {len(pending)} migration(s) not applied "
+            f"({', '.join(pending)}): run `kolbot db upgrade`"
+        )
+    if newer:
+        report.problem(
+            f"database {path}: migrations {', '.join(map(str, newer))} are newer than "
+            "this kolbot: it was upgraded by a later version"
+        )
     report.add(
         "database", f"{path}: {len(applied & known.keys())} of {len(known)} migrations, writable"
     )
-
-
-def _applied(conn: sqlite3.Connection) -> set[int]:
-    try:
-        rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
-    except sqlite3.OperationalError as error:
-        if "no such table" in str(error):
-            return set()
-        raise
-    return {int(row[0]) for row in rows}
-
-
-def _write_test(conn: sqlite3.Connection) -> None:
-    """Rewrite the header's user_version with its own value, then roll back: SQLite refuses
-    that on a read-only file (``BEGIN IMMEDIATE`` alone does not)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        conn.execute(f"PRAGMA user_version = {int(version)}")
-    finally:
-        conn.execute("ROLLBACK")
 
 
 def check_key(settings: Settings, report: Report) -> None:

@@ -17,7 +17,6 @@ from typing import Final
 from pydantic import ValidationError
 
 from bot.app import App
-from bot.backup import BackupError, backup
 from bot.check import check, log_level_problem, setting_problems
 from bot.core.platform import Platform, ResumePoints
 from bot.core.router import Command
@@ -25,6 +24,7 @@ from bot.settings import Settings
 from storage.clock import utcnow
 from storage.sealing import Sealer
 from storage.sqlite import Database, SqliteStore
+from storage.sqlite.backup import BackupError, backup
 
 log = logging.getLogger("kolbot")
 

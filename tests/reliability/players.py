@@ -65,7 +65,8 @@ class Signups:
     def __init__(
         self, server: FakeTelegram, users: Iterable[int], *, steps: int = 4, auto: bool = True
     ) -> None:
-        assert 1 <= steps <= len(QUESTIONS)
+        if not 1 <= steps <= len(QUESTIONS):
+            raise ValueError(f"steps must be 1..{len(QUESTIONS)}, not {steps}")
         self.server = server
         self.steps = steps
         self.auto = auto

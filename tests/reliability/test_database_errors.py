@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -111,34 +111,9 @@ async def test_a_write_lock_held_by_another_process_delays_updates_but_drops_non
     as a dead letter.
     """
     bot = launch(telegram_rate=1000, telegram_chat_rate=20, telegram_chat_burst=5)
-    asked = Signups(telegram, range(500_001, 500_011), steps=3, auto=False)
-    fresh = Signups(telegram, range(500_011, 500_021), steps=1, auto=False)
-    await bot.start()
-    asked.act()
-    await bot.wait_for(lambda: asked.asked_everyone(0), within=30.0, what="the first questions")
-    await bot.wait_for(lambda: not asked.missing(), within=30.0, what="the welcomes")
-
-    async with write_lock(bot.database):
-        locked = time.monotonic()
-        asked.act()
-        fresh.act()
-        await hold(LOCK_HELD)
-        assert bot.running, bot.log_tail()
-        released = time.monotonic()
-    assert sent_between([asked, fresh], locked, released) == []
-
-    await bot.wait_for(
-        lambda: asked.asked_everyone(1) and fresh.asked_everyone(0),
-        within=RECOVERY,
-        what=lambda: f"replies after the lock: {asked.lagging()}; {fresh.lagging()}",
+    await _silent_then_answered(
+        bot, telegram, 500_001, lambda _: write_lock(bot.database), LOCK_HELD, "the lock"
     )
-    asked.act()
-    await bot.wait_for(lambda: asked.asked_everyone(2), within=30.0, what=ASK_COUNTRY)
-    await bot.close()
-    for people in (asked, fresh):
-        assert people.missing() == []
-        assert people.unexpected() == []
-        assert not people.duplicates_by_run(bot.launches)
 
 
 @pytest.mark.timeout(180)
@@ -153,26 +128,40 @@ async def test_a_full_disk_delays_updates_but_drops_none(
     apology, after the disk has room again.
     """
     bot = launch(telegram_rate=1000, telegram_chat_rate=20, telegram_chat_burst=5)
-    asked = Signups(telegram, range(510_001, 510_011), steps=3, auto=False)
-    fresh = Signups(telegram, range(510_011, 510_021), steps=1, auto=False)
+    await _silent_then_answered(bot, telegram, 510_001, disk_full, DISK_FULL, "the disk full")
+
+
+async def _silent_then_answered(
+    bot: BotProcess,
+    telegram: FakeTelegram,
+    first_id: int,
+    fault: Callable[[int], AbstractAsyncContextManager[object]],
+    lasting: float,
+    what: str,
+) -> None:
+    """Ten people asked their language, then ``fault`` (given the bot's pid) for ``lasting``
+    seconds while they press English and ten others send /start: nothing is sent to them
+    meanwhile; afterwards each gets the expected reply once, and the ten move on one step."""
+    asked = Signups(telegram, range(first_id, first_id + 10), steps=3, auto=False)
+    fresh = Signups(telegram, range(first_id + 10, first_id + 20), steps=1, auto=False)
     run = await bot.start()
     asked.act()
     await bot.wait_for(lambda: asked.asked_everyone(0), within=30.0, what="the first questions")
     await bot.wait_for(lambda: not asked.missing(), within=30.0, what="the welcomes")
 
-    async with disk_full(run.process.pid):
-        full = time.monotonic()
+    async with fault(run.process.pid):
+        began = time.monotonic()
         asked.act()
         fresh.act()
-        await hold(DISK_FULL)
+        await hold(lasting)
         assert bot.running, bot.log_tail()
-        freed = time.monotonic()
-    assert sent_between([asked, fresh], full, freed) == []
+        ended = time.monotonic()
+    assert sent_between([asked, fresh], began, ended) == []
 
     await bot.wait_for(
         lambda: asked.asked_everyone(1) and fresh.asked_everyone(0),
         within=RECOVERY,
-        what=lambda: f"replies after the disk full: {asked.lagging()}; {fresh.lagging()}",
+        what=lambda: f"replies after {what}: {asked.lagging()}; {fresh.lagging()}",
     )
     asked.act()
     await bot.wait_for(lambda: asked.asked_everyone(2), within=30.0, what=ASK_COUNTRY)

@@ -231,10 +231,7 @@ class Sender:
                 allowed_mentions=NO_MENTIONS,
             )
             last = (await self.paced(dm_user, edit, urgent=urgent)).id
-        start = progress[0]
-        for index, part in enumerate(parts):
-            if index < start:
-                continue
+        for index, part in enumerate(parts[progress[0] :], progress[0]):
             post = functools.partial(
                 channel.send,
                 content=part.content,

@@ -1,4 +1,4 @@
-"""``kolbot db backup``: a consistent copy of the live database through SQLite's backup API.
+"""A consistent copy of the live database through SQLite's backup API (`kolbot db backup`).
 
 The copy is taken in one step, inside one read transaction: with WAL the bot keeps writing
 meanwhile, and the copy is the database as of one commit. It is written beside the target under
