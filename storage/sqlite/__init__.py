@@ -12,7 +12,7 @@ from typing import Self
 from storage.base import Store, UnitOfWork
 from storage.sqlite.conversations import SqliteConversations
 from storage.sqlite.database import Database, Durability, Session, unavailable
-from storage.sqlite.inbox import SqliteInbox
+from storage.sqlite.inbox import SqliteInbox, legacy_sources
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
 
@@ -24,9 +24,11 @@ class SqliteUnitOfWork(UnitOfWork):
         self,
         opener: AbstractAsyncContextManager[Session],
         ttl: timedelta,
+        legacy_sources: frozenset[str] = frozenset(),
     ) -> None:
         self._opener = opener
         self._ttl = ttl
+        self._legacy_sources = legacy_sources
 
     async def __aenter__(self) -> Self:
         try:
@@ -35,7 +37,7 @@ class SqliteUnitOfWork(UnitOfWork):
             raise (unavailable(error) or error) from error
         self.people = SqlitePeople(session)
         self.conversations = SqliteConversations(session, self._ttl)
-        self.inbox = SqliteInbox(session)
+        self.inbox = SqliteInbox(session, self._legacy_sources)
         self.outbox = SqliteOutbox(session)
         return self
 
@@ -57,9 +59,15 @@ class SqliteUnitOfWork(UnitOfWork):
 
 
 class SqliteStore(Store):
-    def __init__(self, db: Database, conversation_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        conversation_ttl: timedelta,
+        legacy_sources: frozenset[str] = frozenset(),
+    ) -> None:
         self.db = db
         self._ttl = conversation_ttl
+        self._legacy_sources = legacy_sources
 
     @classmethod
     async def open(
@@ -71,13 +79,18 @@ class SqliteStore(Store):
         migrate: bool = True,
     ) -> SqliteStore:
         db = await Database.open(path, durability=durability, migrate=migrate)
-        return cls(db, conversation_ttl)
+        try:
+            legacy = await legacy_sources(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, conversation_ttl, legacy)
 
     def unit_of_work(self) -> UnitOfWork:
-        return SqliteUnitOfWork(self.db.writing(), self._ttl)
+        return SqliteUnitOfWork(self.db.writing(), self._ttl, self._legacy_sources)
 
     def reading(self) -> UnitOfWork:
-        return SqliteUnitOfWork(self.db.reading(), self._ttl)
+        return SqliteUnitOfWork(self.db.reading(), self._ttl, self._legacy_sources)
 
     async def close(self) -> None:
         await self.db.close()

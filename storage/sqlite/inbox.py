@@ -7,15 +7,17 @@ from datetime import datetime
 
 from storage.base import InboxRepository
 from storage.models import InboxItem, NewInboxItem
-from storage.sqlite.database import Row, Session, from_db_time, to_db_time
+from storage.sqlite.database import Database, Row, Session, from_db_time, to_db_time
 
 # Values in one IN list, well under SQLite's and PostgreSQL's parameter limits.
 _IN_LIMIT = 500
 
 
 class SqliteInbox(InboxRepository):
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, legacy_sources: frozenset[str] = frozenset()) -> None:
         self._s = session
+        # Platforms with updates the first release handled (see migration 0002).
+        self._legacy = legacy_sources
 
     async def add_many(self, items: Sequence[NewInboxItem]) -> list[InboxItem]:
         if not items:
@@ -42,6 +44,15 @@ class SqliteInbox(InboxRepository):
             for start in range(0, len(ids), _IN_LIMIT):
                 chunk = ids[start : start + _IN_LIMIT]
                 marks = ", ".join("?" for _ in chunk)
+                platform = source.partition(":")[0]
+                if platform in self._legacy and platform != source:
+                    await self._s.run(
+                        "UPDATE inbox SET status = 'handled', handled_at = received_at "  # noqa: S608
+                        f"WHERE source = ? AND update_id IN ({marks}) AND status = 'pending' "
+                        "AND attempts = 0 AND EXISTS (SELECT 1 FROM inbox AS old "
+                        "WHERE old.source = ? AND old.update_id = inbox.update_id)",
+                        (source, *chunk, platform),
+                    )
                 rows = await self._s.all(
                     "SELECT * FROM inbox WHERE source = ? "  # noqa: S608 - placeholders only
                     f"AND update_id IN ({marks}) AND status = 'pending' AND attempts = 0",
@@ -116,3 +127,18 @@ def _item(row: Row) -> InboxItem:
         attempts=row["attempts"],
         last_error=row["last_error"],
     )
+
+
+async def legacy_sources(db: Database) -> frozenset[str]:
+    """Sources named by a bare platform: the first release's handled updates, carried over by
+    migration 0002. Sources are walked through the unique index, one step per source."""
+    found: set[str] = set()
+    after = ""
+    while True:
+        row = await db.fetchone(
+            "SELECT source FROM inbox WHERE source > ? ORDER BY source LIMIT 1", (after,)
+        )
+        if row is None:
+            return frozenset(source for source in found if ":" not in source)
+        after = row["source"]
+        found.add(after)

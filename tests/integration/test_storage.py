@@ -17,7 +17,7 @@ from bot.app import App
 from bot.settings import Settings
 from storage.base import StorageUnavailable
 from storage.clock import utcnow
-from storage.models import AccountLink, NewDelivery
+from storage.models import AccountLink, NewDelivery, NewInboxItem
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.database import migrations
 from tests.conftest import serving
@@ -240,6 +240,22 @@ async def test_a_database_from_before_the_inbox_upgrades_in_place(settings: Sett
             assert replies[1].text.startswith("Which country do you live in?")
             await zoe.say("Poland")
             assert zoe.last_text.startswith("Which time zone are you in?")
+        # Update 99 was handled by the first release: handed over again, it is not taken.
+        again = [
+            NewInboxItem(
+                source="fake:bot",
+                update_id=update_id,
+                sender="fake:1",
+                payload="{}",
+                received_at=utcnow(),
+            )
+            for update_id in ("99", "100")
+        ]
+        async with app.store.unit_of_work() as uow:
+            taken = await uow.inbox.add_many(again)
+            counts = await uow.inbox.counts()
+        assert [item.update_id for item in taken] == ["100"]
+        assert counts["pending"] == 1
     finally:
         await app.close()
 
