@@ -16,17 +16,23 @@ from typing import Self
 
 from storage.models import (
     AccountLink,
+    Agency,
+    AgencyAdmin,
+    AgencyListing,
+    AuditEntry,
     Conversation,
     ConversationKey,
     Delivery,
     DeliveryOutcome,
     Evidence,
     InboxItem,
+    NewAuditEntry,
     NewDelivery,
     NewInboxItem,
     Person,
     PersonStatus,
     Profile,
+    Redemption,
     Screening,
     SealedPayout,
     SocialClaim,
@@ -224,6 +230,50 @@ class OutboxRepository(ABC):
         """Delete up to ``limit`` sent, blocked or failed rows finished before ``before``."""
 
 
+class AgencyRepository(ABC):
+    @abstractmethod
+    async def create(self, name: str) -> Agency: ...
+
+    @abstractmethod
+    async def get(self, agency_id: int) -> Agency | None: ...
+
+    @abstractmethod
+    async def all(self) -> list[AgencyListing]:
+        """Every agency with its head counts, oldest first."""
+
+    @abstractmethod
+    async def create_invite(
+        self, agency_id: int, code: str, created_by: str, expires_at: datetime
+    ) -> None:
+        """Store a one-time code (only its hash is kept)."""
+
+    @abstractmethod
+    async def redeem_invite(
+        self, code: str, platform: str, platform_user_id: str, now: datetime
+    ) -> Redemption:
+        """Make the account an admin of the code's agency; a code works once (compare-and-set
+        on its use), before it expires, for an account that admins no agency yet."""
+
+    @abstractmethod
+    async def admins(self, agency_id: int) -> list[AgencyAdmin]: ...
+
+    @abstractmethod
+    async def agency_of(self, platform: str, platform_user_id: str) -> Agency | None:
+        """The agency this account is an admin of, if any."""
+
+    @abstractmethod
+    async def is_admin(self, agency_id: int, platform: str, platform_user_id: str) -> bool: ...
+
+
+class AuditRepository(ABC):
+    @abstractmethod
+    async def record(self, entry: NewAuditEntry) -> None: ...
+
+    @abstractmethod
+    async def tail(self, limit: int, *, agency_id: int | None = None) -> list[AuditEntry]:
+        """The newest ``limit`` entries (of one agency, when given), oldest first."""
+
+
 class UnitOfWork(ABC):
     """One transaction: ``async with uow:`` commits on success, rolls back on any error.
 
@@ -233,6 +283,8 @@ class UnitOfWork(ABC):
     conversations: ConversationRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    agencies: AgencyRepository
+    audit: AuditRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -168,3 +168,68 @@ class DeliveryOutcome(_Frozen):
     parts_sent: int = 0
     attempts: int = 0
     failing_since: datetime | None = None
+
+
+class Agency(_Frozen):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class AgencyListing(_Frozen):
+    """An agency as ``kolbot agency list`` shows it."""
+
+    agency: Agency
+    admins: int
+    open_invites: int
+
+
+class AgencyAdmin(_Frozen):
+    agency_id: int
+    platform: str
+    platform_user_id: str
+    added_at: datetime
+
+    @property
+    def account(self) -> str:
+        return f"{self.platform}:{self.platform_user_id}"
+
+
+class Invite(_Frozen):
+    """A code as handed out; the store keeps only its hash."""
+
+    code: str
+    agency_id: int
+    expires_at: datetime
+
+
+RedemptionOutcome = Literal[
+    "joined", "unknown", "expired", "used", "already_admin", "admin_elsewhere"
+]
+
+
+class Redemption(_Frozen):
+    """What became of ``/agency CODE``; ``agency`` is the code's, when the code exists."""
+
+    outcome: RedemptionOutcome
+    agency: Agency | None = None
+
+
+AuditOutcome = Literal["allowed", "refused"]
+
+
+class NewAuditEntry(_Frozen):
+    """Who (``actor``: an account such as ``telegram:42``, or ``cli``) did what to what."""
+
+    actor: str
+    action: str
+    outcome: AuditOutcome = "allowed"
+    target: str = ""
+    agency_id: int | None = None
+    person_id: int | None = None
+    detail: str = ""
+
+
+class AuditEntry(NewAuditEntry):
+    id: int
+    created_at: datetime

@@ -10,6 +10,8 @@ from types import TracebackType
 from typing import Self
 
 from storage.base import Store, UnitOfWork
+from storage.sqlite.agencies import SqliteAgencies
+from storage.sqlite.audit import SqliteAudit
 from storage.sqlite.conversations import SqliteConversations
 from storage.sqlite.database import Database, Durability, Session, unavailable
 from storage.sqlite.inbox import SqliteInbox, legacy_sources
@@ -39,6 +41,8 @@ class SqliteUnitOfWork(UnitOfWork):
         self.conversations = SqliteConversations(session, self._ttl)
         self.inbox = SqliteInbox(session, self._legacy_sources)
         self.outbox = SqliteOutbox(session)
+        self.agencies = SqliteAgencies(session)
+        self.audit = SqliteAudit(session)
         return self
 
     async def __aexit__(
