@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.core.context import Context
-from bot.services.people import edit_profile, reconsider_audience
-from handlers.screening import FLAG_NOTICE
+from bot.services.people import edit_profile, rescreen_audience
+from handlers.screening import FLAG_NOTICE, tell_outcome
 from storage.models import SealedPayout, SocialClaim
 
 # Which people columns each field group sets, from which conversation keys.
@@ -38,16 +38,32 @@ async def save_field(ctx: Context, field: str) -> None:
     if flags:
         ctx.reply(ctx._(FLAG_NOTICE))
     if field == "socials":
-        await _reconsider(ctx)
+        await _rescreen(ctx)
 
 
-async def _reconsider(ctx: Context) -> None:
-    """Someone declined for a small audience applies again by updating their accounts."""
+async def _rescreen(ctx: Context) -> None:
+    """Changed accounts are screened again, as at submission, and the person told the result."""
     person = ctx.person
     assert person is not None
     minimum = ctx.services.settings.min_followers
-    if await reconsider_audience(ctx.uow, person, str(ctx.incoming.user), minimum):
-        ctx.person = await ctx.uow.people.get(person.id)
+    outcome = await rescreen_audience(ctx.uow, person, str(ctx.incoming.user), minimum)
+    if outcome == "unchanged":
+        return
+    person = await ctx.uow.people.get(person.id)
+    assert person is not None
+    ctx.person = person
+    if outcome == "declined":
+        tell_outcome(ctx, person)
+    elif outcome == "reopened":
         ctx.reply(
             ctx._("Your accounts now reach the minimum, so your application is back under review.")
+        )
+    else:
+        ctx.reply(
+            ctx._(
+                "Saved. Your accounts are now below the programme's minimum of {minimum} "
+                "followers: you have {total}. Our team will review your membership.",
+                total=ctx.t.number(person.total_followers),
+                minimum=ctx.t.number(minimum),
+            )
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import unicodedata
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import HISTORY, Flow, Step
 from bot.core.errors import Invalid
@@ -20,7 +21,7 @@ from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
 from handlers import validators as v
 from handlers.cards import profile_card, socials_lines
 from handlers.catalog import CONSENT_TEXT, CONSENT_VERSION, NICHES, PAYOUT_METHODS
-from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
+from handlers.keyboards import STALE_BUTTON, USE_BUTTONS, Keyboard, button_value, rows
 from handlers.profile_edits import save_field
 from handlers.screening import submit, tell_outcome
 from storage.clock import utcnow
@@ -37,7 +38,14 @@ FIELD_GROUPS: Final = {
     "name": ("name",),
     "country": ("country", "timezone"),
     "timezone": ("timezone",),
-    "socials": ("network", "handle", "followers", "more_socials"),
+    "socials": (
+        "more_socials",
+        "network",
+        "handle",
+        "followers",
+        "account",
+        "account_followers",
+    ),
     "niches": ("niches",),
     "payout": ("payout_method", "payout_details"),
 }
@@ -219,22 +227,168 @@ async def answer_followers(ctx: Context) -> str:
     return "more_socials"
 
 
+class AccountButton(CallbackData, prefix="acct"):
+    """A button about one account of the draft; there is one account per network."""
+
+    network: str
+    action: Literal["open", "followers", "remove", "keep"]
+
+
+# The network of the account being changed.
+ACCOUNT: Final = "open_account"
+
+
+def _pressed(ctx: Context, buttons: list[Button]) -> str:
+    """The data of the button pressed, or of the one whose label was typed."""
+    if ctx.incoming.kind == "button" and ctx.incoming.button_data:
+        return ctx.incoming.button_data
+    typed = _text(ctx).strip().casefold()
+    for button in buttons:
+        if button.data is not None and button.label.casefold() == typed:
+            return button.data
+    raise Invalid(USE_BUTTONS)
+
+
+def _account_label(social: dict[str, Any]) -> str:
+    return f"{v.NETWORK_LABELS[social['network']]} @{social['handle']}"
+
+
+def _hub_buttons(ctx: Context) -> list[Button]:
+    """While editing, one button per account opens it; signup only adds or moves on."""
+    socials = _socials(ctx)
+    buttons = []
+    if EDIT in ctx.data:
+        buttons = [
+            Button(
+                label=_account_label(social),
+                data=AccountButton(network=social["network"], action="open").pack(),
+            )
+            for social in socials
+        ]
+    if len(socials) < len(v.NETWORKS):
+        buttons.append(Button(label=ctx._("Add another account"), data="more:add"))
+    buttons.append(Button(label=ctx._("Continue"), data="more:done"))
+    return buttons
+
+
 async def ask_more_socials(ctx: Context) -> None:
     socials = _socials(ctx)
-    buttons = [Button(label=ctx._("Continue"), data="more:done")]
-    if len(socials) < len(v.NETWORKS):
-        buttons.insert(0, Button(label=ctx._("Add another account"), data="more:add"))
-    text = "\n".join([ctx._("Your accounts so far:"), *socials_lines(ctx.t, socials)])
-    ctx.reply(text, buttons=rows(buttons))
+    lines = [ctx._("Your accounts so far:"), *socials_lines(ctx.t, socials)]
+    if EDIT in ctx.data and socials:
+        lines.append(ctx._("Choose an account to change its follower count or remove it."))
+    buttons = _hub_buttons(ctx)
+    opened = [b for b in buttons if AccountButton.unpack(b.data) is not None]
+    moves = buttons[len(opened) :]
+    ctx.reply("\n".join(lines), buttons=(*rows(opened, per_row=1), *rows(moves)))
 
 
 async def answer_more_socials(ctx: Context) -> str:
-    choice = button_value(ctx.incoming.button_data, "more")
+    data = _pressed(ctx, _hub_buttons(ctx))
+    opened = AccountButton.unpack(data)
+    if opened is not None:
+        if opened.action != "open" or _account(ctx, opened.network) is None:
+            raise Invalid(STALE_BUTTON)
+        ctx.data[ACCOUNT] = opened.network
+        return "account"
+    choice = button_value(data, "more")
     if choice == "add" and len(_socials(ctx)) < len(v.NETWORKS):
         return "network"
     if choice == "done":
+        _check_audience(ctx)
         return "niches"
     raise Invalid(USE_BUTTONS)
+
+
+def _check_audience(ctx: Context) -> None:
+    """Stop a signup below the minimum here, before payout details are asked for; a member's
+    edit is screened when it is saved."""
+    socials = _socials(ctx)
+    if not socials:
+        raise Invalid(N_("Add at least one account."))
+    minimum = ctx.services.settings.min_followers
+    total = sum(social["followers"] for social in socials)
+    if not _is_edit(ctx) and total < minimum:
+        raise Invalid(
+            N_(
+                "The programme needs at least {minimum} followers across your accounts, and "
+                "you have {total}. Add another account if you have one, or send /cancel to stop."
+            ),
+            minimum=minimum,
+            total=total,
+        )
+
+
+def _account(ctx: Context, network: str | None) -> dict[str, Any] | None:
+    return next((s for s in _socials(ctx) if s["network"] == network), None)
+
+
+async def _back_to_list(ctx: Context) -> bool:
+    """After /back past a removal the account is gone: the list is the question then."""
+    if _account(ctx, ctx.data.get(ACCOUNT)) is not None:
+        return False
+    assert ctx.conversation is not None
+    ctx.conversation.step = "more_socials"
+    await ask_more_socials(ctx)
+    return True
+
+
+def _account_buttons(ctx: Context, network: str) -> list[Button]:
+    actions: list[tuple[str, Literal["followers", "remove", "keep"]]] = [
+        (ctx._("Change the follower count"), "followers"),
+        (ctx._("Remove this account"), "remove"),
+        (ctx._("Keep it as it is"), "keep"),
+    ]
+    return [
+        Button(label=label, data=AccountButton(network=network, action=action).pack())
+        for label, action in actions
+    ]
+
+
+async def ask_account(ctx: Context) -> None:
+    if await _back_to_list(ctx):
+        return
+    social = _account(ctx, ctx.data[ACCOUNT])
+    assert social is not None
+    text = "\n".join(
+        [*socials_lines(ctx.t, [social]), ctx._("What would you like to do with this account?")]
+    )
+    ctx.reply(text, buttons=rows(_account_buttons(ctx, social["network"]), per_row=1))
+
+
+async def answer_account(ctx: Context) -> str:
+    network = ctx.data[ACCOUNT]
+    pressed = AccountButton.unpack(_pressed(ctx, _account_buttons(ctx, network)))
+    if pressed is None or pressed.network != network or pressed.action == "open":
+        raise Invalid(STALE_BUTTON)
+    social = _account(ctx, network)
+    assert social is not None, "asking about an account that is gone returns to the list"
+    if pressed.action == "followers":
+        return "account_followers"
+    if pressed.action == "remove":
+        if len(_socials(ctx)) == 1:
+            raise Invalid(N_("This is your only account. Add another one before you remove it."))
+        _socials(ctx).remove(social)
+    return "more_socials"
+
+
+async def ask_account_followers(ctx: Context) -> None:
+    if await _back_to_list(ctx):
+        return
+    network = v.NETWORK_LABELS[ctx.data[ACCOUNT]]
+    ctx.reply(
+        ctx._(
+            "How many followers do you have on {network}? For example: 12k, 1.2M or 12 345.",
+            network=network,
+        )
+    )
+
+
+async def answer_account_followers(ctx: Context) -> str:
+    followers = v.parse_follower_count(_text(ctx), ctx.language)
+    social = _account(ctx, ctx.data[ACCOUNT])
+    assert social is not None, "asking about an account that is gone returns to the list"
+    social["followers"] = followers
+    return "more_socials"
 
 
 # 5. Niches ---------------------------------------------------------------------------------
@@ -413,8 +567,6 @@ async def answer_review(ctx: Context) -> str | None:
             raise Invalid(USE_BUTTONS)
         snapshot = copy.deepcopy({k: v for k, v in ctx.data.items() if k != EDIT})
         ctx.data[EDIT] = {"field": field, "snapshot": snapshot}
-        if field == "socials":
-            ctx.data["socials"] = []
         return FIELD_GROUPS[field][0]
     action = button_value(data, "review")
     if action == "confirm" and not _is_edit(ctx):
@@ -505,6 +657,8 @@ profile_flow = ProfileFlow(
         Step("handle", ask_handle, answer_handle),
         Step("followers", ask_followers, answer_followers),
         Step("more_socials", ask_more_socials, answer_more_socials),
+        Step("account", ask_account, answer_account),
+        Step("account_followers", ask_account_followers, answer_account_followers),
         Step("niches", ask_niches, answer_niches),
         Step("payout_method", ask_payout_method, answer_payout_method),
         Step("payout_details", ask_payout_details, answer_payout_details),
@@ -517,6 +671,7 @@ profile_flow = ProfileFlow(
         "tz",
         "net",
         "more",
+        AccountButton.prefix,
         NICHE_KEY,
         "pay",
         "consent",

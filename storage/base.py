@@ -36,6 +36,7 @@ from storage.models import (
     Screening,
     SealedPayout,
     SocialClaim,
+    StatusBy,
 )
 
 
@@ -98,6 +99,10 @@ class PeopleRepository(ABC):
     async def open_flags(self, person_id: int) -> list[tuple[str, str]]: ...
 
     @abstractmethod
+    async def flag(self, person_id: int, reason: str, detail: str = "") -> None:
+        """Ask a human to look; a flag already open for this reason and detail stays one."""
+
+    @abstractmethod
     async def change_status(
         self,
         person_id: int,
@@ -105,8 +110,11 @@ class PeopleRepository(ABC):
         status: PersonStatus,
         reason: str | None,
         actor: str,
+        by: StatusBy = "operator",
     ) -> bool:
-        """Compare-and-set: False (nothing written) when the status is no longer ``expected``."""
+        """Compare-and-set: False (nothing written) when the status is no longer ``expected``.
+
+        ``by`` records who decided, so screening never overrides an operator's decision."""
 
     @abstractmethod
     async def set_reachable(self, platform: str, chat: str, reachable: bool) -> bool:

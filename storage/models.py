@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 PersonStatus = Literal["applicant", "approved", "rejected", "suspended"]
+# Who set a status: screening's may change with the person's edits, an operator's stands.
+StatusBy = Literal["screening", "operator"]
 PayoutMethod = Literal["paypal", "iban"]
 
 
@@ -53,6 +55,7 @@ class Person(Profile):
     id: int
     status: PersonStatus
     status_reason: str | None
+    status_by: StatusBy = "operator"
     created_at: datetime
     # Open review flags as (reason, detail): why a human must look before approval.
     flags: tuple[tuple[str, str], ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from storage.base import UnitOfWork
 from storage.models import (
@@ -14,11 +15,15 @@ from storage.models import (
     Screening,
     SealedPayout,
     SocialClaim,
+    StatusBy,
 )
 
 log = logging.getLogger(__name__)
 
 FOLLOWERS_BELOW_MINIMUM = "followers_below_minimum"
+# What screening a changed audience did: declined an applicant, took a declined one back,
+# flagged an approved member for review, or nothing.
+AudienceOutcome = Literal["declined", "reopened", "flagged", "unchanged"]
 # Which people columns each profile field sets.
 COLUMN_FIELDS = frozenset({"display_name", "language", "country", "timezone"})
 
@@ -63,23 +68,43 @@ async def change_status(
     status: PersonStatus,
     actor: str,
     reason: str | None = None,
+    by: StatusBy = "operator",
 ) -> bool:
     """Move from ``expected`` to ``status``; False when someone changed it meanwhile."""
-    changed = await uow.people.change_status(person_id, expected, status, reason, actor)
+    changed = await uow.people.change_status(person_id, expected, status, reason, actor, by)
     if not changed:
         log.info("person %d was no longer %s; status left as it is", person_id, expected)
     return changed
 
 
-async def reconsider_audience(uow: UnitOfWork, person: Person, actor: str, minimum: int) -> bool:
-    """Someone declined for a small audience applies again once their accounts reach it."""
+async def rescreen_audience(
+    uow: UnitOfWork, person: Person, actor: str, minimum: int
+) -> AudienceOutcome:
+    """Judge edited accounts as at submission, without overriding a human.
+
+    An applicant below the minimum is declined; one screening declined for that reason is an
+    applicant again once above it; an approved member below it is flagged for an operator,
+    never declined by rule; an operator's rejection stands whatever the accounts say."""
+    below = person.total_followers < minimum
+    if person.status == "applicant" and below:
+        declined = await change_status(
+            uow, person.id, "applicant", "rejected", actor, FOLLOWERS_BELOW_MINIMUM, "screening"
+        )
+        return "declined" if declined else "unchanged"
     if (
         person.status == "rejected"
+        and person.status_by == "screening"
         and person.status_reason == FOLLOWERS_BELOW_MINIMUM
-        and person.total_followers >= minimum
+        and not below
     ):
-        return await change_status(uow, person.id, "rejected", "applicant", actor)
-    return False
+        reopened = await change_status(
+            uow, person.id, "rejected", "applicant", actor, None, "screening"
+        )
+        return "reopened" if reopened else "unchanged"
+    if person.status == "approved" and below:
+        await uow.people.flag(person.id, FOLLOWERS_BELOW_MINIMUM)
+        return "flagged"
+    return "unchanged"
 
 
 async def mark_unreachable(uow: UnitOfWork, platform: str, chat: str) -> bool:

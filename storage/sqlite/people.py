@@ -15,14 +15,15 @@ from storage.models import (
     Screening,
     SealedPayout,
     SocialClaim,
+    StatusBy,
 )
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
 EDITABLE_COLUMNS = frozenset({"display_name", "language", "country", "timezone"})
 _INSERT_PERSON = (
     "INSERT INTO people (display_name, language, country, timezone, status, status_reason, "
-    "consent_version, consent_at, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "status_by, consent_version, consent_at, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, 'screening', ?, ?, ?, ?) RETURNING id"
 )
 _LINK_ACCOUNT = (
     "INSERT INTO accounts (platform, platform_user_id, person_id, dm_chat, reachable, created_at) "
@@ -227,6 +228,9 @@ class SqlitePeople(PeopleRepository):
         )
         return [(row["reason"], row["detail"]) for row in rows]
 
+    async def flag(self, person_id: int, reason: str, detail: str = "") -> None:
+        await self._add_flags(person_id, [(reason, detail)], to_db_time(utcnow()))
+
     async def change_status(
         self,
         person_id: int,
@@ -234,12 +238,13 @@ class SqlitePeople(PeopleRepository):
         status: PersonStatus,
         reason: str | None,
         actor: str,
+        by: StatusBy = "operator",
     ) -> bool:
         now = to_db_time(utcnow())
         changed = await self._s.run(
-            "UPDATE people SET status = ?, status_reason = ?, updated_at = ? "
+            "UPDATE people SET status = ?, status_reason = ?, status_by = ?, updated_at = ? "
             "WHERE id = ? AND status = ?",
-            (status, reason, now, person_id, expected),
+            (status, reason, by, now, person_id, expected),
         )
         if changed:
             await self._audit(person_id, actor, "status", f"{expected}->{status}", now)
@@ -308,6 +313,7 @@ class SqlitePeople(PeopleRepository):
             timezone=row["timezone"],
             status=row["status"],
             status_reason=row["status_reason"],
+            status_by=row["status_by"],
             consent_version=row["consent_version"],
             consent_at=from_db_time(row["consent_at"]),
             created_at=from_db_time(row["created_at"]),

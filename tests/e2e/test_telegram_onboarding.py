@@ -128,3 +128,39 @@ async def test_user_text_is_escaped_never_markup(
         assert review.parse_mode == "HTML"
         assert name in bo.last.text
     # The fake parsed every message as Telegram would; the fixture checks it found no fault.
+
+
+async def test_editing_one_account_keeps_the_others(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        anna = TgUser(bot, 105, "Anna", language_code="en")
+        await sign_up(anna)
+        await anna.say("/edit")
+        await anna.press("Edit: Social accounts")
+        assert anna.last.labels() == ["Instagram @creator105", "Add another account", "Continue"]
+        await anna.press("Add another account")
+        await anna.press("TikTok")
+        await anna.say("anna.tok")
+        await anna.say("3k")
+        await anna.press("Instagram @creator105")
+        assert anna.last.labels() == [
+            "Change the follower count",
+            "Remove this account",
+            "Keep it as it is",
+        ]
+        await anna.press("Change the follower count")
+        await anna.say("20k")
+        assert anna.last.text.startswith(
+            "Your accounts so far:\n"
+            "• Instagram @creator105: 20,000 followers\n"
+            "• TikTok @anna.tok: 3,000 followers"
+        )
+        await anna.press("Continue")
+        await anna.press("Done")
+        person = await people(bot.app).by_account("telegram", "105")
+        assert person is not None
+        assert [(s.network, s.handle, s.followers) for s in person.socials] == [
+            ("instagram", "creator105", 20_000),
+            ("tiktok", "anna.tok", 3_000),
+        ]

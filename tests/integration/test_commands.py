@@ -70,9 +70,12 @@ async def test_edit_from_the_review_screen(app: App, platform: FakePlatform) -> 
     assert person.last_text.startswith("Please check your answers:")
     assert "Name: Anna Maria" in person.last_text
     await person.press_data("edit:socials")
+    await person.press_data("more:add")
     await person.press_data("net:tiktok")
     await person.say("@anna_tt")
     await person.say("5 000")
+    await person.press_data("acct:instagram:open")
+    await person.press_data("acct:instagram:remove")
     await person.press_data("more:done")
     assert "TikTok @anna_tt: 5,000 followers" in person.last_text
     assert "Instagram" not in person.last_text

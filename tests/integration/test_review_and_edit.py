@@ -212,8 +212,8 @@ async def test_socials_edit_keeps_verification_and_raises_flags_once(
     for followers in ("30k", "40k"):
         await second.say("/edit")
         await second.press_data("edit:socials")
-        await second.press_data("net:instagram")
-        await second.say("taken")
+        await second.press_data("acct:instagram:open")
+        await second.press_data("acct:instagram:followers")
         await second.say(followers)
         await second.press_data("more:done")
         await second.press_data("review:done")
