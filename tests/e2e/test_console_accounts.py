@@ -1,0 +1,64 @@
+"""Editing one social account on the console, by numbers and labels only."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from tests.e2e.test_console import SIGNUP
+
+EDIT_ONE_ACCOUNT = [
+    "/edit",
+    "5",  # Edit: social accounts
+    "2",  # Add another account (1 is Instagram @anna.insta)
+    "1",  # TikTok, the first network not added yet
+    "anna.tok",
+    "3k",
+    "1",  # Instagram @anna.insta
+    "1",  # Change the follower count
+    "20k",
+    "TikTok @anna.tok",  # a label works as well as a number
+    "2",  # Remove this account
+    "2",  # Add another account
+    "2",  # YouTube
+    "annatube",
+    "4k",
+    "4",  # Continue (after Instagram, YouTube and Add another account)
+    "8",  # Done
+]
+
+
+def run_bot(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str]:
+    """Piped input arrives faster than anyone types: the flood limit is raised for it."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KOLBOT_")}
+    env |= {
+        "KOLBOT_DATABASE": str(tmp_path / "console.db"),
+        "KOLBOT_SECRET_KEY": "console-test-secret",
+        "KOLBOT_FLOOD_LIMIT": "1000",
+        "LANG": "C.UTF-8",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_one_account_is_changed_and_the_others_kept(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, SIGNUP + EDIT_ONE_ACCOUNT)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with closing(sqlite3.connect(tmp_path / "console.db")) as db:
+        socials = db.execute(
+            "SELECT network, handle, followers FROM social_profiles ORDER BY id"
+        ).fetchall()
+    assert socials == [("instagram", "anna.insta", 20_000), ("youtube", "annatube", 4_000)]
