@@ -286,7 +286,11 @@ async def answer_more_socials(ctx: Context) -> str:
     data = _pressed(ctx, _hub_buttons(ctx))
     opened = AccountButton.unpack(data)
     if opened is not None:
-        if opened.action != "open" or _account(ctx, opened.network) is None:
+        if (
+            EDIT not in ctx.data
+            or opened.action != "open"
+            or _account(ctx, opened.network) is None
+        ):
             raise Invalid(STALE_BUTTON)
         ctx.data[ACCOUNT] = opened.network
         return "account"
