@@ -16,6 +16,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
+from bot import operator_cli
 from bot.app import App
 from bot.check import check, log_level_problem, setting_problems
 from bot.core.platform import Platform, ResumePoints
@@ -352,6 +353,7 @@ def parser() -> argparse.ArgumentParser:
         description="Counts of updates pending, handled and set aside (dead letters: the "
         "database could not take them after every try), with the latest set aside.",
     )
+    operator_cli.add_commands(commands)
     return root
 
 
@@ -402,4 +404,6 @@ def _main(args: argparse.Namespace) -> int:
         asyncio.run(_outbox_retry(settings))
     elif args.command == "inbox" and args.inbox_command == "status":
         asyncio.run(_inbox_status(settings))
+    elif args.command in operator_cli.COMMANDS:
+        return operator_cli.run(args, settings)
     return 0

@@ -6,8 +6,20 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _operator_accounts(value: object) -> object:
+    """``telegram:123,discord:456``: each one a platform and that platform's user id."""
+    if not isinstance(value, str):
+        return value
+    accounts = tuple(part for part in value.replace(" ", "").split(",") if part)
+    for account in accounts:
+        platform, _, user_id = account.partition(":")
+        if not (platform.isalpha() and platform.islower() and user_id.isalnum()):
+            raise ValueError(f"{account!r} is not platform:user_id, e.g. telegram:123")
+    return accounts
 
 
 class Settings(BaseSettings):
@@ -26,6 +38,9 @@ class Settings(BaseSettings):
     # Encrypts payout details at rest. Unset: a key file is created beside the database.
     secret_key: SecretStr | None = None
     log_level: str = "INFO"
+
+    # Chat accounts that run the programme (review applicants), besides the command line.
+    operators: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_operator_accounts)] = ()
 
     min_followers: int = Field(default=1000, ge=0)
     signup_ttl_days: int = Field(default=7, ge=1)

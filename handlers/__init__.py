@@ -1,10 +1,12 @@
 """Platform-free flows: they see Incoming events and answer with Outgoing messages."""
 
 from bot.core.router import Router
-from handlers import commands
+from handlers import agency, commands, review
 
 
 def build_router() -> Router:
     root = Router()
     root.include(commands.router)
+    root.include(agency.router)
+    root.include(review.router)
     return root

@@ -9,6 +9,7 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from bot.services.people import edit_profile
+from handlers.access import roles
 from handlers.cards import draft_from_person, profile_card
 from handlers.keyboards import USE_BUTTONS, Keyboard, rows
 from handlers.private_start import no_way_in
@@ -179,7 +180,9 @@ async def set_language(ctx: Context) -> None:
 @router.command("help", N_("What I can do"))
 async def help_command(ctx: Context) -> None:
     commands = ctx.router.visible_commands(
-        member=ctx.person is not None, in_flow=_in_profile_flow(ctx)
+        member=ctx.person is not None,
+        in_flow=_in_profile_flow(ctx),
+        roles=(await roles(ctx)).names,
     )
     lines = [ctx._("Commands:")]
     lines += [f"/{command.name} — {ctx._(command.description)}" for command in commands]

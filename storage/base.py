@@ -124,6 +124,17 @@ class PeopleRepository(ABC):
     async def is_unreachable(self, platform: str, chat: str) -> bool: ...
 
     @abstractmethod
+    async def accounts_of(self, person_id: int) -> list[AccountLink]:
+        """Every platform account of a person, oldest first."""
+
+    @abstractmethod
+    async def find(
+        self, *, status: PersonStatus | None = None, flagged: bool = False, limit: int = 50
+    ) -> list[Person]:
+        """People (not erased) with open review flags first, then oldest first; ``flagged``
+        keeps only those with flags."""
+
+    @abstractmethod
     async def import_many(self, profiles: Sequence[tuple[Profile, AccountLink]]) -> int:
         """Bulk-create approved people (imports, load tests); returns how many were added."""
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import Flow
 
 Handler = Callable[[Context], Awaitable[None]]
-Audience = Literal["everyone", "guest", "member"]
+# Operators and agency admins are roles beside membership: an admin may be a member too.
+Audience = Literal["everyone", "guest", "member", "operator", "agency"]
+STAFF: Final = frozenset({"operator", "agency"})
 
 
 COMMAND_CONTEXT = "command name"
@@ -28,9 +30,14 @@ class Command:
     audience: Audience = "everyone"
     in_flow_only: bool = False
 
-    def offered_to(self, *, member: bool, in_flow: bool) -> bool:
+    def offered_to(
+        self, *, member: bool, in_flow: bool, roles: frozenset[str] = frozenset()
+    ) -> bool:
+        """``roles``: the staff audiences the person belongs to (``operator``, ``agency``)."""
         if self.in_flow_only and not in_flow:
             return False
+        if self.audience in STAFF:
+            return self.audience in roles
         return self.audience == "everyone" or (self.audience == "member") == member
 
 
@@ -113,5 +120,11 @@ class Router:
         elif self.fallback is not None:
             await self.fallback(ctx)
 
-    def visible_commands(self, *, member: bool, in_flow: bool) -> list[Command]:
-        return [c for c in self.commands.values() if c.offered_to(member=member, in_flow=in_flow)]
+    def visible_commands(
+        self, *, member: bool, in_flow: bool, roles: frozenset[str] = frozenset()
+    ) -> list[Command]:
+        return [
+            c
+            for c in self.commands.values()
+            if c.offered_to(member=member, in_flow=in_flow, roles=roles)
+        ]

@@ -113,6 +113,26 @@ class SqlitePeople(PeopleRepository):
         assert person is not None
         return person
 
+    async def accounts_of(self, person_id: int) -> list[AccountLink]:
+        rows = await self._s.all(
+            "SELECT * FROM accounts WHERE person_id = ? ORDER BY id", (person_id,)
+        )
+        return [_account(row) for row in rows]
+
+    async def find(
+        self, *, status: PersonStatus | None = None, flagged: bool = False, limit: int = 50
+    ) -> list[Person]:
+        rows = await self._s.all(
+            "SELECT * FROM (SELECT people.*, CASE WHEN EXISTS (SELECT 1 FROM review_flags f "
+            "WHERE f.person_id = people.id AND f.resolved_at IS NULL) THEN 1 ELSE 0 END "
+            "AS has_flags "
+            "FROM people WHERE people.erased_at IS NULL AND (? IS NULL OR people.status = ?)) "
+            "AS listed WHERE has_flags = 1 OR ? = 0 ORDER BY has_flags DESC, created_at, id "
+            "LIMIT ?",
+            (status, status, int(flagged), limit),
+        )
+        return [await self._load(row) for row in rows]
+
     async def import_many(self, profiles: Sequence[tuple[Profile, AccountLink]]) -> int:
         """Set-based: ids are handed out here, under the unit of work's write lock, so every
         table takes its rows in one ``executemany``."""
