@@ -8,7 +8,6 @@ leads back to the review screen instead of onward.
 from __future__ import annotations
 
 import copy
-import unicodedata
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -36,8 +35,8 @@ NICHES_DONE: Final = "niche:done"
 FIELD_GROUPS: Final = {
     "language": ("language",),
     "name": ("name",),
-    "country": ("country", "timezone"),
-    "timezone": ("timezone",),
+    "country": ("country", "timezone", "timezone_confirm"),
+    "timezone": ("timezone", "timezone_confirm"),
     "socials": (
         "more_socials",
         "network",
@@ -92,8 +91,16 @@ async def answer_language(ctx: Context) -> str:
 # 2. Name -----------------------------------------------------------------------------------
 
 
+def _platform_name(ctx: Context) -> str | None:
+    """The name the platform shows for this person, when it would pass as an answer."""
+    try:
+        return v.parse_name(ctx.incoming.user.display_name or "")
+    except Invalid:
+        return None
+
+
 async def ask_name(ctx: Context) -> None:
-    suggestion = ctx.incoming.user.display_name
+    suggestion = _platform_name(ctx)
     buttons: Keyboard = ()
     if suggestion:
         shown = suggestion if len(suggestion) <= 40 else suggestion[:39] + "…"
@@ -104,16 +111,17 @@ async def ask_name(ctx: Context) -> None:
 async def answer_name(ctx: Context) -> str:
     if ctx.incoming.kind == "button":
         button_value(ctx.incoming.button_data, "name")
-        name = v.clean_text(ctx.incoming.user.display_name or "")
+        name = v.parse_name(ctx.incoming.user.display_name or "")
     else:
-        name = v.clean_text(_text(ctx))
-    if not any(char.isalnum() or unicodedata.category(char) == "So" for char in name):
-        raise Invalid(N_("A name needs at least one letter or digit."))
+        name = v.parse_name(_text(ctx))
     ctx.data["name"] = name
     return "country"
 
 
 # 3. Country and time zone ------------------------------------------------------------------
+
+# The zones an abbreviation such as "CET" stands for in the person's country, to confirm.
+ZONE_GUESS: Final = "tz_guess"
 
 
 async def ask_country(ctx: Context) -> None:
@@ -126,8 +134,21 @@ async def ask_country(ctx: Context) -> None:
     )
 
 
-async def answer_country(ctx: Context) -> str:
-    country = v.parse_country(_text(ctx), ctx.language)
+async def answer_country(ctx: Context) -> str | None:
+    data = ctx.incoming.button_data or ""
+    if ctx.incoming.kind == "button" and data.startswith("country:"):
+        # The suggestion for a typo: a code, so it parses whatever the language.
+        country = v.parse_country(button_value(data, "country"), ctx.language)
+    else:
+        try:
+            country = v.parse_country(_text(ctx), ctx.language)
+        except v.CountryGuess as guess:
+            name = ctx.t.country_name(guess.code)
+            ctx.reply(
+                ctx._(guess.message, country=name),
+                buttons=((Button(label=name, data=f"country:{guess.code}"),),),
+            )
+            return None
     if country != ctx.data.get("country"):
         ctx.data.pop("tz", None)
     ctx.data["country"] = country
@@ -135,11 +156,13 @@ async def answer_country(ctx: Context) -> str:
 
 
 async def ask_timezone(ctx: Context) -> None:
-    zones = v.zones_for_country(ctx.data["country"])[:MAX_ZONE_BUTTONS]
+    all_zones = v.zones_for_country(ctx.data["country"])
+    zones = all_zones[:MAX_ZONE_BUTTONS]
     buttons = [Button(label=zone, data=f"tz:{index}") for index, zone in enumerate(zones)]
     ctx.reply(
         ctx._(
-            "Which time zone are you in? Choose one, or type its name, for example Europe/Warsaw."
+            "Which time zone are you in? Choose one, or type its name, for example {example}.",
+            example=all_zones[0] if all_zones else "UTC",
         ),
         buttons=rows(buttons),
     )
@@ -153,8 +176,56 @@ async def answer_timezone(ctx: Context) -> str:
         if not index.isdigit() or int(index) >= len(zones):
             raise Invalid(USE_BUTTONS)
         ctx.data["tz"] = zones[int(index)]
+        return "network"
+    typed = _text(ctx)
+    fitting = v.zones_for_abbreviation(typed, country)
+    if fitting is not None:
+        ctx.data[ZONE_GUESS] = {
+            "abbreviation": " ".join(typed.split()).upper(),
+            "zones": fitting[:MAX_ZONE_BUTTONS],
+        }
+        return "timezone_confirm"
+    ctx.data["tz"] = v.parse_timezone(typed, country)
+    return "network"
+
+
+async def ask_timezone_confirm(ctx: Context) -> None:
+    guess = ctx.data[ZONE_GUESS]
+    zones: list[str] = guess["zones"]
+    params = {
+        "abbreviation": guess["abbreviation"],
+        "country": ctx.t.country_name(ctx.data["country"]),
+    }
+    if len(zones) == 1:
+        text = ctx._(
+            "In your country ({country}), {abbreviation} is {zone}. Is that your time zone?",
+            zone=zones[0],
+            **params,
+        )
+        choices = [Button(label=ctx._("Yes"), data="tzpick:0")]
+        other = ctx._("No, choose another")
     else:
-        ctx.data["tz"] = v.parse_timezone(_text(ctx), country)
+        text = ctx._(
+            "In your country ({country}), {abbreviation} can be any of these time zones. Which"
+            " one is yours?",
+            **params,
+        )
+        choices = [Button(label=zone, data=f"tzpick:{i}") for i, zone in enumerate(zones)]
+        other = ctx._("None of these")
+    ctx.reply(text, buttons=rows([*choices, Button(label=other, data="tzpick:no")]))
+
+
+async def answer_timezone_confirm(ctx: Context) -> str:
+    if ctx.incoming.kind == "text":
+        # Typing a zone here is as good as typing it one question back.
+        return await answer_timezone(ctx)
+    choice = button_value(ctx.incoming.button_data, "tzpick")
+    if choice == "no":
+        return "timezone"
+    zones: list[str] = ctx.data[ZONE_GUESS]["zones"]
+    if not choice.isdigit() or int(choice) >= len(zones):
+        raise Invalid(USE_BUTTONS)
+    ctx.data["tz"] = zones[int(choice)]
     return "network"
 
 
@@ -657,6 +728,7 @@ profile_flow = ProfileFlow(
         Step("name", ask_name, answer_name),
         Step("country", ask_country, answer_country),
         Step("timezone", ask_timezone, answer_timezone),
+        Step("timezone_confirm", ask_timezone_confirm, answer_timezone_confirm),
         Step("network", ask_network, answer_network),
         Step("handle", ask_handle, answer_handle),
         Step("followers", ask_followers, answer_followers),
@@ -672,7 +744,9 @@ profile_flow = ProfileFlow(
     button_prefixes=(
         "lang",
         "name",
+        "country",
         "tz",
+        "tzpick",
         "net",
         "more",
         AccountButton.prefix,

@@ -118,7 +118,9 @@ class ConsolePlatform:
                     self._write(f"> {text}\n")
                 if text.strip() == QUIT:
                     break
-                if text.strip():
+                # Spaces alone are an answer too (a blank name gets told why); only an empty
+                # line is nothing.
+                if text:
                     try:
                         # The reply is printed before the next prompt.
                         await sink.handle(self.identity, self._incoming(text))

@@ -6,8 +6,10 @@ with an untranslated message for the conversation to render in the user's langua
 
 from handlers.validators.errors import Invalid
 from handlers.validators.geo import (
+    CountryGuess,
     parse_country,
     parse_timezone,
+    zones_for_abbreviation,
     zones_for_country,
 )
 from handlers.validators.numbers import parse_follower_count
@@ -18,11 +20,12 @@ from handlers.validators.payout import (
     parse_paypal_email,
 )
 from handlers.validators.social import NETWORK_LABELS, NETWORKS, parse_handle
-from handlers.validators.text import clean_text
+from handlers.validators.text import clean_text, parse_name
 
 __all__ = [
     "NETWORKS",
     "NETWORK_LABELS",
+    "CountryGuess",
     "Invalid",
     "clean_text",
     "mask_email",
@@ -31,7 +34,9 @@ __all__ = [
     "parse_follower_count",
     "parse_handle",
     "parse_iban",
+    "parse_name",
     "parse_paypal_email",
     "parse_timezone",
+    "zones_for_abbreviation",
     "zones_for_country",
 ]

@@ -1,29 +1,41 @@
 """Country and time zone, typed the way people say them.
 
 Countries come back as ISO 3166-1 alpha-2 codes and zones as IANA names, so storage and
-scheduling never see a language. Names are matched in the user's language and in English,
-ignoring case, accents and punctuation, since that is how they get typed on a phone.
+scheduling never see a language. A country is found by its name in any language the bot
+speaks or in its own, whatever language the chat is in (people abroad write either), ignoring
+case, accents and punctuation, since that is how they get typed on a phone. Time zone
+abbreviations are not zones: "CST" is Chicago, Havana or Shanghai depending on the country,
+so they are read against the person's country and offered for confirmation.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 import zoneinfo
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Final
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
-from bot.i18n import N_
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
 from handlers.validators.errors import Invalid
 
 COUNTRY_UNKNOWN: Final = N_(
     "We could not find that country: please send its name or its two-letter code, like DE."
 )
+COUNTRY_GUESS: Final = N_(
+    "We could not find that country. Did you mean {country}? Press the button, or type the name"
+    " again."
+)
 TIMEZONE_UNKNOWN: Final = N_(
     "We could not find that time zone: please send a name like Europe/Warsaw or UTC."
+)
+ABBREVIATION_ELSEWHERE: Final = N_(
+    "{abbreviation} is not used where you live. Your country's time zones: {zones}."
 )
 
 # CLDR territories that are not countries: unknown, unions, regions, pseudo-locales, and
@@ -143,32 +155,92 @@ def _country_codes() -> frozenset[str]:
     )
 
 
+def _endonym_languages(code: str) -> list[str]:
+    """The languages a country names itself in: its official ones, else its most spoken."""
+    spoken: dict[str, dict[str, str | float]] = get_global("territory_languages").get(code, {})
+    official = [
+        language
+        for language, info in spoken.items()
+        if info.get("official_status") in {"official", "de_facto_official"}
+    ]
+    if official:
+        return official
+    by_speakers = sorted(spoken.items(), key=lambda item: -float(item[1]["population_percent"]))
+    return [language for language, _ in by_speakers[:1]]
+
+
+def _territory_names(language: str) -> dict[str, str]:
+    try:
+        return dict(Locale.parse(language).territories)
+    except (ValueError, UnknownLocaleError):
+        return {}
+
+
+@cache
+def _endonyms() -> dict[str, str]:
+    """Folded name -> code for every country's name in its own languages ("deutschland")."""
+    names: dict[str, str] = {}
+    for code in sorted(_country_codes()):
+        for language in _endonym_languages(code):
+            name = _territory_names(language).get(code)
+            if name:
+                names.setdefault(_fold(name), code)
+    return names
+
+
 @lru_cache(maxsize=16)
 def _country_names(language: str) -> dict[str, str]:
-    """Folded name -> code, the user's language winning over English where both name one."""
+    """Folded name -> code. Where two names fold alike (none do in CLDR today), the user's
+    language wins, then English, then the other languages the bot speaks, then endonyms."""
     names = {_fold(alias): code for alias, code in _ALIASES.items()}
+    names.update(_endonyms())
     codes = _country_codes()
-    for name_language in dict.fromkeys(["en", language]):
-        try:
-            territories = Locale.parse(name_language).territories
-        except (ValueError, UnknownLocaleError):
-            continue
-        for code, name in territories.items():
+    others = [lang for lang in LANGUAGES if lang not in {language, DEFAULT_LANGUAGE}]
+    for name_language in dict.fromkeys([*reversed(others), DEFAULT_LANGUAGE, language]):
+        for code, name in _territory_names(name_language).items():
             if code in codes:
                 names[_fold(name)] = code
     return names
 
 
+class CountryGuess(Invalid):
+    """No country has that name, but one is spelled close to it: ``code`` is the offer."""
+
+    def __init__(self, code: str, name: str) -> None:
+        super().__init__(COUNTRY_GUESS, country=name)
+        self.code = code
+
+
+# How alike a typo and a name must be (difflib's ratio) to suggest the name: "Polsak" and
+# "Polska" score 0.83, "Africa" and "Sudafrica" 0.8. Shorter answers are too easy to match.
+_GUESS_CUTOFF: Final = 0.81
+_GUESS_MIN_LENGTH: Final = 4
+
+
+def _guess(folded: str, names: dict[str, str]) -> str | None:
+    if len(folded) < _GUESS_MIN_LENGTH:
+        return None
+    close = difflib.get_close_matches(folded, names, n=1, cutoff=_GUESS_CUTOFF)
+    return names[close[0]] if close else None
+
+
 def parse_country(raw: str, language: str) -> str:
-    """The alpha-2 code for a country named in ``language`` or English, or given by its code."""
+    """The alpha-2 code for a country given by its code, or named in any language the bot
+    speaks or in its own; ``language`` names the suggestion made for a typo."""
     text = raw.strip()
     code = text.upper()
     if len(code) == 2 and code.isascii() and code in _country_codes():
         return code
-    found = _country_names(language).get(_fold(text))
-    if found is None:
+    names = _country_names(language)
+    folded = _fold(text)
+    found = names.get(folded)
+    if found is not None:
+        return found
+    guess = _guess(folded, names)
+    if guess is None:
         raise Invalid(COUNTRY_UNKNOWN)
-    return found
+    shown = _territory_names(language) or _territory_names(DEFAULT_LANGUAGE)
+    raise CountryGuess(guess, shown.get(guess, guess))
 
 
 @cache
@@ -220,8 +292,12 @@ def _canonical_zone(zone: str) -> str:
 
 
 def parse_timezone(raw: str, country: str | None = None) -> str:
-    """An IANA zone name, or a city such as "warsaw"; ``country`` settles cities in two zones."""
+    """An IANA zone name, or a city such as "warsaw"; ``country`` settles cities in two zones.
+    Abbreviations are refused here even where a zone bears their name (CET, EST): read them
+    with ``zones_for_abbreviation`` and let the person confirm."""
     text = "_".join(raw.split()).replace("_/_", "/").replace("/_", "/").replace("_/", "/")
+    if _abbreviation(text) is not None:
+        raise Invalid(TIMEZONE_UNKNOWN)
     names, cities = _zone_index()
     exact = names.get(text.lower())
     if exact is not None:
@@ -233,3 +309,59 @@ def parse_timezone(raw: str, country: str | None = None) -> str:
     if len(candidates) != 1:
         raise Invalid(TIMEZONE_UNKNOWN)
     return candidates[0]
+
+
+def _this_year() -> int:
+    return datetime.now(UTC).year
+
+
+@lru_cache(maxsize=64)
+def _zone_abbreviations(zone: str, year: int) -> frozenset[str]:
+    """What a zone's clocks are called during ``year``; twice a month catches both sides of
+    every daylight-saving change. Numeric names such as "+03" are not abbreviations."""
+    info = zoneinfo.ZoneInfo(zone)
+    moments = (
+        datetime(year, month, day, 12, tzinfo=UTC) for month in range(1, 13) for day in (1, 16)
+    )
+    names = {moment.astimezone(info).tzname() or "" for moment in moments}
+    return frozenset(name for name in names if name.isalpha())
+
+
+@lru_cache(maxsize=2)
+def _abbreviation_spellings(year: int) -> dict[str, str]:
+    """Every abbreviation any zone uses, by its uppercase form; UTC is a zone of its own."""
+    names, _ = _zone_index()
+    spellings = {
+        name.upper(): name for zone in names.values() for name in _zone_abbreviations(zone, year)
+    }
+    spellings.pop("UTC", None)
+    return spellings
+
+
+def _abbreviation(text: str) -> str | None:
+    return _abbreviation_spellings(_this_year()).get(text.strip().upper())
+
+
+@cache
+def _reference_zones() -> frozenset[str]:
+    """The zone CLDR picks to stand for each region's clock (America/Denver for Mountain)."""
+    return frozenset(get_global("windows_zone_mapping").values())
+
+
+def zones_for_abbreviation(raw: str, country: str) -> list[str] | None:
+    """The zones of ``country`` whose clocks go by the abbreviation ``raw`` this year, the
+    country's main zone and then each region's reference zone first; None when ``raw`` is
+    no abbreviation. Invalid, listing the country's zones, when none of them uses it."""
+    abbreviation = _abbreviation(raw)
+    if abbreviation is None:
+        return None
+    year = _this_year()
+    zones = _zones(country.upper())
+    fitting = [zone for zone in zones if abbreviation in _zone_abbreviations(zone, year)]
+    if not fitting:
+        if not zones:
+            raise Invalid(TIMEZONE_UNKNOWN)
+        raise Invalid(ABBREVIATION_ELSEWHERE, abbreviation=abbreviation, zones=", ".join(zones))
+    reference = _reference_zones()
+    main = zones[0]
+    return sorted(fitting, key=lambda zone: (zone != main, zone not in reference))

@@ -1,4 +1,4 @@
-"""Follower counts as people write them: 12000, 12 345, 1,2M, 12 тыс., 3.4k.
+"""Follower counts as people write them: 12000, 12 345, 1,2M, 12 тыс., 3.4k, 1,2 millones.
 
 Separators mean different things in different languages, so the shape of the number decides
 first: a lone separator followed by exactly three digits groups thousands. Only when a suffix
@@ -8,6 +8,7 @@ makes both readings plausible ("1.234k") does the user's language pick the decim
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from typing import Final
@@ -30,26 +31,36 @@ COUNT_TOO_LARGE: Final = N_("A follower count can be at most {max}.")
 _THOUSAND: Final = 1_000
 _MILLION: Final = 1_000_000
 _BILLION: Final = 1_000_000_000
-# Keys are lowercase and without a trailing dot. Cyrillic к and м are what a Russian keyboard
-# gives in place of k and m. "mil" is left out: it is a thousand in Spanish, a million in slang.
+_TRILLION: Final = 1_000_000_000_000
+# The words and abbreviations of en, ru, fr, es and pl, accepted in any of them, as folded by
+# _fold_word: lowercase, no accents, no trailing dot. Cyrillic к and м are what a Russian
+# keyboard gives in place of k and m. The long-scale words (es billón, pl bilion) are 10^12.
 _MULTIPLIERS: Final[dict[str, int]] = {
-    "k": _THOUSAND,
-    "к": _THOUSAND,
-    "тыс": _THOUSAND,
-    "tys": _THOUSAND,
-    "m": _MILLION,
-    "м": _MILLION,
-    "млн": _MILLION,
-    "mln": _MILLION,
-    "b": _BILLION,
-    "bn": _BILLION,
-    "mld": _BILLION,
-    "млрд": _BILLION,
+    **dict.fromkeys(["k", "thousand", "thousands"], _THOUSAND),
+    **dict.fromkeys(["к", "тыс", "тысяча", "тысячи", "тысяч"], _THOUSAND),
+    **dict.fromkeys(["mille", "mil", "tys", "tysiac", "tysiace", "tysiecy"], _THOUSAND),
+    **dict.fromkeys(["m", "mln", "million", "millions"], _MILLION),
+    **dict.fromkeys(["м", "млн", "миллион", "миллиона", "миллионов"], _MILLION),
+    **dict.fromkeys(["mill", "millon", "millones", "milion", "miliony", "milionow"], _MILLION),
+    **dict.fromkeys(["b", "bn", "billion", "billions", "mld", "mrd", "md"], _BILLION),
+    **dict.fromkeys(["млрд", "миллиард", "миллиарда", "миллиардов"], _BILLION),
+    **dict.fromkeys(["milliard", "milliards", "mil millones"], _BILLION),
+    **dict.fromkeys(["miliard", "miliardy", "miliardow"], _BILLION),
+    **dict.fromkeys(["billon", "billones", "bilion", "biliony", "bilionow"], _TRILLION),
+}
+# Words that mean something else to readers of one language: English slang has "12 mil" for
+# twelve million, and a French billion is a thousand English ones.
+_IN_LANGUAGE: Final[dict[str, dict[str, int | None]]] = {
+    "en": {"mil": None},
+    "fr": {"billion": _TRILLION, "billions": _TRILLION},
 }
 
 _MINUS_SIGNS: Final = ("-", "\u2212", "\u2013")
-# Digits with single separators between them, then an optional word such as "k" or "тыс.".
-_SHAPE: Final = re.compile(r"(?P<number>[0-9]+(?:[., ][0-9]+)*) ?(?P<suffix>[^\W\d_]+\.?)?")
+# Digits with single separators between them, then an optional word or two such as "k",
+# "тыс." or "mil millones".
+_SHAPE: Final = re.compile(
+    r"(?P<number>[0-9]+(?:[., ][0-9]+)*) ?(?P<suffix>[^\W\d_]+\.?(?: [^\W\d_]+\.?)?)?"
+)
 _GROUPED: Final = re.compile(r"[0-9]{1,3}(?:[ ,.][0-9]{3})*")
 
 
@@ -85,13 +96,26 @@ def _split_decimal(number: str, has_suffix: bool, language: str) -> tuple[str, s
     return whole, fraction
 
 
+def _fold_word(words: str) -> str:
+    """ "Millón" and "millon", "tysięcy" and "tysiecy", "тыс." and "тыс" alike."""
+    decomposed = unicodedata.normalize("NFKD", words)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(word.removesuffix(".") for word in bare.split())
+
+
+def _multiplier(suffix: str, language: str) -> int | None:
+    word = _fold_word(suffix)
+    local = _IN_LANGUAGE.get(language, {})
+    return local[word] if word in local else _MULTIPLIERS.get(word)
+
+
 def _parse_unsigned(text: str, language: str) -> Decimal | None:
     shape = _SHAPE.fullmatch(text)
     if shape is None:
         return None
-    suffix = (shape["suffix"] or "").removesuffix(".")
-    multiplier = _MULTIPLIERS.get(suffix, 0) if suffix else 1
-    if not multiplier:
+    suffix = shape["suffix"] or ""
+    multiplier = _multiplier(suffix, language) if suffix else 1
+    if multiplier is None:
         return None
     whole, fraction = _split_decimal(shape["number"], bool(suffix), language)
     separators = {char for char in whole if not char.isdigit()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.i18n import N_
 from handlers.validators.errors import Invalid
@@ -30,7 +30,7 @@ MAX_RAW_LENGTH: Final = 200
 
 HANDLE_EMPTY: Final = N_("Please send your {network} handle or a link to your profile.")
 HANDLE_LENGTH: Final = N_("{network} handles are {min} to {max} characters long.")
-WRONG_NETWORK: Final = N_("That link is not a {network} profile.")
+WRONG_NETWORK: Final = N_("That link does not lead to a profile on {network}.")
 NOT_A_PROFILE: Final = N_(
     "That link points to a post or a page, not a profile: please send your profile link or just"
     " your handle."
@@ -125,6 +125,8 @@ _RULES: Final[dict[str, _Rules]] = {
 _PROFILE_SUBDOMAINS: Final = ("", "www.", "m.", "mobile.", "web.", "mbasic.", "touch.")
 _SHORT_DOMAINS: Final = frozenset({"youtu.be", "fb.me", "fb.watch"})
 _YOUTUBE_LEGACY: Final = frozenset({"channel", "c", "user"})
+# Facebook shows accounts without a username at profile.php?id=<id> or people/<name>/<id>.
+_FACEBOOK_ID: Final = re.compile(r"[0-9]{1,20}")
 # "UC" and 22 characters of mixed-case base64: random enough that no one picks it as a handle.
 _YOUTUBE_CHANNEL_ID: Final = re.compile(r"UC(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_-]{22}")
 
@@ -170,9 +172,24 @@ def _handle_from_link(network: str, text: str) -> str:
         if network == "youtube" and first.lower() in _YOUTUBE_LEGACY:
             raise Invalid(YOUTUBE_CHANNEL_ID)
         raise Invalid(NOT_A_PROFILE)
+    if network == "facebook":
+        account_id = _facebook_id(segments, parts.query)
+        if account_id is not None:
+            return account_id
     if first.lower() in _RULES[network].reserved or first.lower().endswith(".php"):
         raise Invalid(NOT_A_PROFILE)
     return first
+
+
+def _facebook_id(segments: list[str], query: str) -> str | None:
+    """The numeric id in a link to an account that has no username."""
+    first = segments[0].lower()
+    if first == "profile.php" and len(segments) == 1:
+        ids = parse_qs(query).get("id", [])
+        return ids[0] if len(ids) == 1 and _FACEBOOK_ID.fullmatch(ids[0]) else None
+    if first == "people" and len(segments) == 3 and _FACEBOOK_ID.fullmatch(segments[2]):
+        return segments[2]
+    return None
 
 
 def parse_handle(network: str, raw: str) -> str:
@@ -184,7 +201,11 @@ def parse_handle(network: str, raw: str) -> str:
         raise Invalid(TOO_LONG, max=MAX_RAW_LENGTH)
     if not text:
         raise Invalid(HANDLE_EMPTY, network=label)
-    handle = _handle_from_link(network, text) if _looks_like_link(text) else text
+    is_link = _looks_like_link(text)
+    handle = _handle_from_link(network, text) if is_link else text
+    if is_link and network == "facebook" and _FACEBOOK_ID.fullmatch(handle):
+        # An id, not a username: usernames have letters, and their length rules do not apply.
+        return handle
     handle = handle.removeprefix("@")
     if network == "youtube" and _YOUTUBE_CHANNEL_ID.fullmatch(handle):
         raise Invalid(YOUTUBE_CHANNEL_ID)

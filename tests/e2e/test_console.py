@@ -89,3 +89,14 @@ def test_payout_details_never_reach_the_logs(tmp_path: Path) -> None:
     assert "DE89370400440532013000" not in compact
     assert "0532" not in result.stderr
     assert "console-test-secret" not in result.stderr
+
+
+def test_a_blank_name_is_answered_not_ignored(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, ["/start", "1", "   ", "", "Anna"])
+    assert result.returncode == 0, result.stderr
+    after_blank = result.stdout.split(">    \n", 1)[1]
+    # Spaces are an answer and get the name's error; an empty line is nothing at all.
+    assert after_blank.startswith(
+        "A name needs at least one letter.\n\nWhat name should brands see?\n\n> \n> Anna\n"
+    ), after_blank
+    assert "Which country do you live in?" in after_blank

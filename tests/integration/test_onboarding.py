@@ -138,7 +138,8 @@ async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform)
     await boris.say("PL")
     assert anna.last_text.startswith("Which time zone")
     assert boris.last_text == translator("ru")._(
-        "Which time zone are you in? Choose one, or type its name, for example Europe/Warsaw."
+        "Which time zone are you in? Choose one, or type its name, for example {example}.",
+        example="Europe/Warsaw",
     )
     await sign_up(anna, Answers(handle="anna.fr"), resume_at="timezone")
     await sign_up(

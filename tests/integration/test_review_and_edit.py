@@ -190,8 +190,9 @@ async def test_a_name_without_letters_is_refused(platform: FakePlatform) -> None
     replies = await person.say("/ ...")
     assert replies[0].text.startswith("I do not know the command")
     replies = await person.say("... !!")
-    assert replies[0].text == "A name needs at least one letter or digit."
-    assert (await person.say("💄"))[0].text.startswith("Which country")
+    assert replies[0].text == "A name needs at least one letter."
+    assert (await person.say("💄"))[0].text == "A name needs at least one letter."
+    assert (await person.say("Anna 💄"))[0].text.startswith("Which country")
 
 
 async def test_socials_edit_keeps_verification_and_raises_flags_once(

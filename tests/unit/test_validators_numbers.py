@@ -88,6 +88,89 @@ def test_parse_follower_count_local_words(raw: str, language: str, expected: int
 
 
 @pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Spanish
+        ("12 mil", 12_000),
+        ("12mil", 12_000),
+        ("12,5 mil", 12_500),
+        ("1,2 millones", 1_200_000),
+        ("1 millón", 1_000_000),
+        ("1 millon", 1_000_000),
+        ("3 mill.", 3_000_000),
+        ("1,5 mil millones", 1_500_000_000),
+        # French
+        ("12 mille", 12_000),
+        ("1,2 million", 1_200_000),
+        ("2 millions", 2_000_000),
+        ("1 milliard", 1_000_000_000),
+        ("1 Md", 1_000_000_000),
+        # Russian, in full
+        ("12 тысяч", 12_000),
+        ("2 тысячи", 2_000),
+        ("1 тысяча", 1_000),
+        ("1,5 миллиона", 1_500_000),
+        ("5 миллионов", 5_000_000),
+        ("1 миллион", 1_000_000),
+        ("1 миллиард", 1_000_000_000),
+        # Polish, in full, with and without its letters
+        ("1 tysiąc", 1_000),
+        ("3 tysiące", 3_000),
+        ("5 tysięcy", 5_000),
+        ("5 tysiecy", 5_000),
+        ("1 milion", 1_000_000),
+        ("2 miliony", 2_000_000),
+        ("5 milionów", 5_000_000),
+        ("1 miliard", 1_000_000_000),
+        # English, in full
+        ("12 thousand", 12_000),
+        ("1.5 million", 1_500_000),
+        ("2 Million", 2_000_000),
+    ],
+)
+@pytest.mark.parametrize("language", ["ru", "fr", "es", "pl"])
+def test_thousand_and_million_words_of_every_language(
+    raw: str, expected: int, language: str
+) -> None:
+    assert parse_follower_count(raw, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12 thousand", 12_000),
+        ("1,2 millones", 1_200_000),
+        ("12 тысяч", 12_000),
+        ("1 mil millones", 1_000_000_000),
+    ],
+)
+def test_english_takes_the_words_too(raw: str, expected: int) -> None:
+    assert parse_follower_count(raw, "en") == expected
+
+
+def test_mil_is_no_number_to_english_readers() -> None:
+    # "12 mil" is twelve thousand in Spanish and twelve million in English slang.
+    with pytest.raises(Invalid) as exc:
+        parse_follower_count("12 mil", "en")
+    assert exc.value.message == NOT_A_COUNT
+
+
+@pytest.mark.parametrize(
+    ("raw", "language"),
+    [("1 billón", "es"), ("2 billones", "es"), ("1 bilion", "pl"), ("1 billion", "fr")],
+)
+def test_long_scale_billions_are_too_many(raw: str, language: str) -> None:
+    # 10^12: a Spanish billón, a Polish bilion and a French billion.
+    with pytest.raises(Invalid) as exc:
+        parse_follower_count(raw, language)
+    assert exc.value.message == COUNT_TOO_LARGE
+
+
+def test_an_english_billion() -> None:
+    assert parse_follower_count("1 billion", "en") == 1_000_000_000
+
+
+@pytest.mark.parametrize(
     ("raw", "language", "expected"),
     [
         # With a suffix, "1.234k" could be 1,234 or 1,234,000: the language's decimal mark decides.

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.validators import Invalid, clean_text
-from handlers.validators.text import EMPTY, INVISIBLE, TOO_LONG
+from handlers.validators import Invalid, clean_text, parse_name
+from handlers.validators.text import EMPTY, INVISIBLE, NAME_NEEDS_LETTER, TOO_LONG
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
 RED_HEART = "\u2764\ufe0f"
@@ -105,9 +105,7 @@ def test_clean_text_default_limit_is_200() -> None:
         "zero\u200bwidth",
         "\ufeffbom",
         "soft\u00adhyphen",
-        "mark\u200e",
         "word\u2060joiner",
-        "\u061carabic letter mark",
         "lone\ud800surrogate",
         "\u200b",
     ],
@@ -122,3 +120,115 @@ def test_clean_text_reports_invisible_before_length() -> None:
     with pytest.raises(Invalid) as exc:
         clean_text("\u202e" + "a" * 300)
     assert exc.value.message == INVISIBLE
+
+
+LRM, RLM, ALM = "\u200e", "\u200f", "\u061c"
+MUHAMMAD = "\u0645\u062d\u0645\u062f"
+MIRIAM = "\u05de\u05e8\u05d9\u05dd"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Beside letters of their own direction, or at an end, marks change nothing: gone.
+        (RLM + MUHAMMAD, MUHAMMAD),
+        (MUHAMMAD + RLM, MUHAMMAD),
+        (RLM + RLM + MIRIAM + RLM, MIRIAM),
+        (ALM + MUHAMMAD, MUHAMMAD),
+        ("Anna" + LRM, "Anna"),
+        (LRM + "Anna", "Anna"),
+        (f"{MUHAMMAD[:2]}{RLM}{MUHAMMAD[2:]}", MUHAMMAD),
+        # Beside punctuation, digits or the other direction, they decide the display: kept.
+        (MUHAMMAD + LRM, None),
+        (f"{MUHAMMAD}!{RLM}", None),
+        (f"Anna {RLM}(x)", None),
+        (f"{MIRIAM[:1]}{LRM}{MIRIAM[1:]}", None),
+        (f"{MIRIAM} 2{RLM}", None),
+        (f"Anna{RLM}{MIRIAM}", None),
+    ],
+)
+def test_clean_text_keeps_direction_marks_only_where_they_matter(
+    raw: str, expected: str | None
+) -> None:
+    assert clean_text(raw) == (raw if expected is None else expected)
+
+
+@pytest.mark.parametrize("raw", [LRM, RLM, ALM, RLM + LRM, f" {RLM} "])
+def test_clean_text_marks_alone_are_empty(raw: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        clean_text(raw)
+    assert exc.value.message == EMPTY
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Anna\u3164", "Anna"),
+        ("\u3164Anna  \uffa0Maria", "Anna Maria"),
+        ("Anna\u115f\u1160", "Anna"),
+    ],
+)
+def test_clean_text_reads_hangul_fillers_as_spaces(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Anna", "Anna"),
+        ("  Anna   Maria ", "Anna Maria"),
+        ("Анна", "Анна"),
+        ("\u0622\u0646\u0627", "\u0622\u0646\u0627"),
+        (MIRIAM, MIRIAM),
+        ("\u674e\u5a1c", "\u674e\u5a1c"),
+        ("\u30a2\u30f3\u30ca", "\u30a2\u30f3\u30ca"),
+        ("\uc548\ub098", "\uc548\ub098"),
+        ("\u0905\u0928\u093e", "\u0905\u0928\u093e"),
+        ("Anna \U0001f484\u2728", "Anna \U0001f484\u2728"),
+        ("O'Brien-Smith", "O'Brien-Smith"),
+        ("Anna2", "Anna2"),
+        ("J.", "J."),
+        (RLM + MUHAMMAD, MUHAMMAD),
+        (MUHAMMAD + " " + RLM + "(x)", None),
+    ],
+)
+def test_parse_name_takes_a_letter_in_any_script(raw: str, expected: str | None) -> None:
+    assert parse_name(raw) == (raw if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "-",
+        "...",
+        "?!",
+        "\U0001f484",
+        "\U0001f484\u2728",
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+        "\u2764\ufe0f",
+        "123",
+        "12:30",
+        "\u2800",
+        "",
+        "   ",
+        "\n\t",
+        "\u3164",
+        "\u3164 \uffa0",
+        RLM,
+        f"{LRM} {RLM}",
+    ],
+)
+def test_parse_name_without_a_letter_is_refused_with_one_message(raw: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_name(raw)
+    assert exc.value.message == NAME_NEEDS_LETTER
+    assert exc.value.params == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"), [("a" * 201, TOO_LONG), ("Anna\u202eevil", INVISIBLE)]
+)
+def test_parse_name_keeps_the_text_rules(raw: str, message: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_name(raw)
+    assert exc.value.message == message
