@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up
 from tests.fakes.store import people
@@ -164,3 +166,38 @@ async def test_editing_one_account_keeps_the_others(
             ("instagram", "creator105", 20_000),
             ("tiktok", "anna.tok", 3_000),
         ]
+
+
+async def test_blank_names_typos_and_zone_abbreviations_over_telegram(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        # Telegram trims spaces, so a "blank" name is sent as a Hangul filler.
+        blank = TgUser(bot, 105, "\u3164", language_code="en")
+        await blank.say("/start")
+        await blank.press("English")
+        assert blank.last.text == "What name should brands see?"
+        assert blank.last.labels() == []
+        replies = await blank.say("\u3164")
+        assert [m.text for m in replies] == [
+            "A name needs at least one letter.",
+            "What name should brands see?",
+        ]
+        await blank.say("\u200fمريم")
+        await blank.say("Polsak")
+        assert blank.last.labels() == ["Poland"]
+        await blank.press("Poland")
+        assert blank.last.text.endswith("for example Europe/Warsaw.")
+        await blank.say("CET")
+        assert blank.last.text == (
+            "In your country (Poland), CET is Europe/Warsaw. Is that your time zone?"
+        )
+        await blank.press("Yes")
+        assert blank.last.text == "Add a social account: which network is it on?"
+        row = await bot.app.store.db.fetchone(
+            "SELECT data FROM conversations WHERE platform = 'telegram' AND chat = '105'"
+        )
+        assert row is not None
+        draft = json.loads(row["data"])
+        assert (draft["name"], draft["country"], draft["tz"]) == ("مريم", "PL", "Europe/Warsaw")
+        assert telegram.errors == []
