@@ -48,13 +48,15 @@ async def refuse(
         person_id=person_id,
         detail=f"{why} in {incoming.chat}",
     )
-    ctx.reply(ctx._(message), private=True)
+    # Nothing in a refusal is private: it may be answered where it was asked, group or not.
+    ctx.reply(ctx._(message))
 
 
 async def private_chat(ctx: Context, action: str, *, target: str = "") -> bool:
     """Agency and operator work shows codes and applicants' details: never in a group."""
     if ctx.incoming.is_private:
         return True
+    # No link into the private chat: the platforms' links start a signup, which this is not.
     await refuse(ctx, action, PRIVATE_ONLY, target=target, why="not a private chat")
     return False
 

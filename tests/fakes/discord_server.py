@@ -1000,6 +1000,12 @@ class FakeDiscord:
                     return await self._interact(user, channel_id, 3, data, message)
         raise AssertionError(f"no button {label!r} in {self.texts(channel_id, user)[-3:]}")
 
+    async def press_forged(self, user: FakeUser, custom_id: str, message: Json) -> FakeInteraction:
+        """A press on ``message`` carrying any ``custom_id``, whatever its buttons say: what a
+        modified client can send."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(user, int(message["channel_id"]), 3, data, message)
+
     async def choose(
         self, user: FakeUser, labels: list[str], *, channel_id: int | None = None
     ) -> FakeInteraction:

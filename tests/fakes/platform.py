@@ -152,6 +152,12 @@ class Person:
                 return await self._press(message, data)
         raise AssertionError(f"no earlier button with data {data!r}")
 
+    async def press_forged(self, data: str) -> list[Outgoing]:
+        """A press with data no message carried, as a client that edits button data sends."""
+        before = len(self.inbox)
+        await self.platform.feed(self._incoming(kind="button", button_data=data, message_id="1"))
+        return self.inbox[before:]
+
     async def _press(self, message: Outgoing, data: str) -> list[Outgoing]:
         before = len(self.inbox)
         await self.platform.feed(

@@ -63,10 +63,7 @@ async def audit_rows(app: App) -> list[AuditEntry]:
 
 
 async def forge(person: Person, data: str) -> str:
-    """A press whose data no message carried, as a client that edits callback data sends."""
-    before = len(person.inbox)
-    await person.platform.feed(person._incoming(kind="button", button_data=data, message_id="1"))
-    [reply] = person.inbox[before:]
+    [reply] = await person.press_forged(data)
     return reply.text
 
 
@@ -352,12 +349,9 @@ async def test_refused_in_the_askers_language_audited_and_without_effect(
             "reject": RejectFor(person=waiting.id, reason="content"),
             "another_code": NewInvite(agency=agency_id),
         }[action].pack()
-        before_press = len(asker.inbox)
-        await platform.feed(asker._incoming(kind="button", button_data=data, message_id="1"))
-        [reply] = asker.inbox[before_press:]
+        [reply] = await asker.press_forged(data)
 
     assert reply.text == translator(language)._(expected)
-    assert reply.private_reply
     [entry] = (await audit_rows(app))[audited:]
     assert (entry.actor, entry.action, entry.outcome) == (
         f"fake:{user_id}",
