@@ -7,6 +7,7 @@ leads back to the review screen instead of onward.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -141,7 +142,9 @@ async def answer_country(ctx: Context) -> str | None:
         country = v.parse_country(button_value(data, "country"), ctx.language)
     else:
         try:
-            country = v.parse_country(_text(ctx), ctx.language)
+            # The first lookup reads CLDR names in some 130 languages (about a second): it
+            # runs beside the event loop so that other chats are not kept waiting.
+            country = await asyncio.to_thread(v.parse_country, _text(ctx), ctx.language)
         except v.CountryGuess as guess:
             name = ctx.t.country_name(guess.code)
             ctx.reply(
