@@ -9,7 +9,7 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import N_, NC_
-from bot.services.agencies import agency_target, join, make_invite
+from bot.services.agencies import agency_target, join, make_invite, void_exposed
 from handlers.access import NOT_ALLOWED, agency_admin, private_chat, refuse
 from storage.models import Agency, Invite
 
@@ -25,6 +25,11 @@ REFUSED_CODES: Final = {
         "You are not allowed to join another agency: you are already an admin of {agency}."
     ),
 }
+
+VOIDED: Final = N_(
+    "Everyone in this chat could read that code, so it no longer works. Ask your agency for a "
+    "new one, and send it to me in a private chat."
+)
 
 
 class NewInvite(CallbackData, prefix="agi"):
@@ -53,10 +58,13 @@ async def _send_invite(ctx: Context, agency: Agency) -> None:
 
 @router.command("agency", N_("Join your agency with its invite code"), audience="agency")
 async def join_agency(ctx: Context) -> None:
-    # A code said in a group is no longer secret: it is refused before it is even read.
-    if not await private_chat(ctx, "agency.join"):
-        return
     code = ctx.incoming.args.strip()
+    incoming = ctx.incoming
+    # A code said in a group is no longer secret: it is spent before anyone there can use it.
+    if not await private_chat(ctx, "agency.join"):
+        if code and await void_exposed(ctx.uow, code, str(incoming.user), str(incoming.chat)):
+            ctx.reply(ctx._(VOIDED))
+        return
     if not code:
         ctx.reply(
             ctx._(

@@ -274,6 +274,11 @@ class AgencyRepository(ABC):
         on its use), before it expires, for an account that admins no agency yet."""
 
     @abstractmethod
+    async def void_invite(self, code: str, by: str, now: datetime) -> int | None:
+        """Spend an unused code without making an admin (it was seen by others); the agency
+        it was for, or None when it was no usable code."""
+
+    @abstractmethod
     async def admins(self, agency_id: int) -> list[AgencyAdmin]: ...
 
     @abstractmethod

@@ -73,5 +73,23 @@ async def join(uow: UnitOfWork, typed_code: str, platform: str, user_id: str) ->
     return redemption
 
 
+async def void_exposed(uow: UnitOfWork, typed_code: str, actor: str, where: str) -> bool:
+    """A code sent where others read it is spent at once, before any of them can use it."""
+    agency_id = await uow.agencies.void_invite(
+        normalize_code(typed_code), f"void:{where}", utcnow()
+    )
+    if agency_id is None:
+        return False
+    await audit(
+        uow,
+        actor,
+        "agency.void_invite",
+        target=agency_target(agency_id),
+        agency_id=agency_id,
+        detail=f"sent in {where}",
+    )
+    return True
+
+
 async def list_agencies(uow: UnitOfWork) -> list[AgencyListing]:
     return await uow.agencies.all()

@@ -18,7 +18,8 @@ from storage.models import NewDelivery, Person
 
 # Above replies (someone waiting on their own message), ahead of bulk sends.
 NOTICE_PRIORITY: Final = 1
-QUEUE_LIMIT: Final = 10
+# One message per applicant, and Telegram sends about one a second to a chat: a short batch.
+QUEUE_LIMIT: Final = 5
 
 # Why an application is not accepted, as the applicant reads it; the keys are stored.
 REJECTION_REASONS: Final = {

@@ -90,6 +90,15 @@ class SqliteAgencies(AgencyRepository):
         same = current is not None and current.id == agency.id
         return Redemption(outcome="already_admin" if same else "admin_elsewhere", agency=agency)
 
+    async def void_invite(self, code: str, by: str, now: datetime) -> int | None:
+        at = to_db_time(now)
+        row = await self._s.one(
+            "UPDATE agency_invites SET used_at = ?, used_by = ? "
+            "WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING agency_id",
+            (at, by, code_hash(code), at),
+        )
+        return int(row["agency_id"]) if row else None
+
     async def _why_not(self, hashed: str, at: str) -> Redemption:
         row = await self._s.one(
             "SELECT agency_id, expires_at, used_at FROM agency_invites WHERE code_hash = ?",

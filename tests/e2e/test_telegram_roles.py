@@ -15,6 +15,7 @@ from bot.services import review
 from bot.services.agencies import create_agency
 from bot.settings import Settings
 from handlers.access import ADMINS_ONLY, OPERATORS_ONLY, PRIVATE_ONLY
+from handlers.agency import VOIDED
 from handlers.review import Decide
 from storage.models import AuditEntry
 from tests.e2e.telegram_harness import RunningBot, TgUser, eventually, running_bot, sign_up
@@ -160,6 +161,15 @@ async def test_refusals_in_the_askers_language_and_audited(
         [refused] = await in_group.say("/review")
         assert (refused.chat_id, refused.text) == (GROUP, fr._(PRIVATE_ONLY))
         assert refused.buttons() == []
+        # A code sent in the group is spent there: nobody who read it can use it.
+        async with bot.app.store.unit_of_work() as uow:
+            _, exposed = await create_agency(uow, "Acme", "cli")
+        refusal, voided = await in_group.say(f"/agency {exposed.code}")
+        assert (refusal.text, voided.text) == (fr._(PRIVATE_ONLY), fr._(VOIDED))
+        [spent] = await guest.say(f"/agency {exposed.code}")
+        assert spent.text == ru._(
+            "That invite code has been used already. Ask your agency for a new one."
+        )
         # The influencer approving themself, with callback_data edited on a /language button.
         await influencer.say("/language")
         before = len(influencer.messages)
@@ -173,6 +183,11 @@ async def test_refusals_in_the_askers_language_and_audited(
             ("telegram:521", "review.queue", "refused"),
             ("telegram:522", "agency.invite", "refused"),
             (f"telegram:{OPERATOR}", "review.queue", "refused"),
+            ("cli", "agency.create", "allowed"),
+            ("cli", "agency.invite", "allowed"),
+            (f"telegram:{OPERATOR}", "agency.join", "refused"),
+            (f"telegram:{OPERATOR}", "agency.void_invite", "allowed"),
+            ("telegram:522", "agency.join", "refused"),
             ("telegram:521", "review.approve", "refused"),
         ]
         stored = await people(bot.app).get(ines_id)

@@ -227,3 +227,17 @@ async def test_one_account_cannot_be_an_admin_twice(store: SqliteStore) -> None:
             "VALUES (?, 'telegram', '1', '2026-01-01')",
             (agency_id,),
         )
+
+
+async def test_a_voided_code_is_spent_without_making_an_admin(store: SqliteStore) -> None:
+    agency_id = await _agency_with_code(store, "Acme", "seen-in-a-group")
+    async with store.unit_of_work() as uow:
+        assert await uow.agencies.void_invite("seen-in-a-group", "void:t:-1", utcnow()) == (
+            agency_id
+        )
+        assert await uow.agencies.void_invite("seen-in-a-group", "void:t:-1", utcnow()) is None
+        assert await uow.agencies.void_invite("never-made", "void:t:-1", utcnow()) is None
+        late = await uow.agencies.redeem_invite("seen-in-a-group", "telegram", "1", utcnow())
+    assert late.outcome == "used"
+    async with store.reading() as uow:
+        assert await uow.agencies.admins(agency_id) == []

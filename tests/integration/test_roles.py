@@ -18,7 +18,7 @@ from bot.services import review
 from bot.services.agencies import create_agency, new_code, normalize_code
 from bot.settings import Settings
 from handlers.access import ADMINS_ONLY, OPERATORS_ONLY, OTHER_AGENCY, PRIVATE_ONLY
-from handlers.agency import NewInvite
+from handlers.agency import VOIDED, NewInvite
 from handlers.review import Decide, NoteChoice, RejectFor
 from storage.clock import utcnow
 from storage.models import AuditEntry
@@ -279,6 +279,7 @@ MATRIX = [
         "guest": {
             "review": OPERATORS_ONLY,
             "approve": OPERATORS_ONLY,
+            "reject_press": OPERATORS_ONLY,
             "reject": OPERATORS_ONLY,
             "invite": ADMINS_ONLY,
             "another_code": ADMINS_ONLY,
@@ -286,6 +287,7 @@ MATRIX = [
         "influencer": {
             "review": OPERATORS_ONLY,
             "approve": OPERATORS_ONLY,
+            "reject_press": OPERATORS_ONLY,
             "reject": OPERATORS_ONLY,
             "invite": ADMINS_ONLY,
             "another_code": ADMINS_ONLY,
@@ -293,12 +295,14 @@ MATRIX = [
         "admin_of_another_agency": {
             "review": OPERATORS_ONLY,
             "approve": OPERATORS_ONLY,
+            "reject_press": OPERATORS_ONLY,
             "reject": OPERATORS_ONLY,
             "another_code": OTHER_AGENCY,
         },
         "in_a_group": {
             "review": PRIVATE_ONLY,
             "approve": PRIVATE_ONLY,
+            "reject_press": PRIVATE_ONLY,
             "reject": PRIVATE_ONLY,
             "invite": PRIVATE_ONLY,
             "another_code": PRIVATE_ONLY,
@@ -310,6 +314,7 @@ MATRIX = [
 AUDITED_AS = {
     "review": "review.queue",
     "approve": "review.approve",
+    "reject_press": "review.reject",
     "reject": "review.reject",
     "invite": "agency.invite",
     "another_code": "agency.invite",
@@ -342,17 +347,23 @@ async def test_refused_in_the_askers_language_audited_and_without_effect(
     elif action == "invite":
         [reply] = await asker.say("/invite")
     elif action == "join":
-        [reply] = await asker.say(f"/agency {spare_code}")
+        # Everyone in the group read the code: it is spent, and the asker told so.
+        [reply, voided] = await asker.say(f"/agency {spare_code}")
+        assert voided.text == translator(language)._(VOIDED)
     else:
         data = {
             "approve": Decide(decision="approve", person=waiting.id),
+            "reject_press": Decide(decision="reject", person=waiting.id),
             "reject": RejectFor(person=waiting.id, reason="content"),
             "another_code": NewInvite(agency=agency_id),
         }[action].pack()
         [reply] = await asker.press_forged(data)
 
     assert reply.text == translator(language)._(expected)
-    [entry] = (await audit_rows(app))[audited:]
+    entry, *also = (await audit_rows(app))[audited:]
+    assert [(e.action, e.outcome) for e in also] == (
+        [("agency.void_invite", "allowed")] if action == "join" else []
+    )
     assert (entry.actor, entry.action, entry.outcome) == (
         f"fake:{user_id}",
         AUDITED_AS[action],
@@ -368,7 +379,7 @@ async def test_refused_in_the_askers_language_audited_and_without_effect(
     async with app.store.reading() as uow:
         listing = {item.agency.name: item for item in await uow.agencies.all()}
     assert listing["Acme"].open_invites == 0
-    assert listing["Spare"].open_invites == 1
+    assert listing["Spare"].open_invites == (0 if action == "join" else 1)
 
 
 async def test_an_operator_approves_in_a_private_chat_only_for_real_applicants(
