@@ -20,6 +20,7 @@ from bot.services.access import audit
 from bot.services.review import MAX_NOTE, REJECTION_LABELS, REJECTION_REASONS, person_target
 from handlers.access import NOT_ALLOWED, operator, private_chat, refuse
 from handlers.cards import draft_from_person, socials_lines
+from handlers.commands import PREFERENCES
 from handlers.keyboards import STALE_BUTTON, rows
 from storage.models import Person
 
@@ -163,7 +164,8 @@ async def reject_for(ctx: Context) -> None:
         return
     if await operator(ctx, "review.reject", target=person_target(pressed.person)) is None:
         return
-    if ctx.conversation is not None and ctx.conversation.flow not in (NOTE_FLOW, "preferences"):
+    kept = ctx.conversation
+    if kept is not None and kept.flow not in (NOTE_FLOW, PREFERENCES):
         ctx.reply(
             ctx._(
                 "Finish what you are doing in this chat first (or send /cancel), then choose "
@@ -171,7 +173,18 @@ async def reject_for(ctx: Context) -> None:
             )
         )
         return
-    await note_flow.begin(ctx, "note", {"person": pressed.person, "reason": pressed.reason})
+    data: dict[str, object] = {"person": pressed.person, "reason": pressed.reason}
+    if kept is not None and kept.data.get("lang"):
+        data["lang"] = kept.data["lang"]  # a language chosen with /language stays chosen
+    await note_flow.begin(ctx, "note", data)
+
+
+def _end_note(ctx: Context) -> None:
+    """Back to no conversation, keeping a language chosen with /language before."""
+    lang = ctx.data.get("lang")
+    ctx.finish()
+    if lang:
+        ctx.start(PREFERENCES, PREFERENCES, {"lang": lang})
 
 
 async def ask_note(ctx: Context) -> None:
@@ -206,7 +219,7 @@ async def answer_note(ctx: Context) -> str | None:
 async def _reject(ctx: Context, note: str | None) -> None:
     person_id = int(ctx.data["person"])
     reason = str(ctx.data["reason"])
-    ctx.finish()
+    _end_note(ctx)
     found = await operator(ctx, "review.reject", target=person_target(person_id))
     if found is None:
         return
@@ -236,7 +249,7 @@ async def note_choice(ctx: Context) -> None:
         await _reject(ctx, None)
         return
     person_id = ctx.data["person"]
-    ctx.finish()
+    _end_note(ctx)
     ctx.reply(ctx._("Cancelled: applicant #{id} is still waiting for review.", id=person_id))
 
 

@@ -409,3 +409,49 @@ async def test_a_new_agency_comes_with_a_code_for_a_week(app: App) -> None:
         agency, invite = await create_agency(uow, "Acme", "cli")
         assert invite.expires_at - utcnow() > timedelta(days=6, hours=23)
         assert invite.agency_id == agency.id
+
+
+async def test_a_language_chosen_with_language_survives_a_rejection(
+    app: App, platform: FakePlatform
+) -> None:
+    waiting = await applicant(app, platform, "6", name="Lea", handle="lea")
+    operator = Person(platform, user_id=OPERATOR, language_hint="en")
+    await operator.say("/language")
+    await operator.press_data("setlang:fr")
+    await operator.say("/review")
+    await operator.press_data(Decide(decision="reject", person=waiting.id).pack())
+    [ask] = await operator.press_data(RejectFor(person=waiting.id, reason="content").pack())
+    assert ask.text.startswith(f"Refus de la candidature n° {waiting.id}")
+    [done] = await operator.say("Merci")
+    assert done.text.startswith(f"Candidature n° {waiting.id} refusée.")
+    [after] = await operator.say("/help")
+    assert after.text.startswith(translator("fr")._("Commands:"))
+
+
+async def test_a_decision_and_its_message_commit_together_or_not_at_all(
+    app: App, platform: FakePlatform
+) -> None:
+    waiting = await applicant(app, platform, "7", name="Zoe", handle="zoe")
+
+    async def approve_then_fail() -> None:
+        async with app.store.unit_of_work() as uow:
+            assert await review.approve(uow, waiting.id, "cli") == "done"
+            raise RuntimeError("the process died before the commit")
+
+    with pytest.raises(RuntimeError):
+        await approve_then_fail()
+    [[queued]] = await app.store.db.fetchall(
+        "SELECT COUNT(*) FROM deliveries WHERE dedupe_key LIKE 'review:%'"
+    )
+    assert queued == 0
+    assert not [row for row in await audit_rows(app) if row.action.startswith("review.")]
+    still = await people(app).get(waiting.id)
+    assert still is not None
+    assert still.status == "applicant"
+
+    async with app.store.unit_of_work() as uow:
+        assert await review.approve(uow, waiting.id, "cli") == "done"
+    [[queued]] = await app.store.db.fetchall(
+        "SELECT COUNT(*) FROM deliveries WHERE dedupe_key LIKE 'review:%'"
+    )
+    assert queued == 1
