@@ -100,6 +100,8 @@ class App:
         console does."""
         for platform in platforms:
             self.outbox.register(platform)
+            own: tuple[tuple[str, str], ...] = getattr(platform, "own_commands", ())
+            self.dispatcher.router.platform_commands[platform.name] = own
         if web is None:
             web = any(p.name != "console" for p in platforms)
         if web and self.settings.web_port:

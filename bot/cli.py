@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
@@ -93,6 +94,25 @@ def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _quiet_routine_logs(settings: Settings) -> None:
+    """Where kolbot talks to a person on the terminal (the console's chat, `db upgrade`'s
+    report), routine logs would say it twice and break up the chat: warnings only, unless a
+    log level was asked for."""
+    if "log_level" not in settings.model_fields_set:
+        logging.getLogger().setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _silenced(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def build_platforms(
@@ -213,8 +233,10 @@ async def _upgrade(settings: Settings) -> None:
     else:
         print(f"{settings.database}: up to date")
     if settings.secret_key is None and not settings.key_file.exists():
-        # The key that seals payout details is made with the database, as `run` would.
-        Sealer.from_settings(None, settings.key_file)
+        # The key that seals payout details is made with the database, as `run` would; the
+        # line below reports it, so the log's warning would say it twice.
+        with _silenced("storage.sealing"):
+            Sealer.from_settings(None, settings.key_file)
         print(
             f"created the key file {settings.key_file}: keep a copy of it apart from the "
             "database's backups; without it, payout details cannot be read"
@@ -390,11 +412,10 @@ def _main(args: argparse.Namespace) -> int:
                     "no platform token is set (KOLBOT_TELEGRAM_TOKEN, KOLBOT_DISCORD_TOKEN) "
                     "and --require-platform forbids the console"
                 )
-            if "log_level" not in settings.model_fields_set:
-                # On the console, the chat is the interface: keep routine logs out of it.
-                logging.getLogger().setLevel(logging.WARNING)
+            _quiet_routine_logs(settings)
         asyncio.run(_run(settings))
     elif args.command == "db" and args.db_command == "upgrade":
+        _quiet_routine_logs(settings)
         asyncio.run(_upgrade(settings))
     elif args.command == "db" and args.db_command == "backup":
         return _backup(settings, args.path)

@@ -45,6 +45,7 @@ def socials_lines(t: Translator, socials: list[dict[str, Any]]) -> list[str]:
 def profile_card(t: Translator, draft: dict[str, Any]) -> str:
     payout = draft.get("payout") or {}
     method = payout.get("method")
+    chosen = set(draft.get("niches", []))
     lines = [
         t._("Name: {name}", name=draft.get("name", "")),
         t._("Language: {language}", language=LANGUAGE_NAMES.get(draft.get("lang", ""), "")),
@@ -54,7 +55,8 @@ def profile_card(t: Translator, draft: dict[str, Any]) -> str:
         *socials_lines(t, draft.get("socials", [])),
         t._(
             "Topics: {topics}",
-            topics=", ".join(t._(NICHES[n]) for n in draft.get("niches", []) if n in NICHES),
+            # In the picker's order, whatever order they were stored in.
+            topics=", ".join(t._(label) for n, label in NICHES.items() if n in chosen),
         ),
         t._(
             "Payout: {method} {masked}",

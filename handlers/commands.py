@@ -7,7 +7,7 @@ from bot.core.context import Context
 from bot.core.conversation import HISTORY
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
 from bot.services.people import edit_profile
 from handlers.access import roles
 from handlers.cards import draft_from_person, profile_card
@@ -25,12 +25,34 @@ STATUS_LINES = {
     "suspended": N_("Status: suspended."),
 }
 PRIVATE_ONLY = N_("Please send me this command in a private chat.")
+NO_PROFILE_YET = N_("You have no profile yet. Send /start to sign up.")
+NOT_SIGNED_UP_YET = N_("Your profile is made when you finish signing up.")
 # A pseudo-flow with no steps: keeps a guest's language choice until they /start.
 PREFERENCES = "preferences"
 
 
 def _in_profile_flow(ctx: Context) -> bool:
     return ctx.conversation is not None and ctx.conversation.flow == FLOW
+
+
+async def _ask_pending(ctx: Context) -> None:
+    """Ask the open question again below an answer to something else, so the question and
+    its choices are the last thing on screen (the console maps typed numbers to them)."""
+    if ctx.conversation is not None and _in_profile_flow(ctx):
+        await profile_flow.go(ctx, ctx.conversation.step)
+
+
+async def _welcome_back(ctx: Context) -> None:
+    ctx.reply(ctx._("Welcome back! Let's continue where you left off."))
+    await _ask_pending(ctx)
+
+
+async def _no_profile(ctx: Context) -> None:
+    if _in_profile_flow(ctx):
+        ctx.reply(ctx._(NOT_SIGNED_UP_YET))
+        await _ask_pending(ctx)
+    else:
+        ctx.reply(ctx._(NO_PROFILE_YET))
 
 
 class SetLanguage(CallbackData, prefix="setlang"):
@@ -79,9 +101,8 @@ async def start(ctx: Context) -> None:
             )
         )
         return
-    if ctx.conversation is not None and _in_profile_flow(ctx):
-        ctx.reply(ctx._("Welcome back! Let's continue where you left off."))
-        await profile_flow.go(ctx, ctx.conversation.step)
+    if _in_profile_flow(ctx):
+        await _welcome_back(ctx)
         return
     ctx.reply(
         ctx._(
@@ -134,10 +155,11 @@ async def profile(ctx: Context) -> None:
     if not await _require_private(ctx):
         return
     if ctx.person is None:
-        ctx.reply(ctx._("You have no profile yet. Send /start to sign up."))
+        await _no_profile(ctx)
         return
     card = profile_card(ctx.t, draft_from_person(ctx.person))
     ctx.reply(f"{card}\n\n{ctx._(STATUS_LINES[ctx.person.status])}")
+    await _ask_pending(ctx)
 
 
 @router.command("edit", N_("Change your profile"), audience="member")
@@ -145,14 +167,16 @@ async def edit(ctx: Context) -> None:
     if not await _require_private(ctx):
         return
     if ctx.person is None:
-        ctx.reply(ctx._("You have no profile yet. Send /start to sign up."))
+        await _no_profile(ctx)
         return
     await profile_flow.begin(ctx, "review", {MODE: "edit", **draft_from_person(ctx.person)})
 
 
 @router.command("language", N_("Change the language"))
 async def language(ctx: Context) -> None:
-    ctx.reply(ctx._("Choose your language:"), buttons=_language_keyboard(ctx.language))
+    # In the order of the signup's picker, so a choice keeps its number on the console.
+    first = normalize_language(ctx.incoming.user.language_hint)
+    ctx.reply(ctx._("Choose your language:"), buttons=_language_keyboard(first))
 
 
 @router.button(SetLanguage)
@@ -186,7 +210,19 @@ async def help_command(ctx: Context) -> None:
     )
     lines = [ctx._("Commands:")]
     lines += [f"/{command.name} — {ctx._(command.description)}" for command in commands]
+    own = ctx.router.platform_commands.get(ctx.incoming.chat.platform, ())
+    lines += [f"/{name} — {ctx._(description)}" for name, description in own]
     ctx.reply("\n".join(lines))
+    await _ask_pending(ctx)
+
+
+async def opened(ctx: Context) -> None:
+    """A screen that starts empty shows nothing of an unfinished conversation: say where it
+    stands and ask its question again before anything typed is taken for an answer."""
+    if _in_profile_flow(ctx):
+        await _welcome_back(ctx)
+    else:
+        await fallback(ctx)
 
 
 async def fallback(ctx: Context) -> None:
@@ -199,6 +235,7 @@ async def fallback(ctx: Context) -> None:
                 command=(incoming.command or "")[:32],
             )
         )
+        await _ask_pending(ctx)
     elif expired is not None and expired.flow == FLOW and expired.data.get(MODE) == "signup":
         ctx.reply(
             ctx._(
@@ -216,3 +253,4 @@ async def fallback(ctx: Context) -> None:
 
 
 router.fallback = fallback
+router.opened = opened

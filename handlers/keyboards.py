@@ -11,7 +11,8 @@ from bot.i18n import N_
 Keyboard = tuple[tuple[Button, ...], ...]
 
 STALE_BUTTON = N_("That button belongs to an earlier question. Please answer the one below.")
-USE_BUTTONS = N_("Please choose one of the buttons below.")
+# "Options", not "buttons": the console shows numbered choices.
+USE_BUTTONS = N_("Please choose one of the options below.")
 
 
 def rows(buttons: Iterable[Button], per_row: int = 2) -> Keyboard:

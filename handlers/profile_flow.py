@@ -638,6 +638,8 @@ async def ask_review(ctx: Context) -> None:
 
 
 async def answer_review(ctx: Context) -> str | None:
+    if ctx.incoming.kind != "button":
+        raise Invalid(USE_BUTTONS)
     data = ctx.incoming.button_data or ""
     if data.startswith("edit:"):
         field = button_value(data, "edit")
@@ -707,7 +709,11 @@ class ProfileFlow(Flow):
         edit = ctx.data.get(EDIT)
         history: list[str] = ctx.data.get(HISTORY, [])
         if edit is not None and len(history) <= len(edit["snapshot"].get(HISTORY, [])):
-            ctx.conversation.data = edit["snapshot"]
+            restored = edit["snapshot"]
+            # A language chosen with /language meanwhile is not part of the edit: it stays.
+            if "lang" in ctx.data:
+                restored["lang"] = ctx.data["lang"]
+            ctx.conversation.data = restored
             await self.go(ctx, "review")
             return True
         if not history:

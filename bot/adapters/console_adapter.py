@@ -2,12 +2,16 @@
 
 Buttons print as numbered choices; typing the number or the label presses it. Works on a
 terminal and piped (``printf '/start\\n1\\n' | kolbot run``); end of input or /quit ends it.
+Every start is an empty screen, so the core is told so first ("opened") and asks an unfinished
+conversation's question again, choices and all, before a line is read. Input is read as bytes
+and decoded with replacement: a stray byte becomes one odd character, never a dead reader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import logging
 import os
@@ -18,26 +22,31 @@ from typing import TextIO
 from bot.core.inbox import NotAccepting
 from bot.core.messages import ChatRef, Incoming, Outgoing, UserRef
 from bot.core.platform import UpdateSink
+from bot.i18n import N_
 from storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 CHAT = ChatRef(platform="console", chat_id="local")
 QUIT = "/quit"
+READ_SIZE = 65536
 
 
 class ConsolePlatform:
     name = "console"
+    own_commands = ((QUIT[1:], N_("Leave the chat")),)
 
     def __init__(
         self,
-        stdin: TextIO | None = None,
+        stdin: io.BufferedIOBase | None = None,
         stdout: TextIO | None = None,
         *,
         user_name: str | None = None,
         language_hint: str | None = None,
+        encoding: str | None = None,
     ) -> None:
-        self._stdin = stdin or sys.stdin
+        self._stdin = stdin or open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115
+        self._encoding = encoding or sys.stdin.encoding or "utf-8"
         self._stdout = stdout or sys.stdout
         self._interactive = self._stdin.isatty()
         self._user = UserRef(
@@ -97,39 +106,75 @@ class ConsolePlatform:
 
     async def _serve(self, sink: UpdateSink) -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def read() -> None:
-            # A daemon thread: a blocked readline never holds up shutdown.
-            for line in iter(self._stdin.readline, ""):
-                loop.call_soon_threadsafe(lines.put_nowait, line)
-            loop.call_soon_threadsafe(lines.put_nowait, None)
-
-        threading.Thread(target=read, name="console-stdin", daemon=True).start()
         try:
+            opened = Incoming(kind="opened", chat=CHAT, user=self._user)
+            if not await self._hand_over(sink, opened):
+                return
+            # A daemon thread: a blocked read never holds up shutdown.
+            threading.Thread(
+                target=self._read,
+                args=(asyncio.get_running_loop(), lines),
+                name="console-stdin",
+                daemon=True,
+            ).start()
             while True:
                 if self._interactive:
                     self._write("> ")
                 line = await lines.get()
                 if line is None:
+                    if self._interactive:
+                        self._write("\n")  # the shell's prompt starts on a line of its own
                     break
                 text = line.rstrip("\r\n")
                 if not self._interactive:
                     self._write(f"> {text}\n")
+                elif not line.endswith("\n"):
+                    self._write("\n")  # a line ended by Ctrl-D: the reply goes below it
                 if text.strip() == QUIT:
                     break
                 # Spaces alone are an answer too (a blank name gets told why); only an empty
                 # line is nothing.
-                if text:
-                    try:
-                        # The reply is printed before the next prompt.
-                        await sink.handle(self.identity, self._incoming(text))
-                    except NotAccepting:
-                        break  # stopping
-                    except StorageUnavailable as error:
-                        log.warning("could not take that line now: %s", error)
+                if text and not await self._hand_over(sink, self._incoming(text)):
+                    break
         finally:
             self._closed.set()
+
+    async def _hand_over(self, sink: UpdateSink, incoming: Incoming) -> bool:
+        """Handle one event; its replies are printed before this returns. False: stopping."""
+        try:
+            await sink.handle(self.identity, incoming)
+        except NotAccepting:
+            return False
+        except StorageUnavailable as error:
+            log.warning("could not take that line now: %s", error)
+        return True
+
+    def _read(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+        """Pass on each line read, and None at the end of input or when reading fails.
+
+        On a terminal a read ends at a newline or at Ctrl-D, and a line ended by Ctrl-D is
+        passed on as it is, as a terminal program answers it; piped input is split at
+        newlines."""
+
+        def put(raw: bytes | None) -> None:
+            text = None if raw is None else raw.decode(self._encoding, errors="replace")
+            loop.call_soon_threadsafe(lines.put_nowait, text)
+
+        pending = b""
+        try:
+            while chunk := self._stdin.read1(READ_SIZE):
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    put(line + b"\n")
+                if pending and self._interactive:
+                    put(pending)
+                    pending = b""
+            if pending:
+                put(pending)
+        except Exception:
+            log.exception("could not read standard input")
+        finally:
+            put(None)
 
     def _incoming(self, text: str) -> Incoming:
         stripped = text.strip()

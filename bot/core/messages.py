@@ -117,11 +117,14 @@ class Outgoing(_Frozen):
     private_reply: bool = False
 
 
-EventKind = Literal["command", "text", "button"]
+# "opened": the person's screen starts empty (the console at every start), so nothing said
+# before is in view; the core says where they are and asks the pending question again.
+EventKind = Literal["command", "text", "button", "opened"]
 
 
 class Incoming(_Frozen):
-    """One thing a person did: typed a command, typed text, or pressed a button."""
+    """One thing a person did: typed a command, typed text, pressed a button, or opened a new
+    screen."""
 
     kind: EventKind
     chat: ChatRef

@@ -89,7 +89,9 @@ class Platform(Protocol):
 
     Two methods are optional, looked up by name: ``mount(web)`` adds the platform's routes (a
     webhook) to the app's web server before it starts, and ``stop_receiving()`` is a stop's
-    first step (no more updates in, sends still work until ``stop``)."""
+    first step (no more updates in, sends still work until ``stop``). So is one attribute:
+    ``own_commands``, the (name, description msgid) pairs of commands the platform answers
+    itself, which /help lists on it."""
 
     name: str
 

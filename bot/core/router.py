@@ -51,6 +51,11 @@ class Router:
         self.prefixes: dict[str, str] = {}
         self.flows: dict[str, Flow] = {}
         self.fallback: Handler | None = None
+        # What to say when a person's screen starts empty ("opened" events).
+        self.opened: Handler | None = None
+        # Commands a platform answers itself (the console's /quit): (name, description msgid)
+        # per platform name, so /help there lists them too.
+        self.platform_commands: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def command(
         self,
@@ -94,6 +99,8 @@ class Router:
         self.buttons.update(other.buttons)
         self.flows.update(other.flows)
         self.fallback = other.fallback or self.fallback
+        self.opened = other.opened or self.opened
+        self.platform_commands.update(other.platform_commands)
 
     def _claim(self, prefix: str, owner: str) -> None:
         if prefix in self.prefixes and self.prefixes[prefix] != owner:
@@ -104,6 +111,10 @@ class Router:
 
     async def dispatch(self, ctx: Context) -> None:
         incoming = ctx.incoming
+        if incoming.kind == "opened":
+            if self.opened is not None:
+                await self.opened(ctx)
+            return
         if incoming.kind == "command":
             command = self.commands.get(incoming.command or "")
             if command is not None:

@@ -1,13 +1,21 @@
-"""``python -m bot run`` with piped stdin: a complete signup lands in the database."""
+"""``python -m bot run`` with piped stdin or a terminal: a complete signup lands in the
+database, and a restart anywhere in it picks up where it left off."""
 
 from __future__ import annotations
 
 import os
+import pty
+import re
+import select
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
+
+import pytest
 
 SIGNUP = [
     "/start",
@@ -29,27 +37,55 @@ SIGNUP = [
 ]
 
 
-def run_bot(
-    tmp_path: Path, lines: list[str], *, timeout: float = 60, log_level: str | None = None
-) -> subprocess.CompletedProcess[str]:
+def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KOLBOT_")}
     env |= {
         "KOLBOT_DATABASE": str(tmp_path / "console.db"),
         "KOLBOT_SECRET_KEY": "console-test-secret",
         "LANG": "C.UTF-8",
     }
+    return env | extra
+
+
+def run_bot(
+    tmp_path: Path,
+    lines: list[str],
+    *,
+    timeout: float = 60,
+    log_level: str | None = None,
+    raw: bytes | None = None,
+    args: Sequence[str] = ("run",),
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot``; ``raw`` is fed to stdin as is instead of ``lines``."""
     if log_level:
         env["KOLBOT_LOG_LEVEL"] = log_level
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        input="\n".join(lines) + "\n",
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=raw if raw is not None else ("\n".join(lines) + "\n").encode(),
         capture_output=True,
-        text=True,
-        env=env,
+        env=bot_env(tmp_path, **env),
         cwd=tmp_path,
         timeout=timeout,
         check=False,
     )
+    return subprocess.CompletedProcess(
+        result.args,
+        result.returncode,
+        result.stdout.decode(errors="replace"),
+        result.stderr.decode(errors="replace"),
+    )
+
+
+def opening(stdout: str) -> str:
+    """What the console showed before it read its first line."""
+    return re.split(r"^> ", stdout, maxsplit=1, flags=re.MULTILINE)[0]
+
+
+def answer_to(stdout: str, line: str) -> str:
+    """What the console printed after echoing ``line``, up to the next echoed line."""
+    after = stdout.split(f"> {line}\n", 1)[1]
+    return re.split(r"^> ", after, maxsplit=1, flags=re.MULTILINE)[0]
 
 
 def test_piped_signup_leaves_an_applicant(tmp_path: Path) -> None:
@@ -100,3 +136,195 @@ def test_a_blank_name_is_answered_not_ignored(tmp_path: Path) -> None:
         "A name needs at least one letter.\n\nWhat name should brands see?\n\n> \n> Anna\n"
     ), after_blank
     assert "Which country do you live in?" in after_blank
+
+
+WELCOME_BACK = "Welcome back! Let's continue where you left off."
+
+# Each run is one start of the console; every run after the first begins at a button step
+# and answers it before anything else, so each button is typed right after a restart.
+# (line, what the bot's answer to it says)
+BY_LABEL = [
+    [("/start", "Choose your language:")],
+    [("English", "What name should brands see?"), ("Anna", "Which country"), ("Germany", "")],
+    [("Europe/Berlin", "Add a social account")],
+    [("Instagram", "What is your Instagram handle?"), ("anna.insta", ""), ("12k", "")],
+    [("Continue", "Which topics do you post about?")],
+    [("Fashion", "[x] Fashion")],
+    [("Done", "How would you like to be paid?")],
+    [("PayPal", "Type the email address"), ("anna@example.com", "Terms of the programme")],
+    [("I agree", "Please check your answers:")],
+    [("Confirm and apply", "Thank you, Anna! Your application is in"), ("/edit", "")],
+    [("Done", "Your profile is saved.")],
+]
+NUMBERS = {
+    "English": "1",
+    "Europe/Berlin": "1",
+    "Instagram": "1",
+    "Continue": "2",
+    "Fashion": "1",
+    "Done": "13",
+    "PayPal": "1",
+    "I agree": "1",
+    "Confirm and apply": "8",
+}
+
+
+@pytest.mark.parametrize("typed", ["labels", "numbers"])
+def test_every_button_answers_by_label_or_number_after_a_restart(
+    tmp_path: Path, typed: str
+) -> None:
+    for start, by_label in enumerate(BY_LABEL):
+        run = by_label
+        if typed == "numbers":
+            # The edit screen's Done is the eighth choice (seven Edit buttons before it).
+            last = start == len(BY_LABEL) - 1
+            run = [("8" if last else NUMBERS.get(line, line), reply) for line, reply in by_label]
+        result = run_bot(tmp_path, [line for line, _ in run])
+        assert result.returncode == 0, result.stderr
+        if start > 0:
+            # The pending question, with its numbered choices, before anything is read.
+            assert opening(result.stdout).startswith(WELCOME_BACK), result.stdout
+            assert "  1) " in opening(result.stdout)
+        for line, reply in run:
+            answer = answer_to(result.stdout, line)
+            assert reply in answer, (line, result.stdout)
+            assert "Please choose" not in answer
+            assert "earlier question" not in answer
+    with closing(sqlite3.connect(tmp_path / "console.db")) as db:
+        row = db.execute("SELECT display_name, timezone, status FROM people").fetchone()
+        niches = db.execute("SELECT niche FROM person_niches").fetchall()
+        payout = db.execute("SELECT method FROM payouts").fetchone()
+    assert row == ("Anna", "Europe/Berlin", "applicant")
+    assert niches == [("fashion",)]
+    assert payout == ("paypal",)
+
+
+def test_a_restart_at_a_typed_answer_shows_the_question_before_reading(tmp_path: Path) -> None:
+    run_bot(tmp_path, ["/start", "English", "Anna"])
+    result = run_bot(tmp_path, ["Germany"])
+    shown = opening(result.stdout)
+    assert shown.startswith(WELCOME_BACK)
+    assert "Which country do you live in?" in shown
+    assert answer_to(result.stdout, "Germany").startswith("Which time zone are you in?")
+
+
+def test_commands_mid_signup_ask_the_pending_question_again(tmp_path: Path) -> None:
+    run_bot(tmp_path, ["/start", "English", "Anna", "Germany"])
+    result = run_bot(tmp_path, ["/help", "/profile", "/edit", "1"])
+    assert "/quit — Leave the chat" in answer_to(result.stdout, "/help")
+    for command in ("/help", "/profile", "/edit"):
+        answer = answer_to(result.stdout, command)
+        assert "Which time zone are you in?" in answer, command
+        assert answer.rstrip().endswith("2) Europe/Busingen"), command
+    assert answer_to(result.stdout, "1").startswith("Add a social account")
+
+
+def test_language_keeps_the_numbers_of_the_signup_picker(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, ["/start", "Polski", "/language"])
+
+    def choices(line: str) -> list[str]:
+        return re.findall(r"^  \d+\) .+$", answer_to(result.stdout, line), re.MULTILINE)
+
+    assert choices("/start") == choices("/language")
+    assert "  5) Polski" in choices("/language")
+
+
+def test_bytes_that_are_not_utf8_are_replaced_not_fatal(tmp_path: Path) -> None:
+    raw = b"/start\nEngl\xff\xfeish\nEnglish\n"
+    result = run_bot(tmp_path, [], raw=raw, timeout=30, PYTHONIOENCODING="utf-8:strict")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert answer_to(result.stdout, "Engl\ufffd\ufffdish").startswith(
+        "Please choose one of the options below."
+    )
+    assert answer_to(result.stdout, "English").startswith("What name should brands see?")
+    # The console shows numbered choices, not buttons.
+    assert "button" not in result.stdout.lower()
+
+
+def test_db_upgrade_reports_once_and_the_chat_has_no_log_lines(tmp_path: Path) -> None:
+    env = bot_env(tmp_path)
+    del env["KOLBOT_SECRET_KEY"]  # the first run makes the key file too
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert re.search(r"^applied \d+ migration", upgrade.stdout, re.MULTILINE)
+    assert "created the key file" in upgrade.stdout
+    assert upgrade.stderr == ""
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert chat.returncode == 0
+    assert chat.stderr == ""
+    assert "Choose your language:" in chat.stdout
+
+
+class Terminal:
+    """The bot on a pseudo-terminal, as a person at a desktop runs it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            stdin=slave,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            env=bot_env(tmp_path),
+            cwd=tmp_path,
+        )
+        os.close(slave)
+        self.screen = b""
+
+    def read_until(self, wanted: bytes, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.screen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    self.screen += os.read(self.master, 4096)
+                except OSError:  # the bot closed the terminal
+                    break
+        return wanted in self.screen
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+        os.close(self.master)
+
+
+def test_ctrl_d_on_a_terminal_leaves_clean_lines(tmp_path: Path) -> None:
+    terminal = Terminal(tmp_path)
+    try:
+        assert terminal.read_until(b"> ")
+        # A line ended by Ctrl-D instead of Enter is answered at once, on a line of its own.
+        terminal.type(b"/help\x04")
+        assert terminal.read_until(b"/quit"), terminal.screen
+        assert b"> /help\r\nCommands:" in terminal.screen
+        assert terminal.read_until(b"\r\n> ")
+        # Ctrl-D at the prompt ends the chat, and the shell's prompt gets a line of its own.
+        terminal.type(b"\x04")
+        assert terminal.process.wait(20) == 0
+        terminal.read_until(b"> \r\n", timeout=2)
+        assert terminal.screen.endswith(b"> \r\n"), terminal.screen
+    finally:
+        terminal.close()

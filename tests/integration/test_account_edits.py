@@ -108,7 +108,7 @@ async def test_typed_labels_work_like_the_buttons(app: App, platform: FakePlatfo
     await person.say("TikTok @anna.tok")
     await person.say("remove this account")
     replies = await person.say("Carry on")
-    assert replies[0].text == "Please choose one of the buttons below."
+    assert replies[0].text == "Please choose one of the options below."
     await person.say("Continue")
     assert person.last_text.startswith("Your profile:")
     await person.press_data("review:done")

@@ -95,7 +95,7 @@ async def test_typing_where_a_button_is_expected(app: App, platform: FakePlatfor
     person = Person(platform)
     await sign_up(person, until="payout_method")
     replies = await person.say("cash please")
-    assert replies[0].text == "Please choose one of the buttons below."
+    assert replies[0].text == "Please choose one of the options below."
     assert await step_of(app, person) == "payout_method"
 
 

@@ -181,7 +181,7 @@ async def test_typing_where_a_button_is_expected_says_so(platform: FakePlatform)
         await person.say("/cancel")
         await sign_up(person, until=step)
         replies = await person.say("3")
-        assert replies[0].text == "Please choose one of the buttons below.", step
+        assert replies[0].text == "Please choose one of the options below.", step
 
 
 async def test_a_name_without_letters_is_refused(platform: FakePlatform) -> None:
