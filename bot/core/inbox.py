@@ -8,6 +8,10 @@ per turn, so one person's backlog never delays anyone else's first reply. A floo
 person is capped by when its messages were sent (``bot.core.flood``): the excess is dropped
 and answered once.
 
+Memory holds at most ``memory_limit`` updates. Past it, stored updates wait in their rows and
+are read back in id order as workers catch up, so a backlog of any size (a long outage, a
+burst) costs disk, not memory, and each person's updates still go in the order received.
+
 When the store cannot take the handling (locked, full, read-only), the update stays stored
 and unhandled and is tried again with backoff; after ``max_attempts`` it is set aside as a dead
 letter for an operator (``kolbot inbox status``).
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SLOW_DOWN = N_("You are sending messages faster than I can read them. Please slow down a little.")
 RECOVER_BATCH = 1000
+MEMORY_LIMIT = 20_000
 
 
 class NotAccepting(StorageUnavailable):
@@ -66,6 +71,7 @@ class Inbox:
         flood_limit: int = 30,
         flood_window: float = 10.0,
         max_attempts: int = 10,
+        memory_limit: int = MEMORY_LIMIT,
     ) -> None:
         self._store = store
         self._dispatcher = dispatcher
@@ -84,6 +90,14 @@ class Inbox:
         self._idle = asyncio.Event()
         self._idle.set()
         self._rng = random.Random()
+        self._memory_limit = memory_limit
+        # Set while stored, unhandled rows past this id are not in memory: they are read back
+        # in order, and updates received meanwhile wait behind them in their rows.
+        self._stored_after: int | None = None
+        self._waited_in_rows: set[tuple[str, str]] = set()  # deferred updates someone awaits
+        self._intake = asyncio.Lock()  # one decision at a time: in memory, or left in rows
+        self._refill: asyncio.Task[None] | None = None
+        self._pending = 0
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -96,22 +110,61 @@ class Inbox:
         await self.recover()
 
     async def recover(self) -> int:
-        """Queue stored, unhandled updates (oldest first) that are not in memory already."""
-        found = 0
-        last = 0
-        while True:
-            async with self._store.reading() as uow:
-                items = await uow.inbox.unhandled(RECOVER_BATCH, last)
-            for item in items:
-                if (item.source, item.update_id) not in self._known:
-                    self._schedule(item, Incoming.model_validate_json(item.payload))
-                    found += 1
-            if len(items) < RECOVER_BATCH:
-                break
-            last = items[-1].id
+        """Queue stored, unhandled updates (oldest first) that are not in memory already, as
+        many as memory may hold; the rest follow as workers catch up."""
+        async with self._intake:
+            self._stored_after = 0
+            found = await self._read_back()
         if found:
             log.info("taking up %d stored updates not yet handled", found)
         return found
+
+    async def _read_back(self) -> int:
+        """Move stored rows past ``_stored_after`` into memory while there is room. Called
+        holding ``_intake``, so no update is stored and decided on meanwhile."""
+        found = 0
+        while self._stored_after is not None and self._pending < self._memory_limit:
+            room = min(RECOVER_BATCH, self._memory_limit - self._pending)
+            async with self._store.reading() as uow:
+                items = await uow.inbox.unhandled(room, self._stored_after)
+            for item in items:
+                if (item.source, item.update_id) not in self._known:
+                    self._schedule(item, Incoming.model_validate_json(item.payload))
+                    self._waited_in_rows.discard((item.source, item.update_id))
+                    found += 1
+            if len(items) < room:
+                self._stored_after = None  # every stored row is in memory now
+            elif items:
+                self._stored_after = items[-1].id
+        return found
+
+    def _top_up(self) -> None:
+        """Read more stored rows once memory has drained to half its limit."""
+        if (
+            self._stored_after is None
+            or self._pending > self._memory_limit // 2
+            or not self._accepting
+            or (self._refill is not None and not self._refill.done())
+        ):
+            return
+
+        async def refill() -> None:
+            try:
+                async with self._intake:
+                    await self._read_back()
+            except StorageUnavailable as error:
+                log.warning("stored updates could not be read back now: %s", error)
+                self._later_top_up()
+
+        self._refill = asyncio.create_task(refill(), name="inbox-read-back")
+
+    def _later_top_up(self) -> None:
+        def again() -> None:
+            self._timers.discard(handle)
+            self._top_up()
+
+        handle = asyncio.get_running_loop().call_later(1.0, again)
+        self._timers.add(handle)
 
     async def stop(self, deadline: float) -> None:
         """Take no more; let updates being handled finish until ``deadline`` (loop time).
@@ -119,6 +172,10 @@ class Inbox:
         self._accepting = False
         for timer in self._timers:
             timer.cancel()
+        if self._refill is not None:
+            self._refill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refill
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout_at(deadline):
                 await self._idle.wait()
@@ -131,7 +188,7 @@ class Inbox:
         # Whoever waits for an update left unhandled is told now; a handled one's wait ends
         # when the outbox has sent its replies, or hands them back at its own stop.
         for key, waiter in self._settled.items():
-            if key in self._known and not waiter.done():
+            if (key in self._known or key in self._waited_in_rows) and not waiter.done():
                 waiter.set_result(None)
 
     @property
@@ -142,7 +199,7 @@ class Inbox:
     @property
     def pending(self) -> int:
         """Updates in memory not yet handled (queued or being handled)."""
-        return sum(len(lane.items) for lane in self._lanes.values())
+        return self._pending
 
     # Receiving ---------------------------------------------------------------------------
 
@@ -175,25 +232,39 @@ class Inbox:
                 received_at=utcnow(),
             )
             kept.append((item, update, stamp))
-        async with self._store.unit_of_work() as uow:
-            stored = await uow.inbox.add_many([item for item, _, _ in kept])
-            if warnings:
-                await uow.outbox.add(_slow_down(source, warnings))
-        by_id = {update.update_id: (update, stamp) for _, update, stamp in kept}
-        fresh = [item for item in stored if (item.source, item.update_id) not in self._known]
-        self._flood.record(
-            [by_id[item.update_id][1] for item in fresh],
-            [str(update.user) for update in warnings],
-            now,
-        )
-        for item in fresh:
-            self._schedule(item, by_id[item.update_id][0])
+        async with self._intake:
+            async with self._store.unit_of_work() as uow:
+                stored = await uow.inbox.add_many([item for item, _, _ in kept])
+                if warnings:
+                    await uow.outbox.add(_slow_down(source, warnings))
+            by_id = {update.update_id: (update, stamp) for _, update, stamp in kept}
+            fresh = [item for item in stored if (item.source, item.update_id) not in self._known]
+            self._flood.record(
+                [by_id[item.update_id][1] for item in fresh],
+                [str(update.user) for update in warnings],
+                now,
+            )
+            if self._stored_after is None and self._pending + len(fresh) > self._memory_limit:
+                # Memory is full: these and what follows wait in their rows, read back in order.
+                self._stored_after = min(item.id for item in fresh) - 1
+            deferred = set()
+            for item in fresh:
+                if self._stored_after is None:
+                    self._schedule(item, by_id[item.update_id][0])
+                else:
+                    deferred.add((item.source, item.update_id))
         for update in updates:
             # Not in hand now (dropped as a flood, or handled before): nothing more to wait for.
             key = (source, update.update_id or "")
             waiter = self._settled.get(key)
-            if waiter is not None and key not in self._known and not waiter.done():
+            if waiter is None or waiter.done() or key in self._known:
+                continue
+            if key in deferred:
+                self._waited_in_rows.add(key)
+            else:
                 waiter.set_result(None)
+        if deferred:
+            self._top_up()
         if warnings:
             self._outbox.wake()
 
@@ -233,6 +304,7 @@ class Inbox:
         if key in self._known:
             return
         self._known.add(key)
+        self._pending += 1
         lane = self._lanes.get(item.sender)
         if lane is None:
             lane = self._lanes[item.sender] = _Lane()
@@ -266,6 +338,8 @@ class Inbox:
             if done:
                 lane.items.popleft()
                 self._known.discard((item.source, item.update_id))
+                self._pending -= 1
+                self._top_up()
             if not lane.items:
                 del self._lanes[sender]
             elif lane.retry_at > loop.time():

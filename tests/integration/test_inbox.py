@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import App
+from bot.core.inbox import Inbox
 from bot.core.messages import Incoming
 from bot.settings import Settings
 from storage.clock import utcnow
@@ -114,3 +115,77 @@ async def test_a_flood_is_capped_and_answered_once(settings: Settings) -> None:
     assert len(slow_down) == 1
     assert counts["handled"] == 31  # 30 from the flood, and the calm person's /start
     assert texts(calm)[-1] == "Choose your language:"
+
+
+def asked_for_a_name(person: Person) -> bool:
+    return bool(person.inbox) and texts(person)[-1].startswith("What name should brands see?")
+
+
+async def test_memory_holds_a_bounded_backlog_and_the_rest_waits_in_its_rows(
+    settings: Settings,
+) -> None:
+    """60 updates stored at once with room for 10 in memory: at most 10 are held, the rest
+    are read back as workers catch up, every person's two updates in order; a restart with
+    rows still stored takes them up the same way."""
+    app = await App.open(settings)
+    app.inbox = Inbox(app.store, app.dispatcher, app.outbox, memory_limit=10, flood_limit=1000)
+    people = [Person(FakePlatform(), user_id=f"p{n}") for n in range(30)]
+    updates = []
+    for person in people:
+        updates.append(person._incoming(kind="command", text="/start", command="start"))
+        updates.append(person._incoming(kind="button", button_data="lang:en"))
+    try:
+        async with serving(app, FakePlatform()) as fake:
+            for person in people:
+                person.platform = fake
+            await app.inbox.accept("fake", updates)
+            assert app.inbox.pending <= 10
+            await eventually(lambda: all(asked_for_a_name(p) for p in people), within=20)
+        counts = await inbox(app).counts()
+    finally:
+        await app.close()
+    assert counts == {"handled": 60}
+    for person in people:
+        assert texts(person)[1] == "Choose your language:"
+        assert texts(person)[-1].startswith("What name should brands see?")
+
+
+async def test_a_restart_reads_a_large_stored_backlog_back_in_order(settings: Settings) -> None:
+    app = await App.open(settings)
+    people = [Person(FakePlatform(), user_id=f"p{n}") for n in range(15)]
+    stored = []
+    for answer in ("/start", "lang:en"):
+        for person in people:
+            if answer == "/start":
+                update = person._incoming(kind="command", text=answer, command="start")
+            else:
+                update = person._incoming(kind="button", button_data=answer)
+            stored.append(
+                NewInboxItem(
+                    source="fake",
+                    update_id=update.update_id or "",
+                    sender=str(update.user),
+                    payload=update.model_dump_json(),
+                    received_at=utcnow(),
+                )
+            )
+    try:
+        assert len(await inbox(app).add_many(stored)) == 30
+    finally:
+        await app.close()
+    reopened = await App.open(settings)
+    reopened.inbox = Inbox(
+        reopened.store, reopened.dispatcher, reopened.outbox, memory_limit=4, flood_limit=1000
+    )
+    try:
+        async with serving(reopened, FakePlatform()) as fake:
+            for person in people:
+                person.platform = fake
+            assert reopened.inbox.pending <= 4
+            await eventually(lambda: all(asked_for_a_name(p) for p in people), within=20)
+        assert await inbox(reopened).counts() == {"handled": 30}
+    finally:
+        await reopened.close()
+    for person in people:
+        assert texts(person)[1] == "Choose your language:"
+        assert texts(person)[-1].startswith("What name should brands see?")
