@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
-from bot.core.conversation import HISTORY
+from bot.core.conversation import HISTORY, Flow
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
@@ -35,11 +35,18 @@ def _in_profile_flow(ctx: Context) -> bool:
     return ctx.conversation is not None and ctx.conversation.flow == FLOW
 
 
+def _pending(ctx: Context) -> Flow | None:
+    """The flow whose question is open, whichever handlers module it belongs to."""
+    conversation = ctx.conversation
+    return ctx.router.flows.get(conversation.flow) if conversation is not None else None
+
+
 async def _ask_pending(ctx: Context) -> None:
     """Ask the open question again below an answer to something else, so the question and
     its choices are the last thing on screen (the console maps typed numbers to them)."""
-    if ctx.conversation is not None and _in_profile_flow(ctx):
-        await profile_flow.go(ctx, ctx.conversation.step)
+    flow = _pending(ctx)
+    if flow is not None and ctx.conversation is not None:
+        await flow.go(ctx, ctx.conversation.step)
 
 
 async def _welcome_back(ctx: Context) -> None:
@@ -219,7 +226,7 @@ async def help_command(ctx: Context) -> None:
 async def opened(ctx: Context) -> None:
     """A screen that starts empty shows nothing of an unfinished conversation: say where it
     stands and ask its question again before anything typed is taken for an answer."""
-    if _in_profile_flow(ctx):
+    if _pending(ctx) is not None:
         await _welcome_back(ctx)
     else:
         await fallback(ctx)

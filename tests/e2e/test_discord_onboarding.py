@@ -82,6 +82,27 @@ async def test_a_button_still_works_after_a_restart(
         await server.reply_to(omar, server.press(omar, "English"), containing="What name")
 
 
+async def test_after_a_restart_a_typed_answer_is_taken_and_start_asks_again(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    lena = server.add_user("lena", locale="en-US")
+    async with running_bot(dc_settings, server):
+        await server.reply_to(lena, server.slash(lena, "start"), containing="language")
+        await server.reply_to(lena, server.press(lena, "English"), containing="What name")
+    async with running_bot(dc_settings, server):
+        # The question is still on screen: what is typed answers it, nothing is asked first.
+        await server.reply_to(lena, server.write(lena, "Lena"), containing="Which country")
+        assert not any("Welcome back" in text for text in server.texts(server.dm_channel(lena)))
+        again = await server.reply_to(lena, server.slash(lena, "start"), containing="Welcome back")
+        assert again["content"] == "Welcome back! Let's continue where you left off."
+        await server.until(
+            lambda: server.texts(server.dm_channel(lena))[-1].startswith("Which country"),
+            what="the country question asked again",
+        )
+        await server.reply_to(lena, server.write(lena, "Poland"), containing="time zone")
+
+
 async def test_start_in_a_server_answers_privately_and_opens_the_dm(
     dc_settings: Settings, discord_server: FakeDiscord
 ) -> None:

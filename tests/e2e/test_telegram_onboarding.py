@@ -114,6 +114,28 @@ async def test_a_restart_mid_signup_resumes_and_skips_handled_updates(
         )
 
 
+async def test_after_a_restart_a_typed_answer_is_taken_and_start_asks_again(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        lena = TgUser(bot, 105, "Lena")
+        await lena.say("/start")
+        await lena.press("English")
+        await lena.say("Lena")
+        assert lena.last.text.startswith("Which country")
+    async with running_bot(tg_settings, telegram) as bot:
+        lena.bot = bot
+        # The question is still on screen: what is typed answers it, nothing is asked first.
+        replies = await lena.say("Poland")
+        assert [m.text.split("?")[0] for m in replies] == ["Which time zone are you in"]
+        replies = await lena.say("/start")
+        assert replies[0].text == "Welcome back! Let's continue where you left off."
+        assert replies[-1].text.startswith("Which time zone are you in?")
+        assert replies[-1].labels() == ["Europe/Warsaw"]
+        await lena.press("Europe/Warsaw")
+        assert lena.last.text.startswith("Add a social account")
+
+
 async def test_user_text_is_escaped_never_markup(
     tg_settings: Settings, telegram: FakeTelegram
 ) -> None:

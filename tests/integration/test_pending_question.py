@@ -8,13 +8,21 @@ from datetime import timedelta
 import pytest
 
 from bot.app import App
+from bot.settings import Settings
+from handlers.review import Decide, RejectFor
 from storage.clock import utcnow
 from storage.models import ConversationKey
 from tests.fakes.platform import FakePlatform, Person
-from tests.fakes.store import conversations
+from tests.fakes.store import conversations, people
 from tests.integration.signup import sign_up
 
 WELCOME_BACK = "Welcome back! Let's continue where you left off."
+OPERATOR = "100"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"operators": (f"fake:{OPERATOR}",)})
 
 
 async def open_screen(person: Person) -> list[str]:
@@ -98,3 +106,17 @@ async def test_an_opened_screen_after_the_signup_expired_says_so(
     shown = await open_screen(person)
     assert len(shown) == 1
     assert "expired after 7 days" in shown[0]
+
+
+async def test_an_operators_open_question_comes_back_too(app: App, platform: FakePlatform) -> None:
+    """Not only the signup: the note asked for on a rejection is asked again as well."""
+    await sign_up(Person(platform, user_id="3"))
+    applicant = await people(app).by_account("fake", "3")
+    assert applicant is not None
+    operator = Person(platform, user_id=OPERATOR)
+    await operator.say("/review")
+    await operator.press_data(Decide(decision="reject", person=applicant.id).pack())
+    [ask] = await operator.press_data(RejectFor(person=applicant.id, reason="content").pack())
+    shown = await open_screen(operator)
+    assert shown == [WELCOME_BACK, ask.text]
+    assert operator.last.buttons == ask.buttons

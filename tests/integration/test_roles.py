@@ -245,10 +245,11 @@ async def test_a_rejection_without_a_note_and_one_cancelled(
 
     await operator.press_stale(Decide(decision="reject", person=gone.id).pack())
     await operator.press_data(RejectFor(person=gone.id, reason="region").pack())
-    # A command while the note is asked for is a command, not the note.
-    [help_text] = await operator.say("/help")
+    # A command while the note is asked for is a command, not the note; then it is asked again.
+    [help_text, asked_again] = await operator.say("/help")
     assert help_text.text.startswith("Commands:")
     assert "/review" in help_text.text
+    assert asked_again.text.startswith(f"Rejecting applicant #{gone.id}")
     [done] = await operator.press_data(NoteChoice(choice="none").pack())
     assert done.text == f"Rejected: applicant #{gone.id}. They get the reason now."
     await drained(app)
