@@ -10,6 +10,11 @@ from storage.clock import utcnow
 from storage.models import Delivery, DeliveryOutcome, NewDelivery
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
+# Values in one IN list, well under SQLite's and PostgreSQL's parameter limits.
+_IN_LIMIT = 500
+# Lower than any priority a row can have (a signed 64-bit integer).
+_BELOW_ANY = -(2**63)
+
 # A chat's row may go only when no earlier row of that chat is in flight or waiting.
 _HEAD_OF_CHAT = (
     "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.platform = d.platform AND e.chat = d.chat "
@@ -94,19 +99,47 @@ class SqliteOutbox(OutboxRepository):
             "WHERE status = 'sending' AND lease_until <= ? AND lease_owner <> ?",
             (moment, owner),
         )
-        marks = ", ".join("?" for _ in platforms)
-        # The f-string adds placeholders only.
-        claim = (
-            "UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ? "  # noqa: S608
-            "WHERE id IN (SELECT d.id FROM deliveries d WHERE d.status = 'pending' "
-            f"AND d.next_attempt_at <= ? AND d.platform IN ({marks}) AND {_HEAD_OF_CHAT} "
-            "ORDER BY d.priority, d.id LIMIT ?) RETURNING *"
-        )
-        rows = await self._s.all(
-            claim,
-            (owner, to_db_time(until), moment, *platforms, moment, limit),
-        )
+        picked = await self._due(moment, limit, platforms)
+        rows: list[Row] = []
+        for start in range(0, len(picked), _IN_LIMIT):
+            chunk = picked[start : start + _IN_LIMIT]
+            marks = ", ".join("?" for _ in chunk)
+            rows += await self._s.all(
+                "UPDATE deliveries SET status = 'sending', lease_owner = ?, "  # noqa: S608
+                f"lease_until = ? WHERE id IN ({marks}) RETURNING *",
+                (owner, to_db_time(until), *chunk),
+            )
         return sorted((_delivery(row) for row in rows), key=lambda d: (d.priority, d.id))
+
+    async def _due(self, moment: str, limit: int, platforms: Sequence[str]) -> list[int]:
+        """Ids of due rows, lowest priority value first, then earliest due: one index range
+        per platform and priority, found by stepping from one priority to the next."""
+        picked: list[int] = []
+        floor: int | None = None
+        while len(picked) < limit:
+            lowest: list[int] = []
+            for platform in platforms:
+                row = await self._s.one(
+                    "SELECT MIN(priority) AS p FROM deliveries WHERE status = 'pending' "
+                    "AND platform = ? AND priority > ?",
+                    (platform, _BELOW_ANY if floor is None else floor),
+                )
+                if row is not None and row["p"] is not None:
+                    lowest.append(row["p"])
+            if not lowest:
+                break
+            floor = min(lowest)
+            for platform in platforms:
+                rows = await self._s.all(
+                    "SELECT d.id FROM deliveries d WHERE d.status = 'pending' "  # noqa: S608
+                    "AND d.platform = ? AND d.priority = ? AND d.next_attempt_at <= ? "
+                    f"AND {_HEAD_OF_CHAT} ORDER BY d.next_attempt_at, d.id LIMIT ?",
+                    (platform, floor, moment, moment, limit - len(picked)),
+                )
+                picked += [row["id"] for row in rows]
+                if len(picked) >= limit:
+                    break
+        return picked
 
     async def finish(self, outcomes: Sequence[DeliveryOutcome], owner: str) -> None:
         now = to_db_time(utcnow())

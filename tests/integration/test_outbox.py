@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
@@ -15,6 +17,8 @@ from storage.base import UnitOfWork
 from storage.clock import utcnow
 from storage.models import AccountLink, Delivery, NewDelivery
 from storage.sqlite import SqliteStore
+from storage.sqlite.database import InlineSession
+from storage.sqlite.outbox import SqliteOutbox
 from tests.e2e.telegram_harness import eventually
 from tests.fakes.platform import FakePlatform
 
@@ -332,3 +336,35 @@ async def test_a_reply_pushed_while_its_chat_waits_out_a_429_keeps_its_turn(
         await stop(outbox)
     # ...goes after the message that was waiting, not before it.
     assert [m.text for m in fake.sent] == ["first", "second"]
+
+
+async def test_a_claim_never_steps_over_rows_waiting_for_a_later_time(store: SqliteStore) -> None:
+    """20,000 rows wait for a later time (quiet hours, a retry) with one due row among them:
+    the claim reads its way to the due row without visiting the others, counted in SQLite's
+    virtual-machine instructions."""
+    waiting = [
+        message(f"later {n}", ChatRef(platform="fake", chat_id=str(n))) for n in range(20_000)
+    ]
+    async with store.unit_of_work() as uow:
+        await uow.outbox.enqueue(waiting)
+    tomorrow = (utcnow() + timedelta(days=1)).isoformat()
+    with closing(sqlite3.connect(store.db.path, isolation_level=None)) as raw:
+        raw.execute("UPDATE deliveries SET next_attempt_at = ?", (tomorrow,))
+    await queue(store, message("due now", ChatRef(platform="fake", chat_id="due")))
+    with closing(sqlite3.connect(store.db.path, isolation_level=None)) as conn:
+        conn.row_factory = sqlite3.Row
+        instructions = 0
+
+        def count() -> int:
+            nonlocal instructions
+            instructions += 100
+            return 0
+
+        conn.set_progress_handler(count, 100)
+        conn.execute("BEGIN IMMEDIATE")
+        claimed = await SqliteOutbox(InlineSession(conn)).claim(
+            "me", utcnow() + timedelta(minutes=1), utcnow(), 100, ["fake"]
+        )
+        conn.execute("COMMIT")
+    assert [row.dedupe_key for row in claimed] == ["fake:due:due now"]
+    assert instructions < 5_000
