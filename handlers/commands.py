@@ -90,7 +90,7 @@ async def _require_private(ctx: Context, message: str = PRIVATE_ONLY) -> bool:
     return False
 
 
-@router.command("start", N_("Join the programme"), audience="guest")
+@router.command("start", N_("Join the programme"), audience="guest", opens_private=True)
 async def start(ctx: Context) -> None:
     """Begin or resume signup; a member is pointed at their profile instead."""
     if await no_way_in(ctx):

@@ -82,7 +82,12 @@ class DiscordPlatform:
         )
         self._interactions = Interactions(self._sender)
         self._intake = Intake(lambda: self.identity)
-        self._receiver = Receiver(self._sender, self._interactions, self._intake)
+        self._receiver = Receiver(
+            self._sender,
+            self._interactions,
+            self._intake,
+            frozenset(command.name for command in self._commands if command.opens_private),
+        )
         self._backfill = (
             Backfill(
                 resume, self._sender, self._intake, lambda: self.client, lambda: self.identity

@@ -29,6 +29,9 @@ class Command:
     handler: Handler
     audience: Audience = "everyone"
     in_flow_only: bool = False
+    # Sent in a group, it goes on in the sender's private chat: a platform that can open one
+    # (Discord's DM) runs it there first, then answers in the group with what happened.
+    opens_private: bool = False
 
     def offered_to(
         self, *, member: bool, in_flow: bool, roles: frozenset[str] = frozenset()
@@ -64,11 +67,14 @@ class Router:
         *,
         audience: Audience = "everyone",
         in_flow_only: bool = False,
+        opens_private: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self.commands:
                 raise ValueError(f"command /{name} registered twice")
-            self.commands[name] = Command(name, description, handler, audience, in_flow_only)
+            self.commands[name] = Command(
+                name, description, handler, audience, in_flow_only, opens_private
+            )
             return handler
 
         return register

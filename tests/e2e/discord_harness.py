@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from bot.adapters.discord_adapter import DiscordPlatform
 from bot.app import App
 from bot.core.messages import Incoming
+from bot.core.router import Command
 from bot.settings import Settings
 from handlers import build_router
 from storage.clock import utcnow
@@ -184,10 +185,15 @@ class CallbackSink:
 
 @contextlib.asynccontextmanager
 async def bare_platform(
-    settings: Settings, server: FakeDiscord, on_update: Callable[[Incoming], Awaitable[None]]
+    settings: Settings,
+    server: FakeDiscord,
+    on_update: Callable[[Incoming], Awaitable[None]],
+    commands: Sequence[Command] | None = None,
 ) -> AsyncIterator[DiscordPlatform]:
-    """The adapter alone, handing every event to ``on_update`` instead of the core."""
-    commands = list(build_router().commands.values())
+    """The adapter alone, handing every event to ``on_update`` instead of the core; with the
+    app's commands unless given others."""
+    if commands is None:
+        commands = list(build_router().commands.values())
     platform = DiscordPlatform(settings, commands, guild_ready_timeout=0.05)
     await platform.start(CallbackSink(on_update))
     try:

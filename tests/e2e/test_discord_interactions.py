@@ -4,6 +4,7 @@ were private, forgotten once handled, and never left unanswered."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.core.messages import Button, ChatRef, Incoming, MultiSelect, Option, Ou
 from bot.core.platform import BadRequest
 from bot.i18n import translator
 from bot.settings import Settings
+from handlers import build_router
 from tests.e2e.discord_harness import bare_platform, running_bot
 from tests.fakes.discord_server import (
     CALLBACK_ROUTE,
@@ -210,3 +212,29 @@ async def test_an_expired_interaction_token_is_not_used(
         asked = await server.slash(ada, "help")
         await server.until(lambda: "Late" in server.texts(asked.channel_id, ada), what="it")
     assert asked.followups == []  # an ordinary message instead
+
+
+async def test_the_core_names_the_commands_that_go_on_in_the_dm(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    """Sent in a server, a command the core marks ``opens_private`` is handed over as sent in
+    the DM, then as sent in the server; any other only as sent in the server."""
+    server = discord_server
+    ada = server.add_user("ada")
+    channel = ChatRef(platform="discord", chat_id=f"channel:{server.guild_channel_id}")
+    commands = [
+        replace(command, opens_private=command.name == "help")
+        for command in build_router().commands.values()
+    ]
+    record = Recorder()
+    async with bare_platform(dc_settings, server, record, commands):
+        await server.slash(ada, "help", channel_id=server.guild_channel_id)
+        await server.until(lambda: len(record.seen) == 2, what="/help in the DM and the server")
+        await server.slash(ada, "start", channel_id=server.guild_channel_id)
+        await server.until(lambda: len(record.seen) == 3, what="/start in the server")
+    assert [(seen.command, seen.chat, seen.is_private) for seen in record.seen] == [
+        ("help", dm(ada), True),
+        ("help", channel, False),
+        ("start", channel, False),
+    ]
+    assert record.seen[1].private_chat_url is not None

@@ -47,9 +47,6 @@ MAX_REMEMBERED_USERS: Final = 100_000
 BATCH: Final = 100
 # Waits before trying again to hand over updates the store could not take.
 RETRY_DELAYS: Final = (0.1, 5.0)
-# Interim, until an Incoming can carry the person's DM (see Receiver._dm_start): commands that,
-# sent in a server, also run in the person's DM.
-OPENS_DM: Final = frozenset({"start"})
 # Backfill: DMs read at once, messages read per request (Discord's most), requests per person.
 BACKFILL_WORKERS: Final = 4
 HISTORY_PAGE: Final = 100
@@ -354,10 +351,18 @@ async def _after(futures: list[asyncio.Future[None]], then: Callable[[], Awaitab
 class Receiver:
     """Gateway events in; entries for the intake out."""
 
-    def __init__(self, sender: Sender, interactions: Interactions, intake: Intake) -> None:
+    def __init__(
+        self,
+        sender: Sender,
+        interactions: Interactions,
+        intake: Intake,
+        opens_dm: frozenset[str] = frozenset(),
+    ) -> None:
         self._sender = sender
         self._interactions = interactions
         self._intake = intake
+        # Commands the core goes on with in a private chat (``Command.opens_private``).
+        self._opens_dm = opens_dm
         self._locales: Lru[int, str] = Lru(MAX_REMEMBERED_USERS)
         self._watches: dict[int, _Watch] = {}
         self.stopping = False
@@ -373,7 +378,7 @@ class Receiver:
             name = str(data.get("name", ""))
             pending = self._interactions.command(interaction)
             in_dm = interaction.guild_id is None
-            if not in_dm and name in OPENS_DM:
+            if not in_dm and name in self._opens_dm:
                 self._sender.recent.mark(user.id)
                 self._intake.put(self._dm_start(interaction, pending, name))
                 return
@@ -446,19 +451,19 @@ class Receiver:
         self._locales.put(user.id, locale)
         return user_ref(user.id, user.display_name, locale)
 
-    # The DM start (interim) ---------------------------------------------------------------
+    # A command that opens the DM -----------------------------------------------------------
 
     def _dm_start(
         self, interaction: discord.Interaction[Any], pending: Pending, name: str
     ) -> Entry:
-        """A command sent in a server that runs in the person's DM.
+        """A command sent in a server that the core goes on with in the person's DM.
 
-        Interim, until an Incoming can carry the DM the bot may write to (then the core starts
-        the conversation there and answers here, and this goes). The adapter decides nothing
-        a person reads: it hands over the command as sent in the DM, and once its replies went
-        out, the command as sent here with a link to the DM, or without one when the DM refused
-        them (Discord opens a DM with anyone and refuses only the message, so the first
-        message is what tells); the handlers say what follows from that.
+        Discord opens a DM with anyone and refuses only the message, so whether the DM works
+        is known only once the first message was tried. So the adapter hands over the command
+        as sent in the DM, and once its replies went out, the command as sent here, with a
+        link to the DM, or without one when the DM refused them. It decides nothing a person
+        reads: which commands do this is the core's (``Command.opens_private``), and what the
+        server is told is the handlers' (``handlers.private_start``).
         """
         user = self._user(interaction)
         user_id = interaction.user.id
