@@ -15,11 +15,18 @@ from types import TracebackType
 from typing import Self
 
 from storage.models import (
+    Acceptance,
     AccountLink,
     Agency,
     AgencyAdmin,
+    AgencyChat,
     AgencyListing,
+    AlertSettings,
     AuditEntry,
+    Campaign,
+    CampaignFigures,
+    CampaignPost,
+    CampaignStatus,
     Conversation,
     ConversationKey,
     Delivery,
@@ -27,11 +34,16 @@ from storage.models import (
     Evidence,
     InboxItem,
     NewAuditEntry,
+    NewCampaign,
     NewDelivery,
     NewInboxItem,
+    Offer,
+    OfferMessage,
+    OfferStatus,
     Person,
     PersonStatus,
     Profile,
+    PromoCode,
     Redemption,
     Screening,
     SealedPayout,
@@ -298,6 +310,166 @@ class AuditRepository(ABC):
         """The newest ``limit`` entries (of one agency, when given), oldest first."""
 
 
+class CampaignRepository(ABC):
+    @abstractmethod
+    async def create(
+        self, campaign: NewCampaign, status: CampaignStatus = "draft"
+    ) -> Campaign: ...
+
+    @abstractmethod
+    async def get(self, campaign_id: int) -> Campaign | None: ...
+
+    @abstractmethod
+    async def of_agency(self, agency_id: int, limit: int = 50) -> list[Campaign]:
+        """An agency's campaigns, newest first."""
+
+    @abstractmethod
+    async def all(self, limit: int = 100) -> list[Campaign]:
+        """Every agency's campaigns, newest first."""
+
+    @abstractmethod
+    async def in_status(
+        self, status: CampaignStatus, limit: int = 100, after_id: int = 0
+    ) -> list[Campaign]:
+        """Campaigns in one status, oldest first: ``publishing`` ones are the publishing
+        job's work (a crash leaves them there, so it resumes them)."""
+
+    @abstractmethod
+    async def change_status(
+        self,
+        campaign_id: int,
+        expected: Sequence[CampaignStatus],
+        status: CampaignStatus,
+        now: datetime,
+    ) -> bool:
+        """Compare-and-set: False (nothing written) when the status is none of ``expected``."""
+
+    @abstractmethod
+    async def set_audience(self, campaign_id: int, audience: int) -> None:
+        """How many matched, counted when publishing begins."""
+
+    @abstractmethod
+    async def figures(self, campaign_id: int) -> CampaignFigures:
+        """Offers by status, and their offer messages (outbox rows with ref ``offer:<id>``)
+        by delivery status."""
+
+    @abstractmethod
+    async def import_codes(self, campaign_id: int, codes: Sequence[str]) -> int:
+        """Add promo codes (one seen before for this campaign is skipped); how many were new."""
+
+    @abstractmethod
+    async def codes(self, campaign_id: int) -> list[PromoCode]:
+        """Every imported code, in import order, with the offer it was given to."""
+
+    @abstractmethod
+    async def give_code(self, campaign_id: int, offer_id: int) -> str | None:
+        """Hand the next free imported code to the offer (one code per offer; an offer that
+        has one keeps it); None when none is left."""
+
+
+class OfferRepository(ABC):
+    @abstractmethod
+    async def add_many(self, campaign_id: int, person_ids: Sequence[int], now: datetime) -> int:
+        """Offer the campaign to these people (one already offered it is skipped); how many
+        offers are new."""
+
+    @abstractmethod
+    async def get(self, offer_id: int) -> Offer | None: ...
+
+    @abstractmethod
+    async def of_campaign_person(self, campaign_id: int, person_id: int) -> Offer | None: ...
+
+    @abstractmethod
+    async def of_person(
+        self, person_id: int, statuses: Sequence[OfferStatus], limit: int = 50
+    ) -> list[Offer]:
+        """A person's offers in these statuses, newest first."""
+
+    @abstractmethod
+    async def accept(
+        self, offer_id: int, person_id: int, ref_code: str, now: datetime
+    ) -> Acceptance:
+        """Take a slot: the offer goes from offered to accepted only while the campaign is
+        published, before its deadline, with a slot left; compare-and-set on the campaign's
+        count, so of many pressing at once exactly as many as there are slots get one."""
+
+    @abstractmethod
+    async def decline(
+        self, offer_id: int, person_id: int, reason: str, note: str | None, now: datetime
+    ) -> Offer | None:
+        """offered to declined; None when the offer was not open or not this person's."""
+
+    @abstractmethod
+    async def submit(
+        self, offer_id: int, person_id: int, content_url: str, now: datetime
+    ) -> Offer | None:
+        """accepted (or submitted, to correct the link) to submitted; None otherwise."""
+
+    @abstractmethod
+    async def set_promo_code(self, offer_id: int, code: str) -> bool:
+        """Give an accepted offer its code; False when the campaign already gave it away."""
+
+    @abstractmethod
+    async def withdraw_open(self, campaign_id: int, now: datetime) -> list[int]:
+        """Every offer still ``offered`` becomes withdrawn; their ids."""
+
+    @abstractmethod
+    async def record_message(
+        self, offer_id: int, platform: str, chat: str, message_id: str, now: datetime
+    ) -> None:
+        """Where the offer's card is (the latest one per chat)."""
+
+    @abstractmethod
+    async def messages(self, offer_id: int) -> list[OfferMessage]: ...
+
+    @abstractmethod
+    async def mark_reminded(self, offer_id: int, which: str, now: datetime) -> bool:
+        """Record the ``48h`` or ``2h`` reminder once; False when it was already recorded."""
+
+
+class AgencyChatRepository(ABC):
+    @abstractmethod
+    async def link(
+        self, agency_id: int, platform: str, chat: str, title: str, linked_by: str, now: datetime
+    ) -> AgencyChat | None:
+        """Make the chat one of the agency's targets (again: the title is refreshed); None when
+        another agency has linked it."""
+
+    @abstractmethod
+    async def unlink(self, agency_id: int, platform: str, chat: str) -> bool: ...
+
+    @abstractmethod
+    async def of_agency(self, agency_id: int) -> list[AgencyChat]: ...
+
+    @abstractmethod
+    async def get(self, platform: str, chat: str) -> AgencyChat | None: ...
+
+    @abstractmethod
+    async def move(self, platform: str, old_chat: str, new_chat: str) -> bool:
+        """A group that became a supergroup keeps its link under its new address."""
+
+    @abstractmethod
+    async def record_post(
+        self, campaign_id: int, agency_chat_id: int, message_id: str, now: datetime
+    ) -> None: ...
+
+    @abstractmethod
+    async def posts(self, campaign_id: int) -> list[CampaignPost]: ...
+
+
+class AlertSettingsRepository(ABC):
+    @abstractmethod
+    async def get(self, person_id: int) -> AlertSettings:
+        """The person's settings, or the defaults when they never changed them."""
+
+    @abstractmethod
+    async def save(self, settings: AlertSettings, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def mark_digest_sent(self, person_id: int, local_date: str, now: datetime) -> bool:
+        """Once a local day: False when that day's digest was already recorded."""
+
+
 class UnitOfWork(ABC):
     """One transaction: ``async with uow:`` commits on success, rolls back on any error.
 
@@ -309,6 +481,10 @@ class UnitOfWork(ABC):
     outbox: OutboxRepository
     agencies: AgencyRepository
     audit: AuditRepository
+    campaigns: CampaignRepository
+    offers: OfferRepository
+    agency_chats: AgencyChatRepository
+    alerts: AlertSettingsRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -236,3 +236,158 @@ class NewAuditEntry(_Frozen):
 class AuditEntry(NewAuditEntry):
     id: int
     created_at: datetime
+
+
+CampaignStatus = Literal["draft", "publishing", "published", "paused", "closed"]
+CommissionKind = Literal["percent", "fixed"]
+
+
+class Commission(_Frozen):
+    """What an influencer earns: basis points of a sale, or a fixed amount in minor units."""
+
+    kind: CommissionKind
+    basis_points: int | None = Field(default=None, ge=1, le=10_000)
+    amount_minor: int | None = Field(default=None, gt=0)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+
+    @classmethod
+    def percent(cls, basis_points: int) -> Commission:
+        return cls(kind="percent", basis_points=basis_points)
+
+    @classmethod
+    def fixed(cls, amount_minor: int, currency: str) -> Commission:
+        return cls(kind="fixed", amount_minor=amount_minor, currency=currency)
+
+
+class NewCampaign(_Frozen):
+    """A campaign as an agency admin or a file describes it; empty ``countries`` or
+    ``niches`` put no limit on them."""
+
+    agency_id: int
+    brand: str
+    title: str
+    brief: str
+    commission: Commission
+    countries: tuple[str, ...] = ()
+    niches: tuple[str, ...] = ()
+    min_followers: int = Field(default=0, ge=0)
+    slots: int = Field(gt=0)
+    deadline: datetime
+    landing_url: str
+    created_by: str
+
+
+class Campaign(NewCampaign):
+    id: int
+    status: CampaignStatus
+    slots_taken: int = 0
+    audience: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def slots_left(self) -> int:
+        return self.slots - self.slots_taken
+
+
+class CampaignFigures(_Frozen):
+    """How far a campaign got: its offers by status, and their offer messages by outbox
+    status (``queued`` is pending or being sent)."""
+
+    matched: int = 0
+    queued: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    accepted: int = 0
+    declined: int = 0
+    submitted: int = 0
+    withdrawn: int = 0
+    slots_left: int = 0
+
+
+OfferStatus = Literal["offered", "accepted", "declined", "withdrawn", "submitted"]
+
+
+class Offer(_Frozen):
+    id: int
+    campaign_id: int
+    person_id: int
+    status: OfferStatus
+    ref_code: str | None = None
+    promo_code: str | None = None
+    decline_reason: str | None = None
+    decline_note: str | None = None
+    content_url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    accepted_at: datetime | None = None
+    declined_at: datetime | None = None
+    submitted_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    reminded_48h_at: datetime | None = None
+    reminded_2h_at: datetime | None = None
+
+
+# accepted: the slot is the person's. full: no slot left. paused, closed: the campaign is not
+# taking acceptances (closed includes a passed deadline and a campaign not yet published).
+# stale: the offer is no longer open (decided, withdrawn) or is not this person's.
+AcceptOutcome = Literal["accepted", "full", "paused", "closed", "stale"]
+
+
+class Acceptance(_Frozen):
+    outcome: AcceptOutcome
+    offer: Offer | None = None
+    slots_left: int = 0
+
+
+class OfferMessage(_Frozen):
+    """Where an offer's card was sent, for edits later."""
+
+    offer_id: int
+    platform: str
+    chat: str
+    message_id: str
+    sent_at: datetime
+
+
+class PromoCode(_Frozen):
+    campaign_id: int
+    code: str
+    offer_id: int | None = None
+
+
+class AgencyChat(_Frozen):
+    """A group or channel an agency broadcasts to; ``chat`` is its address string."""
+
+    id: int
+    agency_id: int
+    platform: str
+    chat: str
+    title: str = ""
+    linked_by: str
+    linked_at: datetime
+
+
+class CampaignPost(_Frozen):
+    campaign_id: int
+    agency_chat_id: int
+    message_id: str
+    posted_at: datetime
+
+
+AlertMode = Literal["instant", "digest", "off"]
+
+
+class AlertSettings(_Frozen):
+    """How a person wants offers: quiet hours are minutes after local midnight (start after
+    end spans midnight; equal means none)."""
+
+    person_id: int
+    mode: AlertMode = "instant"
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    quiet_start: int = Field(default=22 * 60, ge=0, le=1439)
+    quiet_end: int = Field(default=8 * 60, ge=0, le=1439)
+    digest_sent_on: str | None = None

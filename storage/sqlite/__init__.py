@@ -11,10 +11,14 @@ from typing import Self
 
 from storage.base import Store, UnitOfWork
 from storage.sqlite.agencies import SqliteAgencies
+from storage.sqlite.agency_chats import SqliteAgencyChats
+from storage.sqlite.alerts import SqliteAlertSettings
 from storage.sqlite.audit import SqliteAudit
+from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.conversations import SqliteConversations
 from storage.sqlite.database import Database, Durability, Session, unavailable
 from storage.sqlite.inbox import SqliteInbox, legacy_sources
+from storage.sqlite.offers import SqliteOffers
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
 
@@ -43,6 +47,10 @@ class SqliteUnitOfWork(UnitOfWork):
         self.outbox = SqliteOutbox(session)
         self.agencies = SqliteAgencies(session)
         self.audit = SqliteAudit(session)
+        self.campaigns = SqliteCampaigns(session)
+        self.offers = SqliteOffers(session)
+        self.agency_chats = SqliteAgencyChats(session)
+        self.alerts = SqliteAlertSettings(session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,209 @@
+"""Offers: one per influencer and campaign, with the atomic slot take."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.base import OfferRepository
+from storage.models import Acceptance, Offer, OfferMessage, OfferStatus
+from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
+
+_REMINDERS = {"48h": "reminded_48h_at", "2h": "reminded_2h_at"}
+
+
+class SqliteOffers(OfferRepository):
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    async def add_many(self, campaign_id: int, person_ids: Sequence[int], now: datetime) -> int:
+        at = to_db_time(now)
+        before = await self._changes()
+        await self._s.many(
+            "INSERT INTO offers (campaign_id, person_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (campaign_id, person_id) DO NOTHING",
+            [(campaign_id, person_id, at, at) for person_id in person_ids],
+        )
+        return await self._changes() - before
+
+    async def _changes(self) -> int:
+        """Rows this connection has changed so far: a batch's new offers without counting
+        the campaign's offers (a million of them) twice."""
+        row = await self._s.one("SELECT total_changes() AS n")
+        return int(row["n"]) if row else 0
+
+    async def get(self, offer_id: int) -> Offer | None:
+        row = await self._s.one("SELECT * FROM offers WHERE id = ?", (offer_id,))
+        return _offer(row) if row else None
+
+    async def of_campaign_person(self, campaign_id: int, person_id: int) -> Offer | None:
+        row = await self._s.one(
+            "SELECT * FROM offers WHERE campaign_id = ? AND person_id = ?",
+            (campaign_id, person_id),
+        )
+        return _offer(row) if row else None
+
+    async def of_person(
+        self, person_id: int, statuses: Sequence[OfferStatus], limit: int = 50
+    ) -> list[Offer]:
+        if not statuses:
+            return []
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._s.all(
+            f"SELECT * FROM offers WHERE person_id = ? AND status IN ({marks}) "  # noqa: S608
+            "ORDER BY id DESC LIMIT ?",
+            (person_id, *statuses, limit),
+        )
+        return [_offer(row) for row in rows]
+
+    async def accept(
+        self, offer_id: int, person_id: int, ref_code: str, now: datetime
+    ) -> Acceptance:
+        at = to_db_time(now)
+        # The slot first, as one compare-and-set on the campaign's count: the row lock (or
+        # SQLite's one writer) orders the presses, and the count never passes the slots.
+        slot = await self._s.one(
+            "UPDATE campaigns SET slots_taken = slots_taken + 1, updated_at = ? "
+            "WHERE id = (SELECT campaign_id FROM offers "
+            "WHERE id = ? AND person_id = ? AND status = 'offered') "
+            "AND status = 'published' AND deadline > ? AND slots_taken < slots "
+            "RETURNING slots - slots_taken AS slots_left",
+            (at, offer_id, person_id, at),
+        )
+        if slot is None:
+            return await self._refused(offer_id, person_id, at)
+        taken = await self._s.one(
+            "UPDATE offers SET status = 'accepted', ref_code = ?, accepted_at = ?, "
+            "updated_at = ? WHERE id = ? AND status = 'offered' RETURNING *",
+            (ref_code, at, at, offer_id),
+        )
+        if taken is None:
+            # Another press on this very offer won between the two statements (possible only
+            # where writers overlap): give the slot back.
+            await self._s.run(
+                "UPDATE campaigns SET slots_taken = slots_taken - 1 "
+                "WHERE id = (SELECT campaign_id FROM offers WHERE id = ?)",
+                (offer_id,),
+            )
+            return Acceptance(outcome="stale", offer=await self.get(offer_id))
+        return Acceptance(
+            outcome="accepted", offer=_offer(taken), slots_left=int(slot["slots_left"])
+        )
+
+    async def _refused(self, offer_id: int, person_id: int, at: str) -> Acceptance:
+        offer = await self.get(offer_id)
+        if offer is None or offer.person_id != person_id or offer.status != "offered":
+            return Acceptance(
+                outcome="stale", offer=offer if offer and offer.person_id == person_id else None
+            )
+        row = await self._s.one(
+            "SELECT status, deadline, slots - slots_taken AS slots_left FROM campaigns "
+            "WHERE id = ?",
+            (offer.campaign_id,),
+        )
+        assert row is not None
+        left = int(row["slots_left"])
+        if row["status"] == "paused":
+            return Acceptance(outcome="paused", offer=offer, slots_left=left)
+        if row["status"] != "published" or row["deadline"] <= at:
+            return Acceptance(outcome="closed", offer=offer, slots_left=left)
+        return Acceptance(outcome="full", offer=offer, slots_left=0)
+
+    async def decline(
+        self, offer_id: int, person_id: int, reason: str, note: str | None, now: datetime
+    ) -> Offer | None:
+        at = to_db_time(now)
+        row = await self._s.one(
+            "UPDATE offers SET status = 'declined', decline_reason = ?, decline_note = ?, "
+            "declined_at = ?, updated_at = ? "
+            "WHERE id = ? AND person_id = ? AND status = 'offered' RETURNING *",
+            (reason, note, at, at, offer_id, person_id),
+        )
+        return _offer(row) if row else None
+
+    async def submit(
+        self, offer_id: int, person_id: int, content_url: str, now: datetime
+    ) -> Offer | None:
+        at = to_db_time(now)
+        row = await self._s.one(
+            "UPDATE offers SET status = 'submitted', content_url = ?, submitted_at = ?, "
+            "updated_at = ? WHERE id = ? AND person_id = ? "
+            "AND status IN ('accepted', 'submitted') RETURNING *",
+            (content_url, at, at, offer_id, person_id),
+        )
+        return _offer(row) if row else None
+
+    async def set_promo_code(self, offer_id: int, code: str) -> bool:
+        row = await self._s.one(
+            "UPDATE offers SET promo_code = ? WHERE id = ? AND status IN ('accepted', "
+            "'submitted') AND NOT EXISTS (SELECT 1 FROM offers AS other "
+            "WHERE other.campaign_id = offers.campaign_id AND other.promo_code = ? "
+            "AND other.id <> offers.id) RETURNING id",
+            (code, offer_id, code),
+        )
+        return row is not None
+
+    async def withdraw_open(self, campaign_id: int, now: datetime) -> list[int]:
+        at = to_db_time(now)
+        rows = await self._s.all(
+            "UPDATE offers SET status = 'withdrawn', withdrawn_at = ?, updated_at = ? "
+            "WHERE campaign_id = ? AND status = 'offered' RETURNING id",
+            (at, at, campaign_id),
+        )
+        return sorted(int(row["id"]) for row in rows)
+
+    async def record_message(
+        self, offer_id: int, platform: str, chat: str, message_id: str, now: datetime
+    ) -> None:
+        await self._s.run(
+            "INSERT INTO offer_messages (offer_id, platform, chat, message_id, sent_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (offer_id, platform, chat) DO UPDATE SET "
+            "message_id = excluded.message_id, sent_at = excluded.sent_at",
+            (offer_id, platform, chat, message_id, to_db_time(now)),
+        )
+
+    async def messages(self, offer_id: int) -> list[OfferMessage]:
+        rows = await self._s.all(
+            "SELECT * FROM offer_messages WHERE offer_id = ? ORDER BY sent_at", (offer_id,)
+        )
+        return [
+            OfferMessage(
+                offer_id=row["offer_id"],
+                platform=row["platform"],
+                chat=row["chat"],
+                message_id=row["message_id"],
+                sent_at=from_db_time(row["sent_at"]),
+            )
+            for row in rows
+        ]
+
+    async def mark_reminded(self, offer_id: int, which: str, now: datetime) -> bool:
+        column = _REMINDERS[which]
+        changed = await self._s.run(
+            # ``column`` comes from _REMINDERS, never from input.
+            f"UPDATE offers SET {column} = ? WHERE id = ? AND {column} IS NULL",  # noqa: S608
+            (to_db_time(now), offer_id),
+        )
+        return changed > 0
+
+
+def _offer(row: Row) -> Offer:
+    return Offer(
+        id=row["id"],
+        campaign_id=row["campaign_id"],
+        person_id=row["person_id"],
+        status=row["status"],
+        ref_code=row["ref_code"],
+        promo_code=row["promo_code"],
+        decline_reason=row["decline_reason"],
+        decline_note=row["decline_note"],
+        content_url=row["content_url"],
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+        accepted_at=maybe_time(row["accepted_at"]),
+        declined_at=maybe_time(row["declined_at"]),
+        submitted_at=maybe_time(row["submitted_at"]),
+        withdrawn_at=maybe_time(row["withdrawn_at"]),
+        reminded_48h_at=maybe_time(row["reminded_48h_at"]),
+        reminded_2h_at=maybe_time(row["reminded_2h_at"]),
+    )
