@@ -106,6 +106,8 @@ class ConsolePlatform:
 
     async def _serve(self, sink: UpdateSink) -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
+        # Left at an empty prompt (Ctrl-D, Ctrl-C): the shell's prompt gets a line of its own.
+        at_prompt = False
         try:
             opened = Incoming(kind="opened", chat=CHAT, user=self._user)
             if not await self._hand_over(sink, opened):
@@ -120,11 +122,11 @@ class ConsolePlatform:
             while True:
                 if self._interactive:
                     self._write("> ")
+                    at_prompt = True
                 line = await lines.get()
                 if line is None:
-                    if self._interactive:
-                        self._write("\n")  # the shell's prompt starts on a line of its own
                     break
+                at_prompt = False
                 text = line.rstrip("\r\n")
                 if not self._interactive:
                     self._write(f"> {text}\n")
@@ -137,6 +139,8 @@ class ConsolePlatform:
                 if text and not await self._hand_over(sink, self._incoming(text)):
                     break
         finally:
+            if at_prompt:
+                self._write("\n")
             self._closed.set()
 
     async def _hand_over(self, sink: UpdateSink, incoming: Incoming) -> bool:

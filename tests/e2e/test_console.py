@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -323,6 +324,18 @@ def test_ctrl_d_on_a_terminal_leaves_clean_lines(tmp_path: Path) -> None:
         assert terminal.read_until(b"\r\n> ")
         # Ctrl-D at the prompt ends the chat, and the shell's prompt gets a line of its own.
         terminal.type(b"\x04")
+        assert terminal.process.wait(20) == 0
+        terminal.read_until(b"> \r\n", timeout=2)
+        assert terminal.screen.endswith(b"> \r\n"), terminal.screen
+    finally:
+        terminal.close()
+
+
+def test_ctrl_c_at_the_prompt_leaves_a_clean_line(tmp_path: Path) -> None:
+    terminal = Terminal(tmp_path)
+    try:
+        assert terminal.read_until(b"> ")
+        terminal.process.send_signal(signal.SIGINT)
         assert terminal.process.wait(20) == 0
         terminal.read_until(b"> \r\n", timeout=2)
         assert terminal.screen.endswith(b"> \r\n"), terminal.screen
