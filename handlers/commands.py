@@ -204,8 +204,7 @@ async def set_language(ctx: Context) -> None:
         # Remember the choice for the signup that has not started yet.
         ctx.start(PREFERENCES, PREFERENCES, {"lang": code})
     ctx.reply(ctx._("Language changed."), edit=True)
-    if ctx.conversation is not None and _in_profile_flow(ctx):
-        await profile_flow.go(ctx, ctx.conversation.step)
+    await _ask_pending(ctx)
 
 
 @router.command("help", N_("What I can do"))

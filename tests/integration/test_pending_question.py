@@ -120,3 +120,19 @@ async def test_an_operators_open_question_comes_back_too(app: App, platform: Fak
     shown = await open_screen(operator)
     assert shown == [WELCOME_BACK, ask.text]
     assert operator.last.buttons == ask.buttons
+
+
+async def test_a_language_change_mid_note_asks_the_note_again_in_it(
+    app: App, platform: FakePlatform
+) -> None:
+    await sign_up(Person(platform, user_id="3"))
+    applicant = await people(app).by_account("fake", "3")
+    assert applicant is not None
+    operator = Person(platform, user_id=OPERATOR)
+    await operator.say("/review")
+    await operator.press_data(Decide(decision="reject", person=applicant.id).pack())
+    await operator.press_data(RejectFor(person=applicant.id, reason="content").pack())
+    await operator.say("/language")
+    replies = await operator.press_data("setlang:fr")
+    assert [r.text for r in replies][:1] == ["Langue modifiée."]
+    assert replies[-1].text.startswith(f"Refus de la candidature n° {applicant.id}")
