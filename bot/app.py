@@ -13,12 +13,12 @@ from bot.core.inbox import Inbox
 from bot.core.outbox import Outbox
 from bot.core.platform import Platform
 from bot.services import Services
+from bot.services.sealing import key_source, unlock
 from bot.settings import Settings
 from bot.web import WebServer
 from handlers import build_router
 from jobs.scheduler import build_scheduler
 from storage.base import Store
-from storage.sealing import Sealer
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,15 @@ class App:
 
     @classmethod
     async def open(cls, settings: Settings) -> App:
+        """Open the database and its key; whatever fails closes what was opened."""
         store = await SqliteStore.open(
             settings.database,
             timedelta(days=settings.signup_ttl_days),
             durability=settings.database_durability,
         )
         try:
-            sealer = Sealer.from_settings(settings.secret_key, settings.key_file)
+            async with store.unit_of_work() as uow:
+                sealer = await unlock(uow, key_source(settings))
         except BaseException:
             await store.close()
             raise

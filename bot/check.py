@@ -12,17 +12,20 @@ import sqlite3
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from bot.core.platform import Platform
 from bot.core.router import Command
 from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR
+from bot.services.sealing import key_source
+from bot.setting_problems import setting_problems
 from bot.settings import Settings
 from bot.web import WebServer
-from storage.sealing import Sealer
+from storage.sealing import EMPTY_PASSPHRASE, KeyUnusable, Sealer, fernet_key, read_key_file
 from storage.sqlite.database import migrations
-from storage.sqlite.probe import probe
+from storage.sqlite.probe import probe, sealing
 
 PlatformBuilder = Callable[[Settings, Sequence[Command]], list[Platform]]
 
@@ -39,23 +42,6 @@ class Report:
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
-
-
-def setting_problems(error: ValidationError) -> list[str]:
-    """One line per invalid setting, named as it is set (KOLBOT_...); values are left out,
-    since a wrong one may still be a secret."""
-    lines = []
-    for item in error.errors():
-        name = f"KOLBOT_{str(item['loc'][0]).upper()}" if item["loc"] else "settings"
-        lines.append(f"{name}: {item['msg']}")
-    return lines
-
-
-def log_level_problem(settings: Settings) -> str | None:
-    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-    if settings.log_level.upper() in levels:
-        return None
-    return f"KOLBOT_LOG_LEVEL: unknown level {settings.log_level!r} (one of {', '.join(levels)})"
 
 
 def check_catalogs(report: Report) -> None:
@@ -112,15 +98,17 @@ def check_database(settings: Settings, report: Report) -> None:
 
 
 def check_key(settings: Settings, report: Report) -> None:
-    """The key is there, readable, private, and seals and unseals.
-
-    Whether it is the key the database's payout details were sealed with can only be told once
-    the database keeps a check value of its key; until then a wrong key shows only when a
-    payout is read."""
-    if settings.secret_key is not None:
+    """The key is there, readable, private, seals and unseals, and is the key the database
+    was sealed with (by the check of it the database keeps)."""
+    source = key_source(settings)
+    moved = ""
+    if source.secret is not None:
         where = "KOLBOT_SECRET_KEY"
+        sealer: Sealer | None = Sealer(fernet_key(source.secret.get_secret_value()))
     else:
-        path = settings.key_file
+        path = source.file
+        if not path.exists() and source.old_file is not None and source.old_file.exists():
+            path, moved = source.old_file, f" (moved to {source.file} at the next start)"
         where = str(path)
         if not path.exists():
             report.problem(
@@ -135,18 +123,50 @@ def check_key(settings: Settings, report: Report) -> None:
                 f"key file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
                 f"chmod 600 {path}"
             )
+        try:
+            sealer = read_key_file(path)
+        except KeyUnusable as error:
+            report.problem(str(error))
+            return
+    assert sealer is not None  # the file exists
+    text = "kolbot check"
+    if sealer.unseal(sealer.seal(text)) != text:
+        report.problem(f"key {where} does not unseal what it seals")
+        return
+    matches = _against_database(settings.database, sealer, where, report)
+    if matches is not None:
+        report.add("key", f"{where}{moved}: readable, seals and unseals; {matches}")
+
+
+def _against_database(database: Path, sealer: Sealer, where: str, report: Report) -> str | None:
+    """How the key stands with the database; None, with a problem, when it is not its key."""
+    if not database.exists():
+        return "no database yet"
     try:
-        sealer = Sealer.from_settings(settings.secret_key, settings.key_file)
-        probe = "kolbot check"
-        if sealer.unseal(sealer.seal(probe)) != probe:
-            raise ValueError("what it sealed did not unseal to the same text")
-    except OSError as error:
-        report.problem(f"key file {where} cannot be read: {error.strerror or error}")
-        return
-    except ValueError as error:
-        report.problem(f"key {where} is not a valid key: {error}")
-        return
-    report.add("key", f"{where}: readable, seals and unseals")
+        recorded, sample = sealing(database)
+    except sqlite3.Error:
+        return "the database cannot be read"  # check_database said why
+    if recorded == sealer.check:
+        return "the database's key"
+    if recorded is not None:
+        report.problem(
+            f"key {where} is not the key the database {database} was sealed with: restore "
+            "that key (the key file kept with it, or its KOLBOT_SECRET_KEY); `kolbot run` "
+            "refuses to start with this one"
+        )
+        return None
+    if sample is None or sealer.opens(sample):
+        return "recorded as the database's key at the next start"
+    if EMPTY_PASSPHRASE.opens(sample):
+        return (
+            "the database's payout details were sealed with an empty KOLBOT_SECRET_KEY: they "
+            "are sealed again with this key at the next start"
+        )
+    report.problem(
+        f"key {where} does not open the payout details in the database {database}: restore "
+        "the key they were sealed with; `kolbot run` refuses to start with this one"
+    )
+    return None
 
 
 def check_plan(settings: Settings, build: PlatformBuilder, report: Report) -> None:
@@ -199,11 +219,7 @@ def check(build: PlatformBuilder, load: Callable[[], Settings] = Settings) -> Re
         for line in setting_problems(error):
             report.problem(line)
     if settings is not None:
-        problem = log_level_problem(settings)
-        if problem is not None:
-            report.problem(problem)
-        else:
-            report.add("settings", "valid")
+        report.add("settings", "valid")
         check_database(settings, report)
         check_key(settings, report)
     check_catalogs(report)

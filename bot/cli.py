@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
@@ -19,14 +19,17 @@ from pydantic import ValidationError
 
 from bot import operator_cli
 from bot.app import App
-from bot.check import check, log_level_problem, setting_problems
+from bot.check import check
 from bot.core.platform import Platform, ResumePoints
 from bot.core.router import Command
+from bot.services.sealing import key_source, unlock
+from bot.setting_problems import setting_problems
 from bot.settings import Settings
 from storage.clock import utcnow
-from storage.sealing import Sealer
+from storage.sealing import KeyUnusable
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.backup import BackupError, backup
+from storage.sqlite.database import CannotOpen, NoSuchFolder
 
 log = logging.getLogger("kolbot")
 
@@ -85,12 +88,40 @@ def _stderr_is_journal() -> bool:
     return stream == f"{status.st_dev}:{status.st_ino}"
 
 
+class SecretsHidden(logging.Formatter):
+    """Hides the configured secrets wherever they appear in a formatted record: the message,
+    an exception's text, a traceback."""
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._secrets = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self._inner.format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "<secret>")
+        return text
+
+
+def _secrets(settings: Settings) -> list[str]:
+    values = (
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.discord_token,
+        settings.secret_key,
+    )
+    return [value.get_secret_value() for value in values if value is not None]
+
+
 def _configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if _stderr_is_journal():
-        handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    inner = (
+        JournalFormatter("%(levelname)s %(name)s: %(message)s")
+        if _stderr_is_journal()
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(SecretsHidden(inner, _secrets(settings)))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -232,13 +263,23 @@ async def _upgrade(settings: Settings) -> None:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print(f"{settings.database}: up to date")
-    if settings.secret_key is None and not settings.key_file.exists():
-        # The key that seals payout details is made with the database, as `run` would; the
-        # line below reports it, so the log's warning would say it twice.
-        with _silenced("storage.sealing"):
-            Sealer.from_settings(None, settings.key_file)
+    # The key that seals payout details is made, or checked, with the database, as `run` does.
+    source = key_source(settings)
+    had_key = source.secret is not None or any(
+        path is not None and path.exists() for path in (source.file, source.old_file)
+    )
+    store = await _open_store(settings)
+    try:
+        # A new key is reported below, so the log's warning would say it twice.
+        quiet = contextlib.nullcontext() if had_key else _silenced("storage.sealing")
+        async with store.unit_of_work() as uow:
+            with quiet:
+                await unlock(uow, source)
+    finally:
+        await store.close()
+    if not had_key:
         print(
-            f"created the key file {settings.key_file}: keep a copy of it apart from the "
+            f"created the key file {source.file}: keep a copy of it apart from the "
             "database's backups; without it, payout details cannot be read"
         )
 
@@ -253,7 +294,7 @@ def _backup(settings: Settings, target: Path) -> int:
     if settings.secret_key is not None:
         where = "the KOLBOT_SECRET_KEY setting"
     else:
-        where = f"the key file {settings.key_file.resolve()}"
+        where = f"the key file {settings.key_path.resolve()}"
     print(
         f"The key that encrypts payout details is not in the backup: it is {where}. "
         "Keep a copy of it apart from the backups (another place, other access): without it "
@@ -381,16 +422,14 @@ def parser() -> argparse.ArgumentParser:
 
 def _settings() -> Settings:
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError as error:
         raise ConfigError(*setting_problems(error)) from None
-    problem = log_level_problem(settings)
-    if problem is not None:
-        raise ConfigError(problem)
-    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit 0 when done, 2 for what only an operator can fix (settings, the key, a database
+    path), 1 for any other failure; a failed start never lingers: what it opened is closed."""
     args = parser().parse_args(argv)
     if args.command == "check":
         return _check()
@@ -400,6 +439,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in error.args:
             print(f"kolbot: {line}", file=sys.stderr)
         return CONFIG_ERROR
+    except CannotOpen as error:
+        print(f"kolbot: {error}", file=sys.stderr)
+        return CONFIG_ERROR if isinstance(error, NoSuchFolder) else 1
+    except KeyUnusable as error:
+        print(f"kolbot: {error}", file=sys.stderr)
+        return CONFIG_ERROR
+    except Exception:
+        log.critical("kolbot stopped", exc_info=True)
+        return 1
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A passphrase shorter than this is refused; a Fernet key (44 characters) always passes.
+MIN_PASSPHRASE: Final = 16
+DEFAULT_KEY_FILE: Final = "kolbot.key"
 
 
 def _operator_accounts(value: object) -> object:
@@ -35,15 +40,20 @@ class Settings(BaseSettings):
     database: Path = Path("kolbot.db")
     # normal survives a killed process; full survives power loss too, at some speed.
     database_durability: Literal["normal", "full"] = "normal"
-    # Encrypts payout details at rest. Unset: a key file is created beside the database.
+    # Encrypts payout details at rest: a passphrase of 16 characters or more, or a Fernet key.
+    # Unset: the key is kept in ``key_file``, created with the database.
     secret_key: SecretStr | None = None
+    # Unset: kolbot.key in the database's folder, whatever the database is called, so that
+    # renaming the database never parts it from its key.
+    key_file: Path | None = None
     log_level: str = "INFO"
 
     # Chat accounts that run the programme (review applicants), besides the command line.
     operators: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_operator_accounts)] = ()
 
-    min_followers: int = Field(default=1000, ge=0)
-    signup_ttl_days: int = Field(default=7, ge=1)
+    min_followers: int = Field(default=1000, ge=0, le=1_000_000_000)
+    # Kept well inside what dates can hold: a signup's expiry is now plus this.
+    signup_ttl_days: int = Field(default=7, ge=1, le=365)
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -56,9 +66,9 @@ class Settings(BaseSettings):
     # minute. Telegram allows ~30/s overall, up to 1000/s with paid broadcasts.
     # Above 1000 only makes sense against a local Bot API server under test (benchmarks).
     telegram_rate: int = Field(default=30, ge=2, le=100_000)
-    telegram_chat_rate: float = Field(default=1.0, gt=0)
-    telegram_chat_burst: int = Field(default=3, ge=1)
-    telegram_group_rate: int = Field(default=20, ge=2)
+    telegram_chat_rate: float = Field(default=1.0, ge=0.1, le=1000.0, allow_inf_nan=False)
+    telegram_chat_burst: int = Field(default=3, ge=1, le=100)
+    telegram_group_rate: int = Field(default=20, ge=2, le=60_000)
 
     # The one web server: the Telegram webhook, /healthz, and later postbacks and sign-in
     # pages. It runs whenever a platform token is set; port 0 turns it off.
@@ -76,23 +86,52 @@ class Settings(BaseSettings):
     inbox_max_attempts: int = Field(default=10, ge=1, le=1000)
     # More than this many messages from one person within the window are dropped.
     flood_limit: int = Field(default=30, ge=5, le=10_000)
-    flood_window_seconds: float = Field(default=10.0, ge=1.0, le=3600.0)
+    flood_window_seconds: float = Field(default=10.0, ge=1.0, le=3600.0, allow_inf_nan=False)
     # SIGTERM or SIGINT: finish what is in flight, exit within this many seconds.
-    shutdown_timeout_seconds: float = Field(default=5.0, ge=1.0, le=300.0)
+    shutdown_timeout_seconds: float = Field(default=5.0, ge=1.0, le=300.0, allow_inf_nan=False)
 
     discord_token: SecretStr | None = None
     discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    discord_global_rate: float = Field(default=40.0, gt=0)
-    discord_dm_rate: int = Field(default=5, ge=1)
-    discord_dm_period: float = Field(default=5.0, gt=0)
+    # Discord bans an IP over its global limit of 50 requests a second.
+    discord_global_rate: float = Field(default=40.0, ge=0.5, le=50.0, allow_inf_nan=False)
+    discord_dm_rate: int = Field(default=5, ge=1, le=50)
+    discord_dm_period: float = Field(default=5.0, ge=0.1, le=3600.0, allow_inf_nan=False)
 
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return [int(part) for part in value.replace(" ", "").split(",") if part]
+            parts = [part for part in value.replace(" ", "").split(",") if part]
+            for part in parts:
+                if not part.isdigit():
+                    raise ValueError(f"{part!r} is not a server id")
+            return [int(part) for part in parts]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """A short passphrase is guessed quickly, and each guess can be tried offline against
+        any copy of the database."""
+        if value is not None and len(value.get_secret_value()) < MIN_PASSPHRASE:
+            raise ValueError(f"too short ({len(value.get_secret_value())} characters)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"unknown level {value!r}")
+        return level
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
         return value
 
     @model_validator(mode="after")
@@ -113,5 +152,17 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def key_file(self) -> Path:
-        return self.database.with_suffix(".key")
+    def key_path(self) -> Path:
+        """Where the key is kept when KOLBOT_SECRET_KEY is not set."""
+        if self.key_file is not None:
+            return self.key_file
+        return self.database.parent / DEFAULT_KEY_FILE
+
+    @property
+    def old_key_path(self) -> Path | None:
+        """Where versions that named the key after the database kept it, when that differs:
+        a key found there is moved to ``key_path`` once."""
+        if self.key_file is not None:
+            return None
+        old = self.database.with_suffix(".key")
+        return None if old == self.key_path else old

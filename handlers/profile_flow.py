@@ -568,7 +568,7 @@ async def answer_payout_details(ctx: Context) -> str:
         method=method,
         sealed=sealer.seal(plain),
         masked=masked,
-        fingerprint=sealer.fingerprint(f"{method}:{plain.casefold()}"),
+        fingerprint=sealer.payout_fingerprint(method, plain),
     )
     ctx.data["payout"] = payout.model_dump()
     return "consent"

@@ -470,6 +470,36 @@ class AlertSettingsRepository(ABC):
         """Once a local day: False when that day's digest was already recorded."""
 
 
+class SealingKeyRepository(ABC):
+    """Which key sealed the payout details, and the sealed values, to seal them again."""
+
+    @abstractmethod
+    async def recorded_check(self) -> str | None:
+        """The check of the key recorded with the database; None before one was."""
+
+    @abstractmethod
+    async def record_check(self, key_check: str, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def sealed_sample(self) -> str | None:
+        """One sealed value (a payout's, or an unfinished signup's); None when nothing is
+        sealed."""
+
+    @abstractmethod
+    async def payouts(self) -> list[tuple[int, SealedPayout]]:
+        """Every stored payout, by person id."""
+
+    @abstractmethod
+    async def replace_payout(self, person_id: int, payout: SealedPayout) -> None: ...
+
+    @abstractmethod
+    async def draft_payouts(self) -> list[tuple[ConversationKey, SealedPayout]]:
+        """Payouts given in conversations not finished yet."""
+
+    @abstractmethod
+    async def replace_draft_payout(self, key: ConversationKey, payout: SealedPayout) -> None: ...
+
+
 class UnitOfWork(ABC):
     """One transaction: ``async with uow:`` commits on success, rolls back on any error.
 
@@ -485,6 +515,7 @@ class UnitOfWork(ABC):
     offers: OfferRepository
     agency_chats: AgencyChatRepository
     alerts: AlertSettingsRepository
+    sealing_key: SealingKeyRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -20,7 +20,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,
         database=tmp_path / "kolbot.db",
-        secret_key=SecretStr("test-secret-key"),
+        secret_key=SecretStr("test-secret-key-0123"),
         min_followers=1000,
         # Tests sign people up far faster than anyone types; the flood tests set their own.
         flood_limit=1000,

@@ -28,7 +28,7 @@ from bot.adapters.telegram.interactions import CallbackAnswers
 from bot.adapters.telegram.menus import publish_commands
 from bot.adapters.telegram.pacing import Pacer
 from bot.adapters.telegram.receiving import Poller, Reader, WebhookRoute
-from bot.adapters.telegram.redact import TOKEN_FILTER
+from bot.adapters.telegram.redact import remember
 from bot.adapters.telegram.request import AiohttpRequest
 from bot.adapters.telegram.sending import Sender
 from bot.core.messages import Outgoing
@@ -92,7 +92,7 @@ class TelegramPlatform:
         if settings.telegram_token is None:
             raise ValueError("KOLBOT_TELEGRAM_TOKEN is not set")
         token = settings.telegram_token.get_secret_value()
-        TOKEN_FILTER.tokens.add(token)
+        remember(token)
         self._bot_id = token.partition(":")[0]
         self._hook = _webhook(settings)
         self._commands = tuple(commands)

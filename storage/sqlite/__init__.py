@@ -21,6 +21,7 @@ from storage.sqlite.inbox import SqliteInbox, legacy_sources
 from storage.sqlite.offers import SqliteOffers
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
+from storage.sqlite.sealing_key import SqliteSealingKey
 
 __all__ = ["Database", "SqliteStore"]
 
@@ -51,6 +52,7 @@ class SqliteUnitOfWork(UnitOfWork):
         self.offers = SqliteOffers(session)
         self.agency_chats = SqliteAgencyChats(session)
         self.alerts = SqliteAlertSettings(session)
+        self.sealing_key = SqliteSealingKey(session)
         return self
 
     async def __aexit__(

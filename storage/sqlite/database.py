@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -73,13 +74,52 @@ def unavailable(error: sqlite3.Error) -> StorageUnavailable | None:
     return None
 
 
+class CannotOpen(Exception):
+    """The database file cannot be used; the message says why, in one line."""
+
+
+class NoSuchFolder(CannotOpen):
+    """The database's folder does not exist: most likely a mistyped path."""
+
+
+def _create(path: Path) -> bool:
+    """Create the file, readable by its owner only (SQLite gives its WAL files the same mode),
+    but never the folders above it: a typo in the path must not start a new database."""
+    if path.is_dir():
+        raise CannotOpen(f"database {path}: it is a folder, not a file")
+    if path.exists():
+        return False
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise CannotOpen(f"database {path}: {folder} is not a folder")
+        raise NoSuchFolder(
+            f"database {path}: the folder {folder} does not exist; kolbot creates the "
+            "database file but not its folders: create the folder, or correct the path"
+        )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process has just created it
+        return False
+    except OSError as error:
+        raise CannotOpen(f"database {path}: cannot create it: {error.strerror or error}") from None
+    os.close(fd)
+    log.warning("created a new, empty database %s", path)
+    return True
+
+
 async def _connect(path: Path, durability: Durability) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA journal_mode = WAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute(f"PRAGMA synchronous = {durability.upper()}")
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute(f"PRAGMA synchronous = {durability.upper()}")
+    except BaseException:
+        # An open connection keeps aiosqlite's thread, and so the process, alive.
+        await conn.close()
+        raise
     return conn
 
 
@@ -188,7 +228,17 @@ class Database:
     async def open(
         cls, path: Path, *, migrate: bool = True, durability: Durability = "normal"
     ) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating the file, not its folder) and migrate; CannotOpen when the file is
+        not a database, is damaged, or cannot be written: a bot that cannot write answers
+        nobody, so it must not start."""
+        _create(path)
+        try:
+            return await cls._open(path, migrate=migrate, durability=durability)
+        except sqlite3.Error as error:
+            raise CannotOpen(f"database {path}: {error}") from error
+
+    @classmethod
+    async def _open(cls, path: Path, *, migrate: bool, durability: Durability) -> Database:
         writer = await _connect(path, durability)
         try:
             reader = await _connect(path, durability)
@@ -200,6 +250,7 @@ class Database:
         try:
             if migrate:
                 await database.upgrade()
+            await database._check_writable()
             database._inline = _connect_inline(path, durability)
         except BaseException:
             # Open connections keep aiosqlite's threads, and so the process, alive.
@@ -207,6 +258,18 @@ class Database:
             raise
         database._checkpoints = asyncio.create_task(database._checkpoint_loop())
         return database
+
+    async def _check_writable(self) -> None:
+        """Rewrite the header's user_version with its own value, then roll back: SQLite
+        refuses that on a read-only file or filesystem (opening and reading do not)."""
+        async with self.write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                rows = await self._writer.execute_fetchall("PRAGMA user_version")
+                (version,) = next(iter(rows))
+                await self._writer.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                await _rollback(self._writer)
 
     async def close(self) -> None:
         """Close both connections; closing twice is harmless."""

@@ -1,5 +1,5 @@
 """What ``kolbot check`` asks of a database file without changing it: which migrations it has,
-and whether it can be written (the write is rolled back)."""
+whether it can be written (the write is rolled back), and which key sealed it."""
 
 from __future__ import annotations
 
@@ -21,6 +21,29 @@ def probe(path: Path) -> set[int]:
         applied = _applied(conn)
         _write_test(conn)
     return applied
+
+
+def sealing(path: Path) -> tuple[str | None, str | None]:
+    """The recorded check of the sealing key, and one sealed value (None for each that is
+    not there), read without writing anything."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+        return _first(conn, "SELECT key_check FROM sealing_key WHERE id = 1"), _first(
+            conn,
+            "SELECT details FROM payouts UNION ALL SELECT json_extract(data, "
+            "'$.payout.sealed') FROM conversations WHERE json_extract(data, "
+            "'$.payout.sealed') IS NOT NULL LIMIT 1",
+        )
+
+
+def _first(conn: sqlite3.Connection, sql: str) -> str | None:
+    try:
+        row = conn.execute(sql).fetchone()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):  # not migrated yet
+            return None
+        raise
+    return None if row is None else str(row[0])
 
 
 def _applied(conn: sqlite3.Connection) -> set[int]:

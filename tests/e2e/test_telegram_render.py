@@ -8,7 +8,7 @@ import pytest
 from telegram import Update
 
 from bot.adapters.telegram.inbound import parse_command, to_incoming
-from bot.adapters.telegram.redact import redact
+from bot.adapters.telegram.redact import redact, remember
 from bot.adapters.telegram.render import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -224,4 +224,16 @@ def test_redact_hides_tokens_in_urls() -> None:
     url = "https://api.telegram.org/bot123456:AA-bb_CC/sendMessage"
     assert redact(f"Cannot connect to {url}") == (
         "Cannot connect to https://api.telegram.org/bot<token>/sendMessage"
+    )
+
+
+def test_redact_hides_a_token_in_use_wherever_it_is() -> None:
+    """A Bot API root without /bot (a self-hosted server, a typo) puts the token anywhere."""
+    token = "654321:token-in-use-0123456789"
+    remember(token)
+    assert redact(f"Invalid URL: http://127.0.0.1:9{token}/getMe") == (
+        "Invalid URL: http://127.0.0.1:9<token>/getMe"
+    )
+    assert redact(f"http://bots.example.com/api/{token}/getMe") == (
+        "http://bots.example.com/api/<token>/getMe"
     )

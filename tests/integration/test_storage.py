@@ -18,8 +18,9 @@ from bot.settings import Settings
 from storage.base import StorageUnavailable
 from storage.clock import utcnow
 from storage.models import AccountLink, NewDelivery, NewInboxItem
+from storage.sealing import Sealer, fernet_key
 from storage.sqlite import Database, SqliteStore
-from storage.sqlite.database import migrations
+from storage.sqlite.database import CannotOpen, migrations
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
 
@@ -170,7 +171,7 @@ async def test_a_failed_migration_closes_the_database(tmp_path: Path) -> None:
     path = tmp_path / "clash.db"
     with closing(sqlite3.connect(path)) as raw:
         raw.execute("CREATE TABLE people (id INTEGER PRIMARY KEY)")
-    with pytest.raises(sqlite3.OperationalError, match="already exists"):
+    with pytest.raises(CannotOpen, match="table people already exists"):
         await Database.open(path)
     # Nothing left open: the failed migration rolled back and the file is usable.
     with closing(sqlite3.connect(path)) as raw:
@@ -198,6 +199,8 @@ async def test_a_database_from_before_the_inbox_upgrades_in_place(settings: Sett
     now = utcnow().isoformat(timespec="seconds")
     later = (utcnow() + TTL).isoformat(timespec="seconds")
     signup = {"mode": "signup", "lang": "en", "name": "Zoe", "_history": ["language", "name"]}
+    assert settings.secret_key is not None
+    sealer = Sealer(fernet_key(settings.secret_key.get_secret_value()))
     with closing(sqlite3.connect(settings.database)) as raw, raw:
         raw.execute(
             "INSERT INTO people (id, display_name, language, country, timezone, status, "
@@ -211,8 +214,8 @@ async def test_a_database_from_before_the_inbox_upgrades_in_place(settings: Sett
             (now,),
         )
         raw.execute(
-            "INSERT INTO payouts VALUES (1, 'paypal', 'sealed', 'a***@example.com', 'f', ?)",
-            (now,),
+            "INSERT INTO payouts VALUES (1, 'paypal', ?, 'a***@example.com', 'f', ?)",
+            (sealer.seal("anna@example.com"), now),
         )
         raw.execute(
             "INSERT INTO conversations (platform, chat, user, flow, step, data, updated_at, "

@@ -20,16 +20,17 @@ import pytest
 from pydantic import SecretStr
 
 from bot import check as check_module
+from bot.app import App
 from bot.check import Report, check
 from bot.cli import JournalFormatter, _stderr_is_journal, build_platforms
 from bot.i18n import LANGUAGES, LOCALES_DIR
 from bot.settings import Settings
-from storage.sealing import Sealer
 from storage.sqlite import Database
 from storage.sqlite.backup import BackupError, backup
 from storage.sqlite.database import migrations
 
 ROOT = Path(__file__).resolve().parents[2]
+PASSPHRASE = "a passphrase long enough"
 
 
 def kolbot(
@@ -60,9 +61,8 @@ def run_check(settings: Settings) -> Report:
 
 async def ready(settings: Settings) -> None:
     """A migrated database and its key, as `kolbot db upgrade` leaves them."""
-    db = await Database.open(settings.database)
-    await db.close()
-    Sealer.from_settings(settings.secret_key, settings.key_file)
+    app = await App.open(settings)
+    await app.close()
 
 
 def found(report: Report) -> dict[str, str]:
@@ -89,7 +89,7 @@ async def test_check_passes_on_a_ready_installation(tmp_path: Path) -> None:
     lines = found(report)
     shipped = len(migrations())
     assert lines["database"].endswith(f"{shipped} of {shipped} migrations, writable")
-    assert lines["key"] == f"{settings.key_file}: readable, seals and unseals"
+    assert lines["key"] == f"{settings.key_path}: readable, seals and unseals; the database's key"
     assert lines["catalogs"].split() == list(LANGUAGES)
     assert lines["would run"].startswith("console")
     assert lines["web"].startswith("off")
@@ -101,7 +101,7 @@ def test_check_creates_nothing(tmp_path: Path) -> None:
     assert report.problems == [
         f"database {settings.database} does not exist: `kolbot db upgrade` creates and "
         "migrates it",
-        f"key file {settings.key_file} does not exist and KOLBOT_SECRET_KEY is not set: "
+        f"key file {settings.key_path} does not exist and KOLBOT_SECRET_KEY is not set: "
         "`kolbot db upgrade` creates a new key; if the database holds payout details "
         "already, restore the key they were sealed with instead",
     ]
@@ -109,7 +109,7 @@ def test_check_creates_nothing(tmp_path: Path) -> None:
 
 
 async def test_check_names_the_migrations_not_applied(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, secret_key=SecretStr("passphrase"))
+    settings = settings_for(tmp_path, secret_key=SecretStr(PASSPHRASE))
     db = await Database.open(settings.database, migrate=False)
     await db.upgrade(until=1)
     await db.close()
@@ -122,7 +122,7 @@ async def test_check_names_the_migrations_not_applied(tmp_path: Path) -> None:
 
 
 def test_check_reports_a_file_that_is_not_a_database(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, secret_key=SecretStr("passphrase"))
+    settings = settings_for(tmp_path, secret_key=SecretStr(PASSPHRASE))
     settings.database.write_bytes(b"not a database at all" * 100)
     (problem,) = run_check(settings).problems
     assert problem == f"database {settings.database}: file is not a database"
@@ -141,7 +141,7 @@ def immutable(path: Path) -> Iterator[None]:
 
 
 async def test_check_finds_a_read_only_database(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, secret_key=SecretStr("passphrase"))
+    settings = settings_for(tmp_path, secret_key=SecretStr(PASSPHRASE))
     await ready(settings)
     with immutable(settings.database):
         (problem,) = run_check(settings).problems
@@ -151,22 +151,22 @@ async def test_check_finds_a_read_only_database(tmp_path: Path) -> None:
 async def test_check_finds_a_bad_or_exposed_key_file(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     await ready(settings)
-    settings.key_file.chmod(0o644)
+    settings.key_path.chmod(0o644)
     (problem,) = run_check(settings).problems
     assert problem == (
-        f"key file {settings.key_file} can be read by other users (mode 0644): "
-        f"chmod 600 {settings.key_file}"
+        f"key file {settings.key_path} can be read by other users (mode 0644): "
+        f"chmod 600 {settings.key_path}"
     )
-    settings.key_file.write_text("not a key")
-    settings.key_file.chmod(0o600)
+    settings.key_path.write_text("not a key")
+    settings.key_path.chmod(0o600)
     (problem,) = run_check(settings).problems
-    assert problem.startswith(f"key {settings.key_file} is not a valid key: ")
+    assert problem.startswith(f"the key file {settings.key_path} does not hold a key: ")
 
 
 async def test_check_finds_a_missing_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = settings_for(tmp_path, secret_key=SecretStr("passphrase"))
+    settings = settings_for(tmp_path, secret_key=SecretStr(PASSPHRASE))
     await ready(settings)
     locales = tmp_path / "locales"
     shutil.copytree(LOCALES_DIR, locales)
@@ -181,7 +181,7 @@ async def test_check_finds_a_missing_catalog(
 async def test_check_shows_what_would_run(tmp_path: Path) -> None:
     settings = settings_for(
         tmp_path,
-        secret_key=SecretStr("passphrase"),
+        secret_key=SecretStr(PASSPHRASE),
         telegram_token=SecretStr("123:abc"),
         telegram_webhook_url="https://bot.example.com/telegram/hook",
         telegram_webhook_secret=SecretStr("s3cret"),
@@ -204,7 +204,7 @@ async def test_check_shows_what_would_run(tmp_path: Path) -> None:
 async def test_check_refuses_a_webhook_that_cannot_work(tmp_path: Path) -> None:
     settings = settings_for(
         tmp_path,
-        secret_key=SecretStr("passphrase"),
+        secret_key=SecretStr(PASSPHRASE),
         telegram_token=SecretStr("123:abc"),
         telegram_webhook_url="https://bot.example.com/telegram/hook",
     )
@@ -223,8 +223,10 @@ def test_check_command_exits_1_with_a_line_per_problem(tmp_path: Path) -> None:
     result = kolbot("check", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "problem: KOLBOT_WEB_PORT: Input should be less than or equal to 65535",
-        "problem: KOLBOT_INBOX_WORKERS: Input should be greater than or equal to 1",
+        "problem: KOLBOT_WEB_PORT: '99999' is out of range; allowed: a whole number from 0 "
+        "to 65535",
+        "problem: KOLBOT_INBOX_WORKERS: '0' is out of range; allowed: a whole number from 1 "
+        "to 256",
         "kolbot check: 2 problems",
     ]
     assert "catalogs" in result.stdout
@@ -259,11 +261,14 @@ def test_run_with_invalid_settings_exits_2(tmp_path: Path) -> None:
     result = kolbot("run", cwd=tmp_path, env={"KOLBOT_WEB_PORT": "99999"})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "kolbot: KOLBOT_WEB_PORT: Input should be less than or equal to 65535"
+        "kolbot: KOLBOT_WEB_PORT: '99999' is out of range; allowed: a whole number from 0 to 65535"
     )
     level = kolbot("run", cwd=tmp_path, env={"KOLBOT_LOG_LEVEL": "loud"})
     assert level.returncode == 2
-    assert "KOLBOT_LOG_LEVEL: unknown level 'loud'" in level.stderr
+    assert level.stderr.strip() == (
+        "kolbot: KOLBOT_LOG_LEVEL: unknown level 'loud'; allowed: DEBUG, INFO, WARNING, ERROR "
+        "or CRITICAL"
+    )
 
 
 def test_run_with_a_webhook_without_its_secret_exits_2(tmp_path: Path) -> None:

@@ -8,11 +8,22 @@ from typing import Final
 
 _IN_URL: Final = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 PLACEHOLDER: Final = "/bot<token>"
+# The tokens in use: hidden wherever they appear, since a Bot API root without /bot in it
+# (a self-hosted server, a mistyped setting) puts the token anywhere in a URL.
+_TOKENS: Final[set[str]] = set()
+
+
+def remember(token: str) -> None:
+    _TOKENS.add(token)
 
 
 def redact(text: str) -> str:
-    """``https://api.telegram.org/bot123:ABC/getMe`` → ``https://api.telegram.org/bot<token>/getMe``."""
-    return _IN_URL.sub(PLACEHOLDER, text)
+    """``https://api.telegram.org/bot123:ABC/getMe`` → ``https://api.telegram.org/bot<token>/getMe``;
+    a remembered token is hidden wherever it is."""
+    text = _IN_URL.sub(PLACEHOLDER, text)
+    for token in _TOKENS:
+        text = text.replace(token, "<token>")
+    return text
 
 
 class TokenFilter(logging.Filter):
@@ -20,13 +31,10 @@ class TokenFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__("kolbot-token-redaction")
-        self.tokens: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
-        for token in self.tokens:
-            cleaned = cleaned.replace(token, "<token>")
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

@@ -1,0 +1,119 @@
+"""Invalid settings as an operator reads them: one line each, naming the variable as it is set,
+what is wrong with its value and what is allowed instead."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Final
+
+import annotated_types
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from bot.settings import LOG_LEVELS, MIN_PASSPHRASE, Settings
+
+# What is allowed, where the field's type and bounds do not say it well.
+_ALLOWED: Final = {
+    "secret_key": f"a passphrase of at least {MIN_PASSPHRASE} characters, or a Fernet key",
+    "log_level": f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
+    "telegram_base_url": "an address starting with http:// or https://, such as https://api.telegram.org/bot",
+    "discord_guild_ids": "server ids (whole numbers) separated by commas",
+}
+_NOT_A_WHOLE_NUMBER: Final = frozenset({"int_parsing", "int_type", "int_from_float"})
+_NOT_A_NUMBER: Final = frozenset({"float_parsing", "float_type"})
+_OUT_OF_RANGE: Final = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+)
+_SHOWN_VALUE: Final = 40
+
+
+def setting_problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting. A secret's value is never shown."""
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else ""
+        field = Settings.model_fields.get(name)
+        if field is None:
+            lines.append(f"settings: {item['msg']}")
+            continue
+        line = f"KOLBOT_{name.upper()}: {_what_is_wrong(item, _is_secret(field))}"
+        allowed = allowed_values(name)
+        lines.append(f"{line}; allowed: {allowed}" if allowed else line)
+    return lines
+
+
+def allowed_values(name: str) -> str | None:
+    """What a setting accepts, in words."""
+    if name in _ALLOWED:
+        return _ALLOWED[name]
+    field = Settings.model_fields[name]
+    kind = _base_type(field.annotation)
+    if typing.get_origin(kind) is typing.Literal:
+        choices = [str(choice) for choice in typing.get_args(kind)]
+        return f"{', '.join(choices[:-1])} or {choices[-1]}"
+    if kind is int:
+        return _range("a whole number", field)
+    if kind is float:
+        return _range("a number", field)
+    return None
+
+
+def _what_is_wrong(item: ErrorDetails, secret: bool) -> str:
+    kind = item["type"]
+    shown = "the value" if secret else _shown(item["input"])
+    if kind in _NOT_A_WHOLE_NUMBER:
+        return f"{shown} is not a whole number"
+    if kind in _NOT_A_NUMBER:
+        return f"{shown} is not a number"
+    if kind == "finite_number":
+        return f"{shown} is not a finite number"
+    if kind in _OUT_OF_RANGE:
+        return f"{shown} is out of range"
+    if kind == "literal_error":
+        return f"{shown} is not one of the choices"
+    if kind == "value_error":
+        return str((item.get("ctx") or {}).get("error", item["msg"]))
+    return str(item["msg"])
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= _SHOWN_VALUE else f"{text[: _SHOWN_VALUE - 1]}…"
+
+
+def _base_type(annotation: Any) -> Any:
+    """``int | None`` → ``int``."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        others = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(others) == 1:
+            return others[0]
+    return annotation
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    return _base_type(field.annotation) is SecretStr
+
+
+def _range(noun: str, field: FieldInfo) -> str:
+    bounds: dict[str, object] = {}
+    for bound in field.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            bounds["at least"] = bound.ge
+        elif isinstance(bound, annotated_types.Gt):
+            bounds["above"] = bound.gt
+        elif isinstance(bound, annotated_types.Le):
+            bounds["at most"] = bound.le
+        elif isinstance(bound, annotated_types.Lt):
+            bounds["below"] = bound.lt
+    if bounds.keys() == {"at least", "at most"}:
+        return f"{noun} from {_number(bounds['at least'])} to {_number(bounds['at most'])}"
+    limits = " and ".join(f"{words} {_number(value)}" for words, value in bounds.items())
+    return f"{noun} {limits}".strip()
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
