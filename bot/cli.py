@@ -254,11 +254,16 @@ def _age(age: timedelta) -> str:
 
 
 async def _upgrade(settings: Settings) -> None:
-    db = await Database.open(settings.database, migrate=False)
+    existed = settings.database.exists()
+    # A new database is reported below, so the log's warning would say it twice.
+    with contextlib.nullcontext() if existed else _silenced("storage.sqlite.database"):
+        db = await Database.open(settings.database, migrate=False)
     try:
         applied = await db.upgrade()
     finally:
         await db.close()
+    if not existed:
+        print(f"created the database {settings.database}, readable by its owner only")
     if applied:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:

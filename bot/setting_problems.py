@@ -20,6 +20,7 @@ _ALLOWED: Final = {
     "log_level": f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
     "telegram_base_url": "an address starting with http:// or https://, such as https://api.telegram.org/bot",
     "discord_guild_ids": "server ids (whole numbers) separated by commas",
+    "operators": "platform:user_id accounts separated by commas, such as telegram:123,discord:45",
 }
 _NOT_A_WHOLE_NUMBER: Final = frozenset({"int_parsing", "int_type", "int_from_float"})
 _NOT_A_NUMBER: Final = frozenset({"float_parsing", "float_type"})

@@ -134,7 +134,9 @@ def test_a_path_through_a_file_or_into_a_read_only_folder_fails_clearly(tmp_path
 def test_a_new_database_is_announced_and_private(tmp_path: Path) -> None:
     result = kolbot("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0
-    assert "created a new, empty database kolbot.db" in result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "created the database kolbot.db, readable by its owner only"
+    )
     for name in ("kolbot.db", "kolbot.key"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     again = kolbot("db", "upgrade", cwd=tmp_path)
@@ -242,6 +244,7 @@ def test_a_verbatim_env_example_runs_the_console_with_a_key_file(tmp_path: Path)
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     result = kolbot("run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "created a new, empty database kolbot.db" in result.stderr
     assert (tmp_path / "kolbot.key").exists()
 
 
