@@ -18,6 +18,7 @@ from typing import Final
 from bench.config import Config
 from bench.fake_bot_api import FakeBotApi
 from bench.process import (
+    SECRET_KEY,
     BotProcess,
     check_calls,
     describe,
@@ -28,6 +29,7 @@ from bench.process import (
 )
 from bench.report import Goal, Outcome, Row
 from storage.models import AccountLink, Profile, SealedPayout, SocialClaim
+from storage.sealing import Sealer, fernet_key
 from storage.sqlite import SqliteStore
 
 NAME: Final = "memory at rest"
@@ -57,6 +59,8 @@ async def populate_people(database_path: Path, n: int, seed: int) -> None:
     """
     rng = random.Random(seed)
     consent = datetime(2026, 11, 1, tzinfo=UTC)
+    # Sealed with the bot's key, as the bot checks at start; one sealing serves every row.
+    sealed = Sealer(fernet_key(SECRET_KEY)).seal("creator@example.com")
     store = await SqliteStore.open(database_path, timedelta(days=7))
     try:
         for start in range(0, n, BATCH):
@@ -80,7 +84,7 @@ async def populate_people(database_path: Path, n: int, seed: int) -> None:
                     niches=tuple(rng.sample(NICHES, 2)),
                     payout=SealedPayout(
                         method="paypal",
-                        sealed="not-a-real-payout",  # never decrypted at rest
+                        sealed=sealed,
                         masked="c***@example.com",
                         fingerprint=f"{index:064x}",
                     ),
