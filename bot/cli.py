@@ -17,7 +17,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from bot import operator_cli
+from bot import campaign_cli, operator_cli
 from bot.app import App
 from bot.check import check
 from bot.core.platform import Platform, ResumePoints
@@ -422,6 +422,7 @@ def parser() -> argparse.ArgumentParser:
         "database could not take them after every try), with the latest set aside.",
     )
     operator_cli.add_commands(commands)
+    campaign_cli.add_commands(commands)
     return root
 
 
@@ -480,4 +481,6 @@ def _main(args: argparse.Namespace) -> int:
         asyncio.run(_inbox_status(settings))
     elif args.command in operator_cli.COMMANDS:
         return operator_cli.run(args, settings)
+    elif args.command == "campaign":
+        return campaign_cli.run(args, settings)
     return 0

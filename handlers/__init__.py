@@ -1,7 +1,7 @@
 """Platform-free flows: they see Incoming events and answer with Outgoing messages."""
 
 from bot.core.router import Router
-from handlers import agency, commands, review
+from handlers import agency, campaigns, commands, review
 
 
 def build_router() -> Router:
@@ -9,4 +9,5 @@ def build_router() -> Router:
     root.include(commands.router)
     root.include(agency.router)
     root.include(review.router)
+    root.include(campaigns.router)
     return root

@@ -128,6 +128,9 @@ async def start(ctx: Context) -> None:
 
 @router.command("cancel", N_("Stop what you are doing"), in_flow_only=True)
 async def cancel(ctx: Context) -> None:
+    other = _pending(ctx)
+    if other is not None and other.navigable and await other.cancel(ctx):
+        return
     if ctx.conversation is None or not _in_profile_flow(ctx):
         ctx.reply(ctx._("There is nothing to cancel."))
         return
@@ -149,6 +152,12 @@ async def cancel(ctx: Context) -> None:
 
 @router.command("back", N_("Go back to the previous question"), in_flow_only=True)
 async def back(ctx: Context) -> None:
+    other = _pending(ctx)
+    if other is not None and other.navigable and ctx.conversation is not None:
+        if not await other.back(ctx):
+            ctx.reply(ctx._("This is the first question."))
+            await other.go(ctx, ctx.conversation.step)
+        return
     if ctx.conversation is None or not _in_profile_flow(ctx):
         ctx.reply(ctx._("There is no previous question."))
         return

@@ -28,6 +28,9 @@ class Step:
 
 
 class Flow:
+    # Whether /back and /cancel act on this flow (the profile flow has its own handling).
+    navigable = False
+
     def __init__(
         self, name: str, steps: list[Step], button_prefixes: tuple[str, ...] = ()
     ) -> None:
@@ -68,6 +71,11 @@ class Flow:
         assert ctx.conversation is not None
         ctx.conversation.step = step
         await self.steps[step].ask(ctx)
+
+    async def cancel(self, ctx: Context) -> bool:
+        """Stop at the person's /cancel and say so; False for a flow that cannot be stopped
+        that way (it has buttons of its own for it)."""
+        return False
 
     async def back(self, ctx: Context) -> bool:
         """Re-ask the previous step; False when already at the first one."""

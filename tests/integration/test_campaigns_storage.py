@@ -37,7 +37,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     await opened.close()
 
 
-def _profile(n: int) -> tuple[Profile, AccountLink]:
+def influencer(n: int) -> tuple[Profile, AccountLink]:
     profile = Profile(
         display_name=f"P{n}",
         language="en",
@@ -54,7 +54,7 @@ def _profile(n: int) -> tuple[Profile, AccountLink]:
 
 async def _people(store: Store, count: int) -> list[int]:
     async with store.unit_of_work() as uow:
-        await uow.people.import_many([_profile(n) for n in range(1, count + 1)])
+        await uow.people.import_many([influencer(n) for n in range(1, count + 1)])
     return list(range(1, count + 1))
 
 
@@ -167,7 +167,7 @@ async def test_offers_are_one_per_person_and_campaign(store: SqliteStore) -> Non
     campaign_id, _ = await _published(store, slots=2, people=3)
     async with store.unit_of_work() as uow:
         # Offering again (a resumed publish) adds only who is new.
-        await uow.people.import_many([_profile(4)])
+        await uow.people.import_many([influencer(4)])
         assert await uow.offers.add_many(campaign_id, [1, 2, 3, 4], utcnow()) == 1
         offers = await uow.offers.of_person(1, ["offered"])
         nothing = await uow.offers.of_person(1, [])
