@@ -45,10 +45,12 @@ class ConsolePlatform:
         language_hint: str | None = None,
         encoding: str | None = None,
     ) -> None:
-        self._stdin = stdin or open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115
-        self._encoding = encoding or sys.stdin.encoding or "utf-8"
+        # The process's own standard input is opened at start, not here: building the platform
+        # (``kolbot check`` does) must not need a readable stdin.
+        self._stdin = stdin
+        self._encoding = encoding
         self._stdout = stdout or sys.stdout
-        self._interactive = self._stdin.isatty()
+        self._interactive = stdin is not None and stdin.isatty()
         self._user = UserRef(
             platform=self.name,
             user_id="local",
@@ -108,6 +110,11 @@ class ConsolePlatform:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         # Left at an empty prompt (Ctrl-D, Ctrl-C): the shell's prompt gets a line of its own.
         at_prompt = False
+        if self._stdin is None:
+            self._stdin = _standard_input()
+            self._interactive = self._stdin.isatty()
+        stdin = self._stdin
+        encoding = self._encoding or sys.stdin.encoding or "utf-8"
         try:
             opened = Incoming(kind="opened", chat=CHAT, user=self._user)
             if not await self._hand_over(sink, opened):
@@ -115,7 +122,7 @@ class ConsolePlatform:
             # A daemon thread: a blocked read never holds up shutdown.
             threading.Thread(
                 target=self._read,
-                args=(asyncio.get_running_loop(), lines),
+                args=(stdin, encoding, asyncio.get_running_loop(), lines),
                 name="console-stdin",
                 daemon=True,
             ).start()
@@ -153,7 +160,13 @@ class ConsolePlatform:
             log.warning("could not take that line now: %s", error)
         return True
 
-    def _read(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+    def _read(
+        self,
+        stdin: io.BufferedIOBase,
+        encoding: str,
+        loop: asyncio.AbstractEventLoop,
+        lines: asyncio.Queue[str | None],
+    ) -> None:
         """Pass on each line read, and None at the end of input or when reading fails.
 
         On a terminal a read ends at a newline or at Ctrl-D, and a line ended by Ctrl-D is
@@ -161,12 +174,12 @@ class ConsolePlatform:
         newlines."""
 
         def put(raw: bytes | None) -> None:
-            text = None if raw is None else raw.decode(self._encoding, errors="replace")
+            text = None if raw is None else raw.decode(encoding, errors="replace")
             loop.call_soon_threadsafe(lines.put_nowait, text)
 
         pending = b""
         try:
-            while chunk := self._stdin.read1(READ_SIZE):
+            while chunk := stdin.read1(READ_SIZE):
                 *complete, pending = (pending + chunk).split(b"\n")
                 for line in complete:
                     put(line + b"\n")
@@ -200,3 +213,9 @@ class ConsolePlatform:
     def _write(self, text: str) -> None:
         self._stdout.write(text)
         self._stdout.flush()
+
+
+def _standard_input() -> io.BufferedIOBase:
+    """The process's stdin as bytes (decoded per line with replacement, never failing);
+    wrapping the descriptor reads nothing, so it does not block."""
+    return open(sys.stdin.fileno(), "rb", closefd=False)
