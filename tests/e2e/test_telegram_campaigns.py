@@ -29,10 +29,12 @@ async def audit(bot: RunningBot) -> list[AuditEntry]:
         return await uow.audit.tail(1000)
 
 
-async def admin(bot: RunningBot, user_id: int, agency: str, **profile: str) -> tuple[TgUser, int]:
+async def admin(
+    bot: RunningBot, user_id: int, agency: str, language_code: str = "en"
+) -> tuple[TgUser, int]:
     async with bot.app.store.unit_of_work() as uow:
         created, invite = await create_agency(uow, agency, "cli")
-    user = TgUser(bot, user_id, "Admin", **profile)
+    user = TgUser(bot, user_id, "Admin", language_code=language_code)
     await user.say(f"/agency {invite.code}")
     return user, created.id
 
