@@ -69,6 +69,12 @@ def check_catalogs(report: Report) -> None:
 def check_database(settings: Settings, report: Report) -> None:
     """Migrated to the version of this kolbot, and writable (the write is rolled back)."""
     path = settings.database
+    if not path.parent.is_dir():
+        report.problem(
+            f"database {path}: the folder {path.parent} does not exist; kolbot creates the "
+            "database file but not its folders: create the folder, or correct the path"
+        )
+        return
     if not path.exists():
         report.problem(
             f"database {path} does not exist: `kolbot db upgrade` creates and migrates it"

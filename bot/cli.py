@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
@@ -22,11 +23,11 @@ from bot.app import App
 from bot.check import check
 from bot.core.platform import Platform, ResumePoints
 from bot.core.router import Command
-from bot.services.sealing import key_source, unlock
+from bot.services.sealing import key_source, rekey, unlock
 from bot.setting_problems import setting_problems
 from bot.settings import Settings
 from storage.clock import utcnow
-from storage.sealing import KeyUnusable
+from storage.sealing import KeyUnusable, Sealer, fernet_key, read_key_file
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.backup import BackupError, backup
 from storage.sqlite.database import CannotOpen, NoSuchFolder
@@ -289,6 +290,38 @@ async def _upgrade(settings: Settings) -> None:
         )
 
 
+def _old_key(key_file: Path | None) -> Sealer:
+    """The key the payout details are sealed with now: from its file, or typed (not echoed)
+    or piped on standard input."""
+    if key_file is not None:
+        sealer = read_key_file(key_file)
+        if sealer is None:
+            raise ConfigError(f"the old key file {key_file} does not exist")
+        return sealer
+    if sys.stdin.isatty():
+        secret = getpass.getpass("the old passphrase or Fernet key: ")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:
+        raise ConfigError("no old key given: type it, or pipe it, on standard input")
+    return Sealer(fernet_key(secret))
+
+
+async def _rekey(settings: Settings, old: Sealer) -> None:
+    source = key_source(settings)
+    store = await _open_store(settings)
+    try:
+        async with store.unit_of_work() as uow:
+            count = await rekey(uow, old, source)
+    finally:
+        await store.close()
+    print(
+        f"sealed {count} payout detail(s) again with {source.where}; the old key opens none "
+        "of them now. Keep a copy of the new key apart from the database's backups (older "
+        "backups still need the old key)"
+    )
+
+
 def _backup(settings: Settings, target: Path) -> int:
     try:
         made = backup(settings.database, target)
@@ -375,6 +408,21 @@ def parser() -> argparse.ArgumentParser:
         help="apply pending migrations",
         description="Apply the numbered migrations not yet applied; safe to run repeatedly. "
         "Creates the database, and its key file when KOLBOT_SECRET_KEY is not set.",
+    )
+    rekey_command = db_commands.add_parser(
+        "rekey",
+        help="seal the payout details again with the key now set",
+        description="Seal every payout detail again with the key now set (KOLBOT_SECRET_KEY, "
+        "or the key file, made when it is not there), opening them with the old key: to leave "
+        "a passphrase that is too short, or a key that leaked. Stop the bot first. The old "
+        "passphrase or Fernet key is read from standard input, unless --old-key-file names "
+        "the old key file. All or nothing; exits 2 when the old key is not the database's.",
+    )
+    rekey_command.add_argument(
+        "--old-key-file",
+        type=Path,
+        metavar="PATH",
+        help="the key file the payout details are sealed with now",
     )
     backup_command = db_commands.add_parser(
         "backup",
@@ -471,6 +519,8 @@ def _main(args: argparse.Namespace) -> int:
     elif args.command == "db" and args.db_command == "upgrade":
         _quiet_routine_logs(settings)
         asyncio.run(_upgrade(settings))
+    elif args.command == "db" and args.db_command == "rekey":
+        asyncio.run(_rekey(settings, _old_key(args.old_key_file)))
     elif args.command == "db" and args.db_command == "backup":
         return _backup(settings, args.path)
     elif args.command == "outbox" and args.outbox_command == "status":

@@ -116,7 +116,10 @@ class Settings(BaseSettings):
         """A short passphrase is guessed quickly, and each guess can be tried offline against
         any copy of the database."""
         if value is not None and len(value.get_secret_value()) < MIN_PASSPHRASE:
-            raise ValueError(f"too short ({len(value.get_secret_value())} characters)")
+            raise ValueError(
+                f"too short ({len(value.get_secret_value())} characters); to leave a short "
+                "one, set a long one here and run `kolbot db rekey`, giving it the short one"
+            )
         return value
 
     @field_validator("log_level")

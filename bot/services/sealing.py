@@ -50,10 +50,27 @@ async def unlock(uow: UnitOfWork, source: KeySource) -> Sealer:
     elif recorded != sealer.check:
         raise KeyUnusable(
             f"{source.where} is not the key this database was sealed with: restore that key "
-            "(the key file kept with it, or its KOLBOT_SECRET_KEY) and start again"
-            f"{_moved_hint(source)}"
+            "(the key file kept with it, or its KOLBOT_SECRET_KEY) and start again, or run "
+            f"`kolbot db rekey` with it to change to this one{_moved_hint(source)}"
         )
     return sealer
+
+
+async def rekey(uow: UnitOfWork, old: Sealer, source: KeySource) -> int:
+    """Seal every payout detail again with the configured key (made when it is a key file
+    not there yet), opening them with ``old``, and record the new key's check: to leave a
+    short passphrase, or a key that leaked. How many were sealed again."""
+    keys = uow.sealing_key
+    recorded = await keys.recorded_check()
+    sample = await keys.sealed_sample()
+    if recorded not in (None, old.check) or (sample is not None and not old.opens(sample)):
+        raise KeyUnusable(
+            "the old key given is not the key this database was sealed with: nothing changed"
+        )
+    new = source.load() or source.create()
+    count = await _reseal(uow, old, new)
+    await keys.record_check(new.check, utcnow())
+    return count
 
 
 async def _adopt(uow: UnitOfWork, sealer: Sealer, source: KeySource) -> None:

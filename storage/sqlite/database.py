@@ -263,13 +263,18 @@ class Database:
         """Rewrite the header's user_version with its own value, then roll back: SQLite
         refuses that on a read-only file or filesystem (opening and reading do not)."""
         async with self.write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            # Another process's write (a migration, a bulk import) is waited for, not failed.
+            await self._writer.execute(f"PRAGMA busy_timeout = {MIGRATION_BUSY_TIMEOUT_MS}")
             try:
-                rows = await self._writer.execute_fetchall("PRAGMA user_version")
-                (version,) = next(iter(rows))
-                await self._writer.execute(f"PRAGMA user_version = {int(version)}")
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    rows = await self._writer.execute_fetchall("PRAGMA user_version")
+                    (version,) = next(iter(rows))
+                    await self._writer.execute(f"PRAGMA user_version = {int(version)}")
+                finally:
+                    await _rollback(self._writer)
             finally:
-                await _rollback(self._writer)
+                await self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     async def close(self) -> None:
         """Close both connections; closing twice is harmless."""

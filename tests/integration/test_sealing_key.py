@@ -7,6 +7,7 @@ import logging
 import shutil
 import sqlite3
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from pydantic import SecretStr
 
 from bot.app import App
 from bot.check import Report, check
+from bot.services.sealing import key_source, rekey
 from bot.settings import Settings
 from storage.sealing import EMPTY_PASSPHRASE, KeyUnusable, Sealer, fernet_key
+from storage.sqlite import SqliteStore
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
 from tests.fakes.store import people
@@ -148,7 +151,8 @@ async def test_another_key_is_refused_and_check_says_so(settings: Settings) -> N
         await App.open(with_secret(settings, KEY_B))
     assert str(refused.value) == (
         "KOLBOT_SECRET_KEY is not the key this database was sealed with: restore that key "
-        "(the key file kept with it, or its KOLBOT_SECRET_KEY) and start again"
+        "(the key file kept with it, or its KOLBOT_SECRET_KEY) and start again, or run "
+        "`kolbot db rekey` with it to change to this one"
     )
     (problem,) = run_check(with_secret(settings, KEY_B)).problems
     assert problem == (
@@ -267,3 +271,45 @@ async def test_check_finds_a_key_that_does_not_open_the_details(
     )
     app = await App.open(with_secret(settings, KEY_A))
     await app.close()
+
+
+async def test_rekey_leaves_a_short_passphrase_for_a_long_one(settings: Settings) -> None:
+    """Older versions took any passphrase; this one refuses a short one, so a database sealed
+    with one is sealed again with a long one: signups done and in progress, all at once."""
+    short = settings.model_copy(update={"secret_key": SecretStr("tiny")})
+    app = await App.open(short)
+    await signup(app, "1", IBAN)
+    await signup(app, "2", "PL61109010140000071219812874", until="consent")
+    await app.close()
+
+    store = await SqliteStore.open(settings.database, timedelta(days=7))
+    try:
+        with pytest.raises(KeyUnusable, match="the old key given is not the key"):
+            async with store.unit_of_work() as uow:
+                await rekey(
+                    uow, Sealer(fernet_key("wrong")), key_source(with_secret(settings, KEY_B))
+                )
+        async with store.unit_of_work() as uow:
+            count = await rekey(
+                uow, Sealer(fernet_key("tiny")), key_source(with_secret(settings, KEY_B))
+            )
+    finally:
+        await store.close()
+    assert count == 2
+
+    with pytest.raises(KeyUnusable):
+        await App.open(short)
+    app = await App.open(with_secret(settings, KEY_B))
+    try:
+        first = await people(app).by_account("fake", "1")
+        assert app.services.sealer.unseal(first.payout.sealed) == IBAN
+        async with serving(app, FakePlatform()) as fake:
+            second = Person(fake, user_id="2")
+            await second.say("/start")
+            await sign_up(second, resume_at="consent")
+        stored = await people(app).by_account("fake", "2")
+        assert app.services.sealer.unseal(stored.payout.sealed) == "PL61109010140000071219812874"
+        await signup(app, "3", IBAN)
+        assert await flags(app, "3") == [("payout_reused", "")]
+    finally:
+        await app.close()

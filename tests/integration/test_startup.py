@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bot.app import App
+from bot.settings import Settings
 from storage.sqlite import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +30,7 @@ TOKEN = "123456:SECRET-token-that-must-not-leak"
 
 
 def kolbot(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m bot ARGS`` in ``cwd`` with only these KOLBOT_* settings; fails the test
     when it does not exit within EXIT_WITHIN."""
@@ -39,7 +42,8 @@ def kolbot(
             [sys.executable, "-m", "bot", *args],
             cwd=cwd,
             env={**clean, **(env or {})},
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else None,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=EXIT_WITHIN,
@@ -110,6 +114,12 @@ def test_a_missing_folder_is_not_created(tmp_path: Path) -> None:
             "kolbot creates the database file but not its folders: create the folder, or "
             "correct the path"
         )
+    checked = kolbot("check", cwd=tmp_path, env={"KOLBOT_DATABASE": str(database)})
+    assert checked.returncode == 1
+    assert (
+        f"problem: database {database}: the folder {database.parent} does not exist; kolbot "
+        "creates the database file but not its folders: create the folder, or correct the path"
+    ) in checked.stderr.splitlines()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -190,12 +200,45 @@ def test_another_key_does_not_start(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "kolbot: KOLBOT_SECRET_KEY is not the key this database was sealed with: restore that "
-        "key (the key file kept with it, or its KOLBOT_SECRET_KEY) and start again"
+        "key (the key file kept with it, or its KOLBOT_SECRET_KEY) and start again, or run "
+        "`kolbot db rekey` with it to change to this one"
     )
     checked = kolbot("check", cwd=tmp_path, env=other)
     assert checked.returncode == 1
     assert "is not the key the database kolbot.db was sealed with" in checked.stderr
     assert kolbot("run", cwd=tmp_path, env=first).returncode == 0
+
+
+async def test_rekey_changes_the_key_of_a_database(tmp_path: Path) -> None:
+    """A database sealed with a passphrase this version refuses as too short moves to a long
+    one, then to a key file."""
+    short = Settings(_env_file=None, database=tmp_path / "kolbot.db")
+    app = await App.open(short.model_copy(update={"secret_key": SecretStr("tiny")}))
+    await app.close()
+    long = {"KOLBOT_SECRET_KEY": "a long passphrase at last"}
+    refused = kolbot("run", cwd=tmp_path, env=long)
+    assert refused.returncode == 2
+    assert "`kolbot db rekey`" in refused.stderr
+
+    wrong = kolbot("db", "rekey", cwd=tmp_path, env=long, stdin="wrong\n")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == (
+        "kolbot: the old key given is not the key this database was sealed with: nothing changed"
+    )
+    rekeyed = kolbot("db", "rekey", cwd=tmp_path, env=long, stdin="tiny\n")
+    assert rekeyed.returncode == 0, rekeyed.stderr
+    assert rekeyed.stdout.startswith(
+        "sealed 0 payout detail(s) again with KOLBOT_SECRET_KEY; the old key opens none"
+    )
+    assert kolbot("run", cwd=tmp_path, env=long).returncode == 0
+
+    to_file = kolbot("db", "rekey", cwd=tmp_path, stdin="a long passphrase at last\n")
+    assert to_file.returncode == 0, to_file.stderr
+    assert to_file.stdout.startswith(
+        "sealed 0 payout detail(s) again with the key file kolbot.key"
+    )
+    assert kolbot("run", cwd=tmp_path).returncode == 0
+    assert kolbot("run", cwd=tmp_path, env=long).returncode == 2
 
 
 # Settings ---------------------------------------------------------------------------------

@@ -57,8 +57,9 @@ def test_a_short_passphrase_is_refused(secret: str) -> None:
     with pytest.raises(ValidationError) as refused:
         Settings(_env_file=None, secret_key=secret)
     assert setting_problems(refused.value) == [
-        f"KOLBOT_SECRET_KEY: too short ({len(secret)} characters); allowed: a passphrase of "
-        "at least 16 characters, or a Fernet key"
+        f"KOLBOT_SECRET_KEY: too short ({len(secret)} characters); to leave a short one, set "
+        "a long one here and run `kolbot db rekey`, giving it the short one; allowed: a "
+        "passphrase of at least 16 characters, or a Fernet key"
     ]
     assert secret not in str(setting_problems(refused.value))
 
