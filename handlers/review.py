@@ -208,7 +208,7 @@ async def ask_note(ctx: Context) -> None:
 
 async def answer_note(ctx: Context) -> str | None:
     if ctx.incoming.kind != "text":
-        raise Invalid(N_("Please type your note, or press one of the buttons."))
+        raise Invalid(N_("Please type your note, or choose one of the options below."))
     note = ctx.incoming.text.strip()
     if len(note) > MAX_NOTE:
         raise Invalid(N_("A note can be at most {max} characters."), max=MAX_NOTE)

@@ -28,7 +28,7 @@ COUNTRY_UNKNOWN: Final = N_(
     "We could not find that country: please send its name or its two-letter code, like DE."
 )
 COUNTRY_GUESS: Final = N_(
-    "We could not find that country. Did you mean {country}? Press the button, or type the name"
+    "We could not find that country. Did you mean {country}? Choose it below, or type the name"
     " again."
 )
 TIMEZONE_UNKNOWN: Final = N_(

@@ -94,7 +94,7 @@ async def test_a_typo_in_a_country_offers_the_country_to_press(
     await sign_up(person, until="country")
     replies = await person.say("Germanyy")
     assert [reply.text for reply in replies] == [
-        "We could not find that country. Did you mean Germany? Press the button, or type the"
+        "We could not find that country. Did you mean Germany? Choose it below, or type the"
         " name again."
     ]
     assert [(b.label, b.data) for b in person.buttons()] == [("Germany", "country:DE")]
@@ -112,7 +112,7 @@ async def test_a_typo_suggestion_in_the_users_language(platform: FakePlatform) -
     await person.say("Польшаа")
     t = translator("ru")
     assert person.last_text == t._(
-        "We could not find that country. Did you mean {country}? Press the button, or type the"
+        "We could not find that country. Did you mean {country}? Choose it below, or type the"
         " name again.",
         country="Польша",
     )
