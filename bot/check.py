@@ -80,6 +80,13 @@ def check_database(settings: Settings, report: Report) -> None:
             f"database {path} does not exist: `kolbot db upgrade` creates and migrates it"
         )
         return
+    mode = path.stat().st_mode
+    if path.is_file() and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        # Made by an earlier version, or copied: it holds names, accounts and masked payouts.
+        report.problem(
+            f"database {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
+            f"chmod 600 {path}"
+        )
     known = {version: f"{version:04d}_{name}" for version, name, _ in migrations()}
     try:
         applied = probe(path)

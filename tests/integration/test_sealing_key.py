@@ -19,7 +19,7 @@ from bot.check import Report, check
 from bot.services.sealing import key_source, rekey
 from bot.settings import Settings
 from storage.sealing import EMPTY_PASSPHRASE, KeyUnusable, Sealer, fernet_key
-from storage.sqlite import SqliteStore
+from storage.sqlite import Database, SqliteStore
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
 from tests.fakes.store import people
@@ -313,3 +313,31 @@ async def test_rekey_leaves_a_short_passphrase_for_a_long_one(settings: Settings
         assert await flags(app, "3") == [("payout_reused", "")]
     finally:
         await app.close()
+
+
+async def test_check_moves_nothing_and_says_what_the_next_start_moves(
+    settings: Settings, tmp_path: Path
+) -> None:
+    key = Fernet.generate_key()
+    (tmp_path / "prod.key").write_bytes(key)
+    (tmp_path / "prod.key").chmod(0o600)
+    prod = with_file(settings, tmp_path / "prod.db")
+    await (await Database.open(prod.database)).close()
+    report = run_check(prod)
+    assert report.problems == []
+    assert dict(report.found)["key"] == (
+        f"{tmp_path / 'prod.key'} (moved to {tmp_path / 'kolbot.key'} at the next start): "
+        "readable, seals and unseals; recorded as the database's key at the next start"
+    )
+    assert key_files(tmp_path) == ["prod.key"]
+
+
+async def test_check_finds_a_database_others_can_read(settings: Settings) -> None:
+    app = await App.open(settings)
+    await app.close()
+    settings.database.chmod(0o644)
+    (problem,) = run_check(settings).problems
+    assert problem == (
+        f"database {settings.database} can be read by other users (mode 0644): "
+        f"chmod 600 {settings.database}"
+    )

@@ -124,6 +124,7 @@ async def test_check_names_the_migrations_not_applied(tmp_path: Path) -> None:
 def test_check_reports_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, secret_key=SecretStr(PASSPHRASE))
     settings.database.write_bytes(b"not a database at all" * 100)
+    settings.database.chmod(0o600)
     (problem,) = run_check(settings).problems
     assert problem == f"database {settings.database}: file is not a database"
 
