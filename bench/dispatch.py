@@ -20,6 +20,7 @@ from typing import Final
 from bench.config import Config
 from bench.fake_bot_api import FakeBotApi
 from bench.process import (
+    UNPACED_RATE,
     BotProcess,
     Usage,
     check_calls,
@@ -38,8 +39,6 @@ GOAL_UNLIMITED: Final = 5000.0
 SHARE_OF_CAP: Final = 0.95
 START_TIMEOUT: Final = 60.0
 STALL: Final = 30.0
-# Pacing out of the way for the unlimited run: far above what any sender reaches.
-UNPACED_RATE: Final = 100_000
 BATCH: Final = 5_000
 BULK_PRIORITY: Final = 10
 
