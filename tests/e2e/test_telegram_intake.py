@@ -40,14 +40,14 @@ async def test_updates_taken_before_a_stop_are_handled_once_after_a_restart(
     assert [telegram.deliveries[update] for update in updates] == [1, 1, 1]
 
 
-async def test_an_update_ptb_cannot_read_is_skipped_and_logged_by_id_alone(
+async def test_an_unreadable_update_is_skipped_and_logged_by_id_alone(
     tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "Flat 12, 5 Hidden Street"
     async with running_bot(tg_settings, telegram) as bot:
         anna = TgUser(bot, 702, "Anna")
-        # A chat without its "type": python-telegram-bot's Update.de_json raises TypeError.
+        # A chat without its "type" (python-telegram-bot would refuse it too).
         bad = telegram.push_raw(
             {"message": {"message_id": 1, "date": 1, "chat": {"id": 987_654}, "text": secret}}
         )

@@ -1,13 +1,20 @@
-"""What a Telegram Update means to the core: an Incoming, or nothing kolbot should answer."""
+"""What a Telegram Update means to the core: an Incoming, or nothing kolbot should answer.
+
+Updates are read from the Bot API's JSON as it arrives, not through PTB's ``Update.de_json``:
+only a dozen fields matter here, and building PTB's whole object tree for each one cost more
+CPU than storing the update. A field missing or of the wrong type makes the update unreadable
+(TypeError), as it does in PTB.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Final, NamedTuple
-
-from telegram import CallbackQuery, Chat, Message, Update, User
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
 
 from bot.core.messages import ChatRef, EventKind, Incoming, UserRef
+
+Json = dict[str, Any]
 
 PLATFORM: Final = "telegram"
 # Only these reach the bot, by polling or webhook; Telegram drops the rest for us.
@@ -38,33 +45,79 @@ def deep_link(bot_username: str) -> str:
     return f"https://t.me/{bot_username}?start=signup"
 
 
-def chat_ref(chat: Chat) -> ChatRef:
-    return ChatRef(platform=PLATFORM, chat_id=str(chat.id))
+def chat_ref(chat: Json) -> ChatRef:
+    return ChatRef(platform=PLATFORM, chat_id=str(_int(_field(chat, "id"))))
 
 
-def _user_ref(user: User) -> UserRef:
+def _field(obj: object, name: str) -> Any:
+    if not isinstance(obj, dict) or name not in obj:
+        raise TypeError(f"no {name}")
+    return obj[name]
+
+
+def _object(value: object) -> Json | None:
+    if value is not None and not isinstance(value, dict):
+        raise TypeError("not an object")
+    return value
+
+
+def _is_private(chat: Json) -> bool:
+    kind = _field(chat, "type")
+    if not isinstance(kind, str):
+        raise TypeError("a chat type is not a string")
+    return kind == "private"
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("an id is not an integer")
+    return value
+
+
+def _str(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("a text field is not a string")
+    return value
+
+
+def _user_ref(user: Json) -> UserRef:
+    """As PTB's ``User.full_name``: the first name, then the last one if there is one."""
+    first, last = _str(_field(user, "first_name")) or "", _str(user.get("last_name"))
+    name = f"{first} {last}" if last else first
     return UserRef(
         platform=PLATFORM,
-        user_id=str(user.id),
-        display_name=user.full_name or None,
-        language_hint=user.language_code,
+        user_id=str(_int(_field(user, "id"))),
+        display_name=name or None,
+        language_hint=_str(user.get("language_code")),
     )
 
 
-def to_incoming(update: Update, bot_username: str) -> Incoming | None:
-    """The core's view of an update; None for channel posts, other bots, another bot's
-    commands, and chatter in groups (which kolbot only reads when addressed)."""
-    if update.callback_query is not None:
-        return _pressed(update, update.callback_query, bot_username)
-    message = update.message
-    if message is None or message.from_user is None or message.from_user.is_bot:
+def callback_query_id(update: Json) -> str | None:
+    """The id of the button press an update carries, if it is one: answered at once."""
+    query = _object(update.get("callback_query"))
+    return None if query is None else _str(_field(query, "id"))
+
+
+def to_incoming(update: Json, bot_username: str) -> Incoming | None:
+    """The core's view of an update (Bot API JSON); None for channel posts, other bots,
+    another bot's commands, and chatter in groups (which kolbot only reads when addressed)."""
+    query = _object(update.get("callback_query"))
+    if query is not None:
+        return _pressed(update, query, bot_username)
+    message = _object(update.get("message"))
+    if message is None:
         return None
-    return _written(update, message, message.from_user, bot_username)
+    private = _is_private(_field(message, "chat"))
+    user = _object(message.get("from"))
+    if user is None or user.get("is_bot"):
+        return None
+    return _written(update, message, user, private, bot_username)
 
 
-def _written(update: Update, message: Message, user: User, bot_username: str) -> Incoming | None:
-    private = message.chat.type == Chat.PRIVATE
-    text = message.text or ""
+def _written(
+    update: Json, message: Json, user: Json, private: bool, bot_username: str
+) -> Incoming | None:
+    text = _str(message.get("text")) or ""
     command = parse_command(text)
     kind: EventKind
     if command is not None:
@@ -76,35 +129,37 @@ def _written(update: Update, message: Message, user: User, bot_username: str) ->
         kind, name, args = "command", command.name, command.args
     elif private:
         # A photo or sticker in private still gets an answer ("please type your answer").
-        kind, name, args, text = "text", None, "", text or message.caption or ""
+        kind, name, args, text = "text", None, "", text or _str(message.get("caption")) or ""
     else:
         return None
     return Incoming(
         kind=kind,
-        chat=chat_ref(message.chat),
+        chat=chat_ref(message["chat"]),
         user=_user_ref(user),
         is_private=private,
         text=text,
         command=name,
         args=args,
-        update_id=str(update.update_id),
+        update_id=str(_int(_field(update, "update_id"))),
         private_chat_url=None if private else deep_link(bot_username),
-        sent_at=message.date,
+        sent_at=datetime.fromtimestamp(_int(_field(message, "date")), UTC),
     )
 
 
-def _pressed(update: Update, query: CallbackQuery, bot_username: str) -> Incoming | None:
-    message = query.message
-    if message is None or query.data is None:
+def _pressed(update: Json, query: Json, bot_username: str) -> Incoming | None:
+    message = _object(query.get("message"))
+    data = _str(query.get("data"))
+    if message is None or data is None:
         return None
-    private = message.chat.type == Chat.PRIVATE
+    chat = _field(message, "chat")
+    private = _is_private(chat)
     return Incoming(
         kind="button",
-        chat=chat_ref(message.chat),
-        user=_user_ref(query.from_user),
+        chat=chat_ref(chat),
+        user=_user_ref(_field(query, "from")),
         is_private=private,
-        button_data=query.data,
-        message_id=str(message.message_id),
-        update_id=str(update.update_id),
+        button_data=data,
+        message_id=str(_int(_field(message, "message_id"))),
+        update_id=str(_int(_field(update, "update_id"))),
         private_chat_url=None if private else deep_link(bot_username),
     )

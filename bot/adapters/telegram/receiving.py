@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Bot
 from telegram import error as tg
 from telegram.request import BaseRequest
 
-from bot.adapters.telegram.inbound import ALLOWED_UPDATES, to_incoming
+from bot.adapters.telegram.inbound import ALLOWED_UPDATES, callback_query_id, to_incoming
 from bot.adapters.telegram.interactions import CallbackAnswers
 from bot.adapters.telegram.menus import retry_after
 from bot.adapters.telegram.request import call
@@ -54,18 +54,14 @@ class Reader:
         """None when there is nothing to handle. A bad update is logged by its id alone: its
         contents are people's messages and names."""
         try:
-            update = Update.de_json(raw, self._bot)
+            query_id = callback_query_id(raw)
+            if query_id is not None:
+                self._answers.answer(query_id)
+            return to_incoming(raw, self._bot.username)
         except Exception as error:
             log.error(
                 "ignoring telegram update %s: unreadable (%s)", update_id, type(error).__name__
             )
-            return None
-        if update.callback_query is not None:
-            self._answers.answer(update.callback_query.id)
-        try:
-            return to_incoming(update, self._bot.username)
-        except Exception as error:
-            log.error("ignoring telegram update %s (%s)", update_id, type(error).__name__)
             return None
 
     def read_batch(self, batch: Sequence[object]) -> tuple[list[Incoming], int | None]:

@@ -9,9 +9,12 @@ import html
 from dataclasses import dataclass
 from typing import Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
 from bot.core.messages import Button, Image, Outgoing
+
+# An inline keyboard as the Bot API takes it: built as plain JSON, since every reply carries
+# one and PTB's objects would only be turned back into these dicts.
+KeyButton = dict[str, str]
+Markup = dict[str, list[list[KeyButton]]]
 
 TEXT_LIMIT: Final = 4096
 CAPTION_LIMIT: Final = 1024
@@ -74,32 +77,33 @@ def _cut(line: str, limit: int) -> tuple[str, str]:
     return line[:end], line[end:]
 
 
-def _button(button: Button) -> InlineKeyboardButton:
+def _button(button: Button) -> KeyButton:
     if button.url is not None:
-        return InlineKeyboardButton(button.label, url=button.url)
-    return InlineKeyboardButton(button.label, callback_data=button.data)
+        return {"text": button.label, "url": button.url}
+    assert button.data is not None  # a Button has data or a url
+    return {"text": button.label, "callback_data": button.data}
 
 
-def _rows(buttons: list[InlineKeyboardButton], per_row: int) -> list[list[InlineKeyboardButton]]:
+def _rows(buttons: list[KeyButton], per_row: int) -> list[list[KeyButton]]:
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
-def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+def keyboard(message: Outgoing) -> Markup | None:
     """Multi-select options as toggle buttons (ticked when selected), then the message's rows."""
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[KeyButton]] = []
     picker = message.multiselect
     if picker is not None:
         toggles = [
-            InlineKeyboardButton(
-                f"{SELECTED_MARK}{option.label}" if option.selected else option.label,
-                callback_data=picker.toggle_data(option),
-            )
+            {
+                "text": f"{SELECTED_MARK}{option.label}" if option.selected else option.label,
+                "callback_data": picker.toggle_data(option),
+            }
             for option in picker.options
         ]
         rows.extend(_rows(toggles, OPTIONS_PER_ROW))
     for row in message.buttons:
         rows.extend(_rows([_button(button) for button in row], ROW_LIMIT))
-    return InlineKeyboardMarkup(rows) if rows else None
+    return {"inline_keyboard": rows} if rows else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +112,7 @@ class Part:
 
     text: str
     photo: Image | None = None
-    markup: InlineKeyboardMarkup | None = None
+    markup: Markup | None = None
 
 
 def plan(message: Outgoing) -> list[Part]:

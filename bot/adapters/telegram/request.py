@@ -1,24 +1,49 @@
-"""PTB's HTTP seam (``BaseRequest``) on aiohttp.
+"""PTB's HTTP seam (``BaseRequest``) on aiohttp, and a lean path for the hot calls.
 
 PTB's default httpx client spends its CPU scanning the connection pool on every request
 (DESIGN.md: about 40-70 updates/s on 2 cores against ~1,500 with bare aiohttp), and the Bot API
 client is the hot path of a bot that sends a million summaries. aiohttp also never logs URLs,
 which carry the token.
+
+The calls made for every update and every message (getUpdates, sendMessage, edits, button
+answers) skip PTB's request layer altogether: one JSON body out, the JSON answer's ``result``
+back, PTB's errors for failures. PTB's parameter objects, form encoding and response wrapper
+cost more CPU per call than aiohttp itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import json
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from http import HTTPStatus
+from types import SimpleNamespace
+from typing import Any, Final
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
+from yarl import URL
 
 from bot.adapters.telegram.redact import redact
+
+_JSON: Final = "application/json"
+# What a paced send wants called the moment its request is on the wire (see Pacer.turn).
+ON_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("telegram_on_wire", default=None)
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
@@ -37,8 +62,11 @@ async def call(
     Parameters that are None are left out, as ``Bot`` does, and errors are PTB's (RetryAfter,
     InvalidToken, NetworkError...), as for ``Bot``'s own calls. For getUpdates, ``Bot`` would
     decode the whole batch at once: one update it cannot read would fail the batch, every time,
-    and be logged with its contents at CRITICAL.
+    and be logged with its contents at CRITICAL. Values are JSON (dicts, lists, numbers,
+    strings), never PTB objects.
     """
+    if isinstance(request, AiohttpRequest):
+        return await request.call(url, parameters, read_timeout=read_timeout)
     data = RequestData(
         [
             RequestParameter.from_input(name, value)
@@ -70,6 +98,10 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        # Built once per URL and per read timeout rather than on every call.
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+        self._json_headers = {"User-Agent": self.USER_AGENT, "Content-Type": _JSON}
 
     @property
     def read_timeout(self) -> float | None:
@@ -78,12 +110,55 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector)
+            wire = aiohttp.TraceConfig()
+            wire.on_request_chunk_sent.append(_on_wire)
+            # The Bot API sets no cookies: a real jar would be consulted on every call.
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trace_configs=[wire]
+            )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    async def call(
+        self, url: str, parameters: Mapping[str, object], *, read_timeout: float | None = None
+    ) -> Any:
+        """POST ``parameters`` (None left out) as a JSON body; the answer's ``result``, or
+        the error PTB would raise for it."""
+        if self._session is None:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        body = _ENCODE({name: value for name, value in parameters.items() if value is not None})
+        target = self._urls.get(url)
+        if target is None:
+            target = self._urls[url] = URL(url)
+        try:
+            async with self._session.post(
+                target,
+                data=body.encode(),
+                headers=self._json_headers,
+                timeout=self._timeout(read_timeout),
+                trace_request_ctx=ON_WIRE.get(),
+            ) as response:
+                status, payload = response.status, await response.read()
+        except TimeoutError as error:
+            raise TimedOut(f"Timed out talking to the Bot API ({type(error).__name__})") from None
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
+        return result_of(status, payload)
+
+    def _timeout(self, read_timeout: float | None) -> aiohttp.ClientTimeout:
+        read = self._read_timeout if read_timeout is None else read_timeout
+        timeout = self._timeouts.get(read)
+        if timeout is None:
+            connect = self._connect_timeout
+            timeout = self._timeouts[read] = aiohttp.ClientTimeout(
+                connect=None if connect is None else connect + (self._pool_timeout or 0),
+                sock_connect=connect,
+                sock_read=read,
+            )
+        return timeout
 
     async def do_request(
         self,
@@ -134,3 +209,52 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as error:
             # aiohttp's messages may quote the URL, and the URL holds the token.
             raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
+
+
+async def _on_wire(
+    _: aiohttp.ClientSession, context: SimpleNamespace, __: aiohttp.TraceRequestChunkSentParams
+) -> None:
+    """The body is being written (aiohttp writes it in a task of its own, a loop turn or more
+    after the call): tell the pacer its send went now."""
+    on_wire = context.trace_request_ctx
+    if on_wire is not None:
+        on_wire()
+
+
+def result_of(status: int, payload: bytes) -> Any:
+    """The ``result`` of a Bot API answer; for a failure, the exception PTB's request layer
+    raises for it (``BaseRequest._request_wrapper``), so callers handle one set of errors. The
+    answer is never logged: it may quote people's messages."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        if 200 <= status <= 299:
+            raise TelegramError("Invalid server response")
+        answer = {}
+    if 200 <= status <= 299:
+        if "result" not in answer:
+            raise NetworkError("the Bot API answered without a result")
+        return answer["result"]
+    try:
+        message = f"{HTTPStatus(status).phrase} ({status})"
+    except ValueError:
+        message = f"Unknown HTTPError ({status})"
+    message = str(answer.get("description") or message)
+    parameters = answer.get("parameters")
+    if isinstance(parameters, dict) and parameters:
+        if moved := parameters.get("migrate_to_chat_id"):
+            raise ChatMigrated(moved)
+        if wait := parameters.get("retry_after"):
+            raise RetryAfter(wait)
+        message += f". The server response contained unknown parameters: {parameters}"
+    if status == HTTPStatus.FORBIDDEN:
+        raise Forbidden(message)
+    if status in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
+        raise InvalidToken(message)
+    if status == HTTPStatus.BAD_REQUEST:
+        raise BadRequest(message)
+    if status == HTTPStatus.CONFLICT:
+        raise Conflict(message)
+    raise NetworkError(message)
