@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -24,6 +24,7 @@ __all__ = [
     "Clock",
     "Decision",
     "KeyedBuckets",
+    "SlidingWindow",
     "TokenBucket",
     "decided",
     "rate_within",
@@ -134,6 +135,49 @@ class TokenBucket(_Pace):
         delay = self.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+class SlidingWindow:
+    """At most ``count`` events in any ``period`` seconds, counted at the moments they happen.
+
+    A token bucket spaces the times it promises, but a task woken late by a busy event loop
+    (or one that waited for a concurrency slot after its token was due) goes later than
+    promised, and several such bunch up. A platform that counts arrivals in every window of a
+    second sees the bunch; this counts what really went, so the bunch waits its turn instead.
+    An event let go but not yet happened (a request not yet on the wire) is ``held``: it counts
+    as happening now until it is noted.
+    """
+
+    def __init__(self, count: int, period: float, *, clock: Clock = time.monotonic) -> None:
+        if count < 1 or period <= 0:
+            raise ValueError("a window needs a count of at least 1 and a positive period")
+        self.count = count
+        self.period = period
+        self._clock = clock
+        self._times: deque[float] = deque()
+        self._held = 0
+
+    def wait(self) -> float:
+        """Seconds until one more event fits (0: now)."""
+        now = self._clock()
+        times = self._times
+        while times and times[0] <= now - self.period:
+            times.popleft()
+        if len(times) + self._held < self.count:
+            return 0.0
+        # Held events count as now: waiting for the oldest to age may not be enough, and the
+        # caller asks again.
+        return (times[0] if times else now) + self.period - now
+
+    def hold(self) -> None:
+        """One event let go that has not happened yet."""
+        self._held += 1
+
+    def note(self, *, held: bool = False) -> None:
+        """One event happened now (the one held earlier, if ``held``)."""
+        if held:
+            self._held -= 1
+        self._times.append(self._clock())
 
 
 class KeyedBuckets(_Pace, Generic[K]):

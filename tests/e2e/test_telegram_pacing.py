@@ -154,3 +154,42 @@ async def test_a_reply_does_not_queue_behind_a_broadcast() -> None:
     # The reply's token: within the bulk look-ahead of when it asked, not after 60 others.
     assert chosen[7] <= 0.05 + 0.25 + 2 * interval
     assert max(at for key, at in chosen.items() if key != 7) >= 60 * interval
+
+
+async def test_sends_woken_late_do_not_bunch_in_any_second() -> None:
+    """A stalled event loop wakes every send whose token fell due meanwhile at once; what
+    goes out (the moment ``ready`` returns, when the request follows) still keeps under the
+    limit in every second, as Telegram counts arrivals."""
+    import asyncio
+    import time as clock
+
+    @asynccontextmanager
+    async def nothing() -> AsyncIterator[None]:
+        yield
+
+    pacer = Pacer(rate=50, chat_rate=1000.0, chat_burst=1, group_rate=20)
+    went: list[float] = []
+
+    async def send(chat: int) -> None:
+        await pacer.ready(chat, nothing, urgent=False)
+        went.append(clock.monotonic())
+
+    sends = [asyncio.create_task(send(1000 + n)) for n in range(100)]
+    await asyncio.sleep(0.1)
+    clock.sleep(1.0)  # noqa: ASYNC251 - the loop is stuck: about fifty tokens fall due unused
+    await asyncio.gather(*sends)
+    assert len(went) == 100
+    assert _busiest(went, 1.0) <= 49
+
+
+async def test_a_send_counts_from_when_its_request_went_on_the_wire() -> None:
+    time = VirtualTime()
+    pacer = _pacer(time, rate=2)  # one a second
+    async with pacer.turn(7, time.suspend) as on_wire:
+        time.now += 0.5  # the request waited half a second for the event loop
+        on_wire()
+        time.now += 0.2  # the answer came later: it does not matter
+    assert await _times(pacer, time, [8]) == [pytest.approx(1.5)]
+    async with pacer.turn(9, time.suspend):  # entered at 2.5, a second after the last went
+        time.now += 0.3  # never said when it went: counted at the end, on the slow side
+    assert await _times(pacer, time, [10]) == [pytest.approx(3.8)]

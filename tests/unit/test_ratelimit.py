@@ -12,6 +12,7 @@ from bot.adapters.discord.ratelimit import RequestBudget
 from bot.core.ratelimit import (
     Decision,
     KeyedBuckets,
+    SlidingWindow,
     TokenBucket,
     decided,
     rate_within,
@@ -66,6 +67,37 @@ async def test_a_request_budget_reports_the_start_of_each_request_it_let_go() ->
         budget.release(1000.1)
         budget.release(None)  # never went out: not a send
     assert decisions == [Decision(budget, None, 1000.1)]
+
+
+def test_a_sliding_window_counts_what_went_in_the_last_period() -> None:
+    clock = Clock()
+    window = SlidingWindow(3, 1.0, clock=clock)
+    for step in (0.0, 0.1, 0.1):
+        clock.now += step
+        assert window.wait() == 0
+        window.note()
+    clock.now += 0.3  # three went within the last second: the next waits for the first to age
+    assert window.wait() == pytest.approx(0.5)
+    clock.now += 0.5
+    assert window.wait() == 0
+    window.note()
+    assert window.wait() == pytest.approx(0.1)  # the second one is now the oldest
+    with pytest.raises(ValueError, match="count of at least 1"):
+        SlidingWindow(0, 1.0)
+
+
+def test_a_held_event_counts_as_now_until_it_is_noted() -> None:
+    clock = Clock()
+    window = SlidingWindow(2, 1.0, clock=clock)
+    window.note()
+    window.hold()  # let go, not yet on the wire
+    assert window.wait() == pytest.approx(1.0)
+    clock.now += 0.6
+    window.note(held=True)  # it went only now: it counts from here
+    clock.now += 0.5  # the first aged out; the held one still counts
+    assert window.wait() == 0
+    window.note()
+    assert window.wait() == pytest.approx(0.5)  # until the held one, sent at +0.6, ages out
 
 
 def test_an_idle_bucket_fills_up_to_its_burst_only() -> None:

@@ -4,6 +4,11 @@ Telegram allows about 30 messages a second overall (up to 1000 with paid broadca
 second in a private chat and 20 a minute in a group. Past them it answers 429 with a retry_after,
 and asking again earlier only extends the wait, so sends are paced before Telegram has to say so.
 
+Telegram counts the overall limit by arrivals in any one second, so beyond the token bucket that
+spaces sends, the sends that really went in the last second are counted (``SlidingWindow``),
+each at the moment its request went on the wire (``turn``): sends woken late by a busy event
+loop, which would arrive bunched, wait for their turn instead.
+
 A 429 does not say which limit it was. One chat's 429 pauses that chat; 429s for several chats
 whose pauses overlap look like the overall limit, and pause every send until the latest of them.
 """
@@ -12,20 +17,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from bot.core.ratelimit import Clock, KeyedBuckets, TokenBucket, decided, rate_within
+from bot.core.ratelimit import (
+    Clock,
+    KeyedBuckets,
+    SlidingWindow,
+    TokenBucket,
+    decided,
+    rate_within,
+)
 
 log = logging.getLogger(__name__)
 
 ChatId = int | str
 OVERALL_SHARE = 0.97
+# Sends counted as they go, in any second: a little above the bucket's pace, so it only holds
+# back sends that bunched, and still under the limit, for jitter on the way.
+WINDOW_SHARE = 0.985
 # How far ahead of now bulk sends may hold overall tokens: what a reply may wait behind them.
 BULK_AHEAD = 0.25
 Suspend = Callable[[], AbstractAsyncContextManager[None]]
 Sleep = Callable[[float], Awaitable[None]]
+# Called the moment a paced request is on the wire.
+OnWire = Callable[[], None]
 
 
 def is_group(chat: ChatId) -> bool:
@@ -52,6 +70,9 @@ class Pacer:
         # leave evenly still arrive bunched by the network and the event loop.
         overall = min(rate_within(rate, 1.0), rate * OVERALL_SHARE)
         self._overall = TokenBucket(overall, clock=clock)
+        self._went = SlidingWindow(
+            max(1, min(rate - 1, math.floor(rate * WINDOW_SHARE))), 1.0, clock=clock
+        )
         self._private: KeyedBuckets[ChatId] = KeyedBuckets(chat_rate, chat_burst, clock=clock)
         group_burst = min(chat_burst, group_rate - 1)
         self._groups: KeyedBuckets[ChatId] = KeyedBuckets(
@@ -61,11 +82,23 @@ class Pacer:
         self._all_paused = 0.0  # no send to any chat before
 
     async def ready(self, chat: ChatId, suspend: Suspend, *, urgent: bool = True) -> None:
-        """Return when a message to ``chat`` may go; every wait happens inside ``suspend()``,
-        which gives the caller's concurrency slot to others meanwhile.
+        """Return when a message to ``chat`` may go, counting it as gone at once; see
+        ``turn``."""
+        async with self.turn(chat, suspend, urgent=urgent):
+            pass
 
-        The send is reported as decided at the time its overall token was due: a busy event
-        loop may wake the caller later, never earlier, with the waits the pacer chose."""
+    @asynccontextmanager
+    async def turn(
+        self, chat: ChatId, suspend: Suspend, *, urgent: bool = True
+    ) -> AsyncIterator[OnWire]:
+        """Enter when a message to ``chat`` may go; every wait happens inside ``suspend()``,
+        which gives the caller's concurrency slot to others meanwhile. Inside, call what it
+        yields the moment the request is on the wire: the send counts from then (or, if never
+        called, from the exit, which errs on the slow side).
+
+        The send is reported as decided at the time the pacer chose for it (its overall token,
+        or later when sends that bunched held it back): a busy event loop may wake the caller
+        later, never earlier."""
         held = 0.0
         while True:
             held += await self._wait(self.paused(chat), suspend)
@@ -79,9 +112,26 @@ class Pacer:
             # The overall token last, so it is used when it is due and not after another wait.
             at = self._overall.reserve_at()
             held += await self._wait(at - self._clock(), suspend)
+            chosen = at
+            while (full := self._went.wait()) > 0:
+                chosen = max(chosen, self._clock() + full)
+                held += await self._wait(full, suspend)
             if self.paused(chat) <= 0:  # else a 429 came meanwhile: wait it out first
-                decided(self, chat, at, waited=held)
-                return
+                break
+        decided(self, chat, chosen, waited=held)
+        self._went.hold()
+        gone = False
+
+        def on_wire() -> None:
+            nonlocal gone
+            if not gone:
+                gone = True
+                self._went.note(held=True)
+
+        try:
+            yield on_wire
+        finally:
+            on_wire()
 
     def paused(self, chat: ChatId) -> float:
         """Seconds until a 429 lets ``chat`` be sent to (0 or less: now)."""

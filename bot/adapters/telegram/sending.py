@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final, TypeVar
 
-from telegram import Bot, InputFile, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram import error as tg
 from telegram.constants import ParseMode
 from telegram.request import BaseRequest
@@ -22,7 +22,7 @@ from bot.adapters.telegram.inbound import PLATFORM
 from bot.adapters.telegram.menus import retry_after
 from bot.adapters.telegram.pacing import ChatId, Pacer, is_group
 from bot.adapters.telegram.render import CAPTION_LIMIT, Part, escape, plan, utf16_length
-from bot.adapters.telegram.request import call
+from bot.adapters.telegram.request import ON_WIRE, call
 from bot.core.lru import Lru
 from bot.core.messages import ChatRef, Outgoing
 from bot.core.outbox import lend_slot, sending_urgently
@@ -58,6 +58,8 @@ class Sender:
         self._pacer = pacer
         self._request = request
         self._send_url = f"{bot.base_url}/sendMessage"
+        self._edit_text_url = f"{bot.base_url}/editMessageText"
+        self._edit_caption_url = f"{bot.base_url}/editMessageCaption"
         self._photos: Lru[tuple[ChatId, int], None] = Lru(_PHOTO_MEMORY)
         self._moved: Lru[ChatId, int] = Lru(_MOVED_MEMORY)
 
@@ -105,21 +107,26 @@ class Sender:
         moves = 0
         while True:
             target = self._target(chat)
-            await self._pacer.ready(target, lend_slot, urgent=sending_urgently())
-            try:
-                return await request(target)
-            except tg.RetryAfter as limited:
-                wait = retry_after(limited)
-                self._pacer.limited(target, wait)
-                log.info("telegram rate limited sends to %s for %.1fs", target, wait)
-                raise
-            except tg.ChatMigrated as moved:
-                moves += 1
-                if moves > _MOVES_PER_CALL:
+            async with self._pacer.turn(target, lend_slot, urgent=sending_urgently()) as on_wire:
+                wire = ON_WIRE.set(on_wire)
+                try:
+                    return await request(target)
+                except tg.RetryAfter as limited:
+                    wait = retry_after(limited)
+                    self._pacer.limited(target, wait)
+                    log.info("telegram rate limited sends to %s for %.1fs", target, wait)
                     raise
-                # Stored addresses keep the old id; this process remembers the new one.
-                log.warning("telegram chat %s became %s; sending there", target, moved.new_chat_id)
-                self._moved.put(chat, moved.new_chat_id)
+                except tg.ChatMigrated as moved:
+                    moves += 1
+                    if moves > _MOVES_PER_CALL:
+                        raise
+                    # Stored addresses keep the old id; this process remembers the new one.
+                    log.warning(
+                        "telegram chat %s became %s; sending there", target, moved.new_chat_id
+                    )
+                    self._moved.put(chat, moved.new_chat_id)
+                finally:
+                    ON_WIRE.reset(wire)
 
     def _target(self, chat: ChatId) -> ChatId:
         return self._moved.get(chat, chat)
@@ -163,13 +170,15 @@ class Sender:
         else:
             raise BadRequest("an image needs a url or a path")
 
+        markup = InlineKeyboardMarkup.de_json(part.markup, self._bot) if part.markup else None
+
         async def send_photo(target: ChatId, caption: str, mode: ParseMode | None) -> Message:
             return await self._bot.send_photo(
                 target,
                 photo,
                 caption=caption or None,
                 parse_mode=mode if caption else None,
-                reply_markup=part.markup,
+                reply_markup=markup,
             )
 
         sent = await self._html_or_plain(chat, send_photo, part.text)
@@ -200,28 +209,29 @@ class Sender:
         return str(message_id)
 
     async def _edit_text(self, chat: ChatId, message_id: int, part: Part) -> None:
-        async def edit(target: ChatId, text: str, mode: ParseMode | None) -> None:
-            await self._bot.edit_message_text(
-                text,
-                chat_id=target,
-                message_id=message_id,
-                parse_mode=mode,
-                reply_markup=part.markup,
-            )
-
-        await self._html_or_plain(chat, edit, part.text)
+        await self._edit_with(self._edit_text_url, "text", chat, message_id, part)
 
     async def _edit_caption(self, chat: ChatId, message_id: int, part: Part) -> None:
         if utf16_length(part.text) > CAPTION_LIMIT:
             raise tg.BadRequest("the new text is too long for a caption")
+        await self._edit_with(self._edit_caption_url, "caption", chat, message_id, part)
 
-        async def edit(target: ChatId, caption: str, mode: ParseMode | None) -> None:
-            await self._bot.edit_message_caption(
-                chat_id=target,
-                message_id=message_id,
-                caption=caption,
-                parse_mode=mode,
-                reply_markup=part.markup,
+    async def _edit_with(
+        self, url: str, field: str, chat: ChatId, message_id: int, part: Part
+    ) -> None:
+        """An edit's answer (the edited Message) is not needed: it is not decoded."""
+
+        async def edit(target: ChatId, text: str, mode: ParseMode | None) -> None:
+            await call(
+                self._request,
+                url,
+                {
+                    "chat_id": target,
+                    "message_id": message_id,
+                    field: text,
+                    "parse_mode": mode,
+                    "reply_markup": part.markup,
+                },
             )
 
         await self._html_or_plain(chat, edit, part.text)
