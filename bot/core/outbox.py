@@ -91,6 +91,9 @@ async def lend_slot() -> AsyncIterator[None]:
 
 # Waits up to this long are sat out in memory; longer ones go back to the table.
 MEMORY_WAIT = 5.0
+# After a claim that found less than it had room for, wakes within this long share the next
+# one: every handled update wakes the outbox, and its replies were leased already.
+CLAIM_GAP = 0.05
 SEND_TIMEOUT = 60.0
 # Rows at or below this priority answer someone waiting (replies); above, bulk sends.
 URGENT_PRIORITY = 0
@@ -267,9 +270,13 @@ class Outbox:
     # Claiming ----------------------------------------------------------------------------
 
     async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        claimed_at = -CLAIM_GAP
         while self._running:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            if not self._more_due and (gap := claimed_at + CLAIM_GAP - loop.time()) > 0:
+                await asyncio.sleep(gap)
             self._wake.clear()
             if not self._running:
                 return
@@ -285,6 +292,7 @@ class Outbox:
             except StorageUnavailable as error:
                 log.warning("outbox: cannot claim messages now (%s)", error)
                 continue
+            claimed_at = loop.time()
             # A claim that filled the room may have left more behind: claim again as soon as
             # there is room, rather than at the next poll.
             self._more_due = len(rows) == room

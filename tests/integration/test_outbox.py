@@ -368,3 +368,35 @@ async def test_a_claim_never_steps_over_rows_waiting_for_a_later_time(store: Sql
         conn.execute("COMMIT")
     assert [row.dedupe_key for row in claimed] == ["fake:due:due now"]
     assert instructions < 5_000
+
+
+async def test_wakes_close_together_share_one_claim(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every handled update wakes the outbox though its replies were leased already: a claim
+    that found nothing is not repeated for each wake, and rows queued meanwhile still go."""
+
+    claims = 0
+    claim = SqliteOutbox.claim
+
+    async def counted(self: SqliteOutbox, *args: object, **kwargs: object) -> list[Delivery]:
+        nonlocal claims
+        claims += 1
+        return await claim(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteOutbox, "claim", counted)
+    fake = FakePlatform()
+    outbox = await running(store, fake, poll_interval=10.0)
+    try:
+        await asyncio.sleep(0.1)
+        before = claims
+        for _ in range(100):
+            outbox.wake()
+            await asyncio.sleep(0.001)
+        await queue(store, message("late"))
+        outbox.wake()
+        await eventually(lambda: len(fake.sent) == 1, within=2)
+        # About 0.1 s of wakes, one claim per 50 ms at most (a busy machine only spreads them).
+        assert claims - before <= 5
+    finally:
+        await stop(outbox)
