@@ -6,9 +6,10 @@ client is the hot path of a bot that sends a million summaries. aiohttp also nev
 which carry the token.
 
 The calls made for every update and every message (getUpdates, sendMessage, edits, button
-answers) skip PTB's request layer altogether: one JSON body out, the JSON answer's ``result``
-back, PTB's errors for failures. PTB's parameter objects, form encoding and response wrapper
-cost more CPU per call than aiohttp itself.
+answers) skip PTB's request layer and aiohttp altogether (``wire``): one JSON body out, the JSON
+answer's ``result`` back, PTB's errors for failures. PTB's parameter objects, form encoding and
+response wrapper, and aiohttp's request machinery, cost more CPU per call than the rest of a
+send.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from http import HTTPStatus
-from types import SimpleNamespace
 from typing import Any, Final
 
 import aiohttp
@@ -36,11 +36,10 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
-from yarl import URL
 
 from bot.adapters.telegram.redact import redact
+from bot.adapters.telegram.wire import WireClient
 
-_JSON: Final = "application/json"
 # What a paced send wants called the moment its request is on the wire (see Pacer.turn).
 ON_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("telegram_on_wire", default=None)
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -98,10 +97,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
-        # Built once per URL and per read timeout rather than on every call.
-        self._urls: dict[str, URL] = {}
-        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
-        self._json_headers = {"User-Agent": self.USER_AGENT, "Content-Type": _JSON}
+        self._wire: WireClient | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -110,55 +106,44 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
-            wire = aiohttp.TraceConfig()
-            wire.on_request_chunk_sent.append(_on_wire)
-            # The Bot API sets no cookies: a real jar would be consulted on every call.
-            self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trace_configs=[wire]
+            self._session = aiohttp.ClientSession(connector=connector)
+        if self._wire is None:
+            self._wire = WireClient(
+                user_agent=self.USER_AGENT,
+                connections=self._connections,
+                connect_timeout=self._connect_timeout,
+                pool_timeout=self._pool_timeout,
             )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        if self._wire is not None:
+            self._wire.close()
+        self._wire = None
 
     async def call(
         self, url: str, parameters: Mapping[str, object], *, read_timeout: float | None = None
     ) -> Any:
         """POST ``parameters`` (None left out) as a JSON body; the answer's ``result``, or
         the error PTB would raise for it."""
-        if self._session is None:
+        if self._wire is None:
             raise RuntimeError("AiohttpRequest is not initialized")
         body = _ENCODE({name: value for name, value in parameters.items() if value is not None})
-        target = self._urls.get(url)
-        if target is None:
-            target = self._urls[url] = URL(url)
         try:
-            async with self._session.post(
-                target,
-                data=body.encode(),
-                headers=self._json_headers,
-                timeout=self._timeout(read_timeout),
-                trace_request_ctx=ON_WIRE.get(),
-            ) as response:
-                status, payload = response.status, await response.read()
+            status, payload = await self._wire.post(
+                url,
+                body.encode(),
+                read_timeout=self._read_timeout if read_timeout is None else read_timeout,
+                on_wire=ON_WIRE.get(),
+            )
         except TimeoutError as error:
             raise TimedOut(f"Timed out talking to the Bot API ({type(error).__name__})") from None
-        except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
+        except (OSError, ValueError) as error:
+            # Connection errors may quote the address; never the token, but redact anyway.
+            raise NetworkError(f"{type(error).__name__}: {redact(str(error))}") from None
         return result_of(status, payload)
-
-    def _timeout(self, read_timeout: float | None) -> aiohttp.ClientTimeout:
-        read = self._read_timeout if read_timeout is None else read_timeout
-        timeout = self._timeouts.get(read)
-        if timeout is None:
-            connect = self._connect_timeout
-            timeout = self._timeouts[read] = aiohttp.ClientTimeout(
-                connect=None if connect is None else connect + (self._pool_timeout or 0),
-                sock_connect=connect,
-                sock_read=read,
-            )
-        return timeout
 
     async def do_request(
         self,
@@ -209,16 +194,6 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as error:
             # aiohttp's messages may quote the URL, and the URL holds the token.
             raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
-
-
-async def _on_wire(
-    _: aiohttp.ClientSession, context: SimpleNamespace, __: aiohttp.TraceRequestChunkSentParams
-) -> None:
-    """The body is being written (aiohttp writes it in a task of its own, a loop turn or more
-    after the call): tell the pacer its send went now."""
-    on_wire = context.trace_request_ctx
-    if on_wire is not None:
-        on_wire()
 
 
 def result_of(status: int, payload: bytes) -> Any:
