@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -156,30 +159,66 @@ async def test_a_reply_does_not_queue_behind_a_broadcast() -> None:
     assert max(at for key, at in chosen.items() if key != 7) >= 60 * interval
 
 
+class SteppedTime:
+    """Virtual time for many concurrent sends: sleeps wait on timers that ``run`` fires in
+    order, and ``stall`` seconds at ``stall_at`` fire late, all at once, as a stuck event
+    loop does."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        woken = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + delay, next(self._order), woken))
+        await woken
+
+    async def run(self, tasks: list[asyncio.Task[None]], stall_at: float, stall: float) -> None:
+        stalled = False
+        while not all(task.done() for task in tasks):
+            for _ in range(3):  # let every woken send run up to its next sleep
+                await asyncio.sleep(0)
+            if not self._timers:
+                continue
+            due = self._timers[0][0]
+            if not stalled and due >= stall_at:
+                stalled, due = True, stall_at + stall
+            self.now = max(self.now, due)
+            while self._timers and self._timers[0][0] <= self.now:
+                heapq.heappop(self._timers)[2].set_result(None)
+
+
 async def test_sends_woken_late_do_not_bunch_in_any_second() -> None:
     """A stalled event loop wakes every send whose token fell due meanwhile at once; what
     goes out (the moment ``ready`` returns, when the request follows) still keeps under the
-    limit in every second, as Telegram counts arrivals."""
-    import asyncio
-    import time as clock
+    limit in every second, as Telegram counts arrivals, and those the full second held back
+    leave spaced, not as one more bunch a second after the first."""
 
     @asynccontextmanager
     async def nothing() -> AsyncIterator[None]:
         yield
 
-    pacer = Pacer(rate=50, chat_rate=1000.0, chat_burst=1, group_rate=20)
+    time = SteppedTime()
+    pacer = Pacer(
+        rate=50, chat_rate=1000.0, chat_burst=1, group_rate=20, clock=time.clock, sleep=time.sleep
+    )
     went: list[float] = []
 
     async def send(chat: int) -> None:
         await pacer.ready(chat, nothing, urgent=False)
-        went.append(clock.monotonic())
+        went.append(time.now)
 
     sends = [asyncio.create_task(send(1000 + n)) for n in range(100)]
-    await asyncio.sleep(0.1)
-    clock.sleep(1.0)  # noqa: ASYNC251 - the loop is stuck: about fifty tokens fall due unused
-    await asyncio.gather(*sends)
+    await time.run(sends, stall_at=0.1, stall=1.0)
     assert len(went) == 100
     assert _busiest(went, 1.0) <= 49
+    assert _busiest([t for t in went if t <= 1.1], 0.1) > 10  # the bunch the stall made
+    # From there on, about 48.5 a second: 5 in any tenth.
+    assert _busiest([t for t in went if t > 1.1], 0.1) <= 5
 
 
 async def test_a_send_counts_from_when_its_request_went_on_the_wire() -> None:
@@ -189,7 +228,9 @@ async def test_a_send_counts_from_when_its_request_went_on_the_wire() -> None:
         time.now += 0.5  # the request waited half a second for the event loop
         on_wire()
         time.now += 0.2  # the answer came later: it does not matter
-    assert await _times(pacer, time, [8]) == [pytest.approx(1.5)]
-    async with pacer.turn(9, time.suspend):  # entered at 2.5, a second after the last went
+    # The next token, at 1.0, finds the last second full until 1.5; then a fresh token, so
+    # sends held back this way leave spaced rather than all at once.
+    assert await _times(pacer, time, [8]) == [pytest.approx(2.0)]
+    async with pacer.turn(9, time.suspend):  # its token: 3.0
         time.now += 0.3  # never said when it went: counted at the end, on the slow side
-    assert await _times(pacer, time, [10]) == [pytest.approx(3.8)]
+    assert await _times(pacer, time, [10]) == [pytest.approx(5.0)]  # room at 4.3, token 5.0

@@ -104,17 +104,21 @@ class Pacer:
             held += await self._wait(self.paused(chat), suspend)
             chat_buckets = self._groups if is_group(chat) else self._private
             held += await self._wait(chat_buckets.reserve(chat), suspend)
-            if not urgent:
-                # Bulk sends promise themselves no further than BULK_AHEAD into the future, so
-                # a reply (urgent) never queues behind a broadcast's reservations.
-                while (ahead := self._overall.backlog()) > BULK_AHEAD:
-                    held += await self._wait(ahead - BULK_AHEAD, suspend)
-            # The overall token last, so it is used when it is due and not after another wait.
-            at = self._overall.reserve_at()
-            held += await self._wait(at - self._clock(), suspend)
-            chosen = at
-            while (full := self._went.wait()) > 0:
-                chosen = max(chosen, self._clock() + full)
+            while True:
+                if not urgent:
+                    # Bulk sends promise themselves no further than BULK_AHEAD into the future,
+                    # so a reply (urgent) never queues behind a broadcast's reservations.
+                    while (ahead := self._overall.backlog()) > BULK_AHEAD:
+                        held += await self._wait(ahead - BULK_AHEAD, suspend)
+                # The overall token last, so it is used when it is due and not after another
+                # wait.
+                chosen = self._overall.reserve_at()
+                held += await self._wait(chosen - self._clock(), suspend)
+                full = self._went.wait()
+                if full <= 0:
+                    break
+                # Sends that bunched fill the last second. Once there is room, a fresh token:
+                # the sends held back leave spaced, not as the next bunch a second later.
                 held += await self._wait(full, suspend)
             if self.paused(chat) <= 0:  # else a 429 came meanwhile: wait it out first
                 break
