@@ -350,8 +350,8 @@ class CampaignRepository(ABC):
 
     @abstractmethod
     async def figures(self, campaign_id: int) -> CampaignFigures:
-        """Offers by status, and their offer messages (outbox rows with ref ``offer:<id>``)
-        by delivery status."""
+        """Offers by status, and their offer messages by delivery status: the outbox rows
+        whose dedupe key is ``offer_delivery_key`` of this campaign."""
 
     @abstractmethod
     async def import_codes(self, campaign_id: int, codes: Sequence[str]) -> int:

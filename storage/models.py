@@ -149,6 +149,17 @@ class NewDelivery(_Frozen):
     collapse_key: str | None = None
 
 
+def offer_delivery_key(campaign_id: int, person_id: int) -> str:
+    """The dedupe key of the outbox row carrying an offer: one per campaign and person, so a
+    resumed publish never queues an offer twice, and a campaign's offer rows are one range of
+    the key's index (its figures count them there)."""
+    return f"{offer_key_prefix(campaign_id)}{person_id}"
+
+
+def offer_key_prefix(campaign_id: int) -> str:
+    return f"offer:{campaign_id}:"
+
+
 class Delivery(NewDelivery):
     id: int
     status: DeliveryStatus

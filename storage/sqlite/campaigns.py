@@ -14,6 +14,7 @@ from storage.models import (
     Commission,
     NewCampaign,
     PromoCode,
+    offer_key_prefix,
 )
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
@@ -128,11 +129,12 @@ class SqliteCampaigns(CampaignRepository):
         )
         for row in offers:
             counts[row["status"]] = int(row["n"])
+        # Every key of this campaign's offer rows, and no other, sorts in [offer:7:, offer:7;).
+        first = offer_key_prefix(campaign_id)
         deliveries = await self._s.all(
-            "SELECT deliveries.status, COUNT(*) AS n FROM offers "
-            "JOIN deliveries ON deliveries.ref = 'offer:' || offers.id "
-            "WHERE offers.campaign_id = ? GROUP BY deliveries.status",
-            (campaign_id,),
+            "SELECT status, COUNT(*) AS n FROM deliveries "
+            "WHERE dedupe_key >= ? AND dedupe_key < ? GROUP BY status",
+            (first, first[:-1] + ";"),
         )
         sent: dict[str, int] = {}
         for row in deliveries:

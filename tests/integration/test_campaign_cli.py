@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from storage.clock import utcnow
-from storage.models import Commission, DeliveryOutcome, NewDelivery
+from storage.models import Commission, DeliveryOutcome, NewDelivery, offer_delivery_key
 from storage.sqlite import SqliteStore
 from tests.integration.test_campaigns_storage import influencer
 from tests.integration.test_operator_cli import kolbot
@@ -188,7 +188,7 @@ async def _broadcasting(database: Path) -> int:
             await uow.outbox.enqueue(
                 [
                     NewDelivery(
-                        dedupe_key=f"offer:{n}",
+                        dedupe_key=offer_delivery_key(1, n),
                         platform="telegram",
                         chat=f"t:{n}",
                         ref=f"offer:{n}",

@@ -24,6 +24,7 @@ from storage.models import (
     Profile,
     SealedPayout,
     SocialClaim,
+    offer_delivery_key,
 )
 from storage.sqlite import SqliteStore
 
@@ -293,23 +294,34 @@ async def test_decline_submit_withdraw_and_reminders(store: SqliteStore) -> None
 
 async def test_figures_count_offer_messages_by_delivery_status(store: SqliteStore) -> None:
     campaign_id, offer_ids = await _published(store, slots=5, people=5)
+    other = campaign_id * 10  # its keys share the first digit: offer:1: against offer:10:
     async with store.unit_of_work() as uow:
         await uow.outbox.enqueue(
             [
                 NewDelivery(
-                    dedupe_key=f"offer:{offer_id}",
+                    dedupe_key=offer_delivery_key(campaign_id, person),
                     platform="telegram",
-                    chat=f"t:{n}",
+                    chat=f"t:{person}",
                     ref=f"offer:{offer_id}",
                 )
-                for n, offer_id in enumerate(offer_ids, 1)
+                for person, offer_id in enumerate(offer_ids, 1)
             ]
-            # Another message to the same person is not an offer message.
-            + [NewDelivery(dedupe_key="hello", platform="telegram", chat="t:1", payload="{}")]
+            # Other messages, to the same people, are not this campaign's offer messages.
+            + [
+                NewDelivery(dedupe_key="hello", platform="telegram", chat="t:1", payload="{}"),
+                NewDelivery(
+                    dedupe_key=offer_delivery_key(other, 1),
+                    platform="telegram",
+                    chat="t:1",
+                    ref="offer:999",
+                ),
+            ]
         )
         now = utcnow() + timedelta(seconds=1)
         leased = await uow.outbox.claim("me", now + timedelta(minutes=1), now, 3, ["telegram"])
-        assert len(leased) == 3
+        assert [row.dedupe_key for row in leased] == [
+            offer_delivery_key(campaign_id, person) for person in (1, 2, 3)
+        ]
         await uow.outbox.finish(
             [
                 DeliveryOutcome(id=leased[0].id, status="sent", message_id="10"),

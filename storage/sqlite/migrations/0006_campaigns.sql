@@ -143,8 +143,5 @@ CREATE TABLE alert_settings (
 );
 CREATE INDEX alert_settings_mode ON alert_settings (mode) WHERE mode <> 'instant';
 
--- Offers are sent as rows that refer to them (ref 'offer:<id>'); a campaign's figures count
--- those rows by status.
-CREATE INDEX deliveries_ref ON deliveries (ref) WHERE ref IS NOT NULL;
 -- Matching starts from approved people in the target countries.
 CREATE INDEX people_status_country ON people (status, country);
