@@ -13,6 +13,13 @@ from bot.core.inbox import Inbox
 from bot.core.outbox import Outbox
 from bot.core.platform import Platform
 from bot.services import Services
+from bot.services.offer_cards import (
+    post_renderer,
+    record_offer_message,
+    record_post_message,
+    render_offer,
+)
+from bot.services.publishing import OFFER_REF, POST_REF
 from bot.services.sealing import key_source, unlock
 from bot.settings import Settings
 from bot.web import WebServer
@@ -52,6 +59,11 @@ class App:
             concurrency=settings.outbox_concurrency,
             give_up_after=timedelta(seconds=settings.delivery_give_up_seconds),
         )
+        self.platforms: dict[str, Platform] = {}
+        self.outbox.add_renderer(OFFER_REF, render_offer, on_sent=record_offer_message)
+        self.outbox.add_renderer(
+            POST_REF, post_renderer(self.private_link), on_sent=record_post_message
+        )
         self.inbox = Inbox(
             store,
             self.dispatcher,
@@ -84,6 +96,14 @@ class App:
     async def close(self) -> None:
         await self.store.close()
 
+    def private_link(self, platform: str, payload: str) -> str | None:
+        """A link that opens the bot's private chat on ``platform`` with ``/start payload``,
+        where the platform has such links (an optional capability of its adapter)."""
+        link: Callable[[str], str | None] | None = getattr(
+            self.platforms.get(platform), "private_start_link", None
+        )
+        return link(payload) if link is not None else None
+
     @property
     def idle(self) -> bool:
         """Nothing received is left unhandled, and nothing handled is left unsent."""
@@ -101,6 +121,7 @@ class App:
         The web server runs when asked, or by default whenever a platform other than the
         console does."""
         for platform in platforms:
+            self.platforms[platform.name] = platform
             self.outbox.register(platform)
             own: tuple[tuple[str, str], ...] = getattr(platform, "own_commands", ())
             self.dispatcher.router.platform_commands[platform.name] = own

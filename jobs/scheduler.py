@@ -11,6 +11,7 @@ from datetime import UTC
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
+from jobs.campaigns import close_ended_campaigns, publish_campaigns
 from jobs.maintenance import (
     purge_expired_conversations,
     purge_handled_updates,
@@ -30,5 +31,11 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     )
     scheduler.add_job(
         purge_sent_messages, "interval", hours=6, args=[services], id="purge_deliveries"
+    )
+    # Publishing starts within seconds of a campaign being marked for it, and carries on
+    # after a restart; a deadline closes its campaign within the minute.
+    scheduler.add_job(publish_campaigns, "interval", seconds=2, args=[services], id="publish")
+    scheduler.add_job(
+        close_ended_campaigns, "interval", minutes=1, args=[services], id="close_campaigns"
     )
     return scheduler

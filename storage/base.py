@@ -38,12 +38,14 @@ from storage.models import (
     NewDelivery,
     NewInboxItem,
     Offer,
+    OfferCard,
     OfferMessage,
     OfferStatus,
     Person,
     PersonStatus,
     Profile,
     PromoCode,
+    Recipient,
     Redemption,
     Screening,
     SealedPayout,
@@ -236,6 +238,11 @@ class OutboxRepository(ABC):
         """Record what became of leased rows; rows no longer leased by ``owner`` are left."""
 
     @abstractmethod
+    async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:
+        """Pending rows with these refs become due at the time given with each, at
+        ``priority`` (a paused campaign's offers held, then sent after it resumes)."""
+
+    @abstractmethod
     async def block_chat(self, platform: str, chat: str) -> int:
         """Every pending row to a chat that refused us becomes ``blocked``."""
 
@@ -372,6 +379,35 @@ class OfferRepository(ABC):
     async def add_many(self, campaign_id: int, person_ids: Sequence[int], now: datetime) -> int:
         """Offer the campaign to these people (one already offered it is skipped); how many
         offers are new."""
+
+    @abstractmethod
+    async def offer_matching(
+        self, campaign_id: int, after_person_id: int, limit: int, now: datetime
+    ) -> tuple[list[Recipient], int | None]:
+        """Offer the campaign to the next ``limit`` matching people after ``after_person_id``
+        (in person order) who have no offer of it yet; the recipients, and the last person
+        taken (None when no one was left)."""
+
+    @abstractmethod
+    async def offer_to(self, campaign_id: int, person_id: int, now: datetime) -> Recipient | None:
+        """Offer the campaign to this one person if they match it and have no offer of it."""
+
+    @abstractmethod
+    async def count_matching(self, campaign_id: int) -> int:
+        """How many matching people have no offer of the campaign yet."""
+
+    @abstractmethod
+    async def open_recipients(
+        self, campaign_id: int, after_offer_id: int, limit: int
+    ) -> list[Recipient]:
+        """Recipients of the campaign's offers still ``offered``, in offer order."""
+
+    @abstractmethod
+    async def cards(
+        self, campaign_id: int, offer_ids: Sequence[int], sent_after: datetime
+    ) -> list[OfferCard]:
+        """The sent cards of the campaign's accepted offers, and of these offers those sent
+        since ``sent_after``."""
 
     @abstractmethod
     async def get(self, offer_id: int) -> Offer | None: ...

@@ -147,6 +147,8 @@ class NewDelivery(_Frozen):
     priority: int = 0
     # Pending rows with the same key are superseded by a newer one (edits of one message).
     collapse_key: str | None = None
+    # Not before this moment (quiet hours, a digest's hour); None is as soon as possible.
+    next_attempt_at: datetime | None = None
 
 
 def offer_delivery_key(campaign_id: int, person_id: int) -> str:
@@ -167,7 +169,7 @@ class Delivery(NewDelivery):
     # Parts of a split message already sent: a retry resumes after them.
     parts_sent: int = 0
     created_at: datetime
-    next_attempt_at: datetime
+    next_attempt_at: datetime  # always known once stored
     failing_since: datetime | None = None
 
 
@@ -402,3 +404,27 @@ class AlertSettings(_Frozen):
     quiet_start: int = Field(default=22 * 60, ge=0, le=1439)
     quiet_end: int = Field(default=8 * 60, ge=0, le=1439)
     digest_sent_on: str | None = None
+
+
+class Recipient(_Frozen):
+    """Someone a campaign is offered to, with what deciding when to send it needs."""
+
+    offer_id: int
+    person_id: int
+    language: str
+    timezone: str
+    platform: str
+    dm_chat: str
+    alerts: AlertSettings
+
+
+class OfferCard(_Frozen):
+    """A card already sent for an offer, to edit when its campaign stops taking people."""
+
+    offer_id: int
+    status: OfferStatus
+    language: str
+    timezone: str
+    platform: str
+    chat: str
+    message_id: str

@@ -40,6 +40,9 @@ ChatKey = tuple[str, str]
 # Turns a ``ref`` (``offer:12``) into the message to send now, or None when there is nothing
 # to send any more (withdrawn). Registered per prefix.
 Renderer = Callable[[UnitOfWork, str], Awaitable[Outgoing | None]]
+# Told, in the unit of work that records the send, the platform's id of a message sent from a
+# ref: so what a ref stands for keeps its messages for later edits, whatever the outbox keeps.
+SentRecorder = Callable[[UnitOfWork, Delivery, str], Awaitable[None]]
 
 
 # The slot of the send running in this task: an adapter lends it back while it waits for
@@ -149,6 +152,7 @@ class Outbox:
         self._poll_interval = poll_interval
         self._retry_write = retry_write
         self._renderers = dict(renderers or {})
+        self._recorders: dict[str, SentRecorder] = {}
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(concurrency)
         # Rows held in memory at most: what a lease comfortably covers.
@@ -174,10 +178,14 @@ class Outbox:
     def register(self, platform: Platform) -> None:
         self._platforms[platform.name] = platform
 
-    def add_renderer(self, prefix: str, renderer: Renderer) -> None:
+    def add_renderer(
+        self, prefix: str, renderer: Renderer, *, on_sent: SentRecorder | None = None
+    ) -> None:
         if prefix in self._renderers:
             raise ValueError(f"a renderer for {prefix!r} is registered already")
         self._renderers[prefix] = renderer
+        if on_sent is not None:
+            self._recorders[prefix] = on_sent
 
     async def start(self) -> None:
         """Take back what gone processes left in flight, then send."""
@@ -473,6 +481,7 @@ class Outbox:
                 for row, decision, _ in batch:
                     if decision.unreachable:
                         await mark_unreachable(uow, row.platform, row.chat)
+                    await self._recorded(uow, row, decision.outcome)
         except StorageUnavailable as error:
             log.warning("outbox: cannot record %d outcomes now (%s)", len(batch), error)
             self._outcomes[:0] = batch
@@ -487,6 +496,13 @@ class Outbox:
         if any(decision.outcome.status == "pending" for _, decision, _ in batch):
             self._wake.set()
         return True
+
+    async def _recorded(self, uow: UnitOfWork, row: Delivery, outcome: DeliveryOutcome) -> None:
+        if row.ref is None or outcome.status != "sent" or not outcome.message_id:
+            return
+        recorder = self._recorders.get(row.ref.partition(":")[0])
+        if recorder is not None:
+            await recorder(uow, row, outcome.message_id)
 
 
 async def _all(waiters: list[asyncio.Future[None]]) -> None:

@@ -13,6 +13,7 @@ from bot.core.messages import ChatRef, Outgoing
 from bot.i18n import N_, translator
 from bot.services.access import audit
 from bot.services.people import change_status
+from bot.services.publishing import offer_to_newcomer
 from storage.base import UnitOfWork
 from storage.models import NewDelivery, Person
 
@@ -77,6 +78,8 @@ async def approve(uow: UnitOfWork, person_id: int, actor: str) -> Decision:
     if decision == "done" and person is not None:
         t = translator(person.language)
         await _notify(uow, person, "approved", t._(WELCOME, name=person.display_name))
+        # After the welcome: the open campaigns they match follow it.
+        await offer_to_newcomer(uow, person.id)
     return decision
 
 

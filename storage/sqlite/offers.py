@@ -6,10 +6,48 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.base import OfferRepository
-from storage.models import Acceptance, Offer, OfferMessage, OfferStatus
+from storage.models import (
+    Acceptance,
+    AlertSettings,
+    Offer,
+    OfferCard,
+    OfferMessage,
+    OfferStatus,
+    Recipient,
+)
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
 _REMINDERS = {"48h": "reminded_48h_at", "2h": "reminded_2h_at"}
+
+# Approved people a campaign (``c``) targets and has not offered itself to yet: its countries,
+# one of its niches, its follower minimum over all their networks, alerts not turned off, and
+# an account to send to. A campaign with no countries (or niches) takes every one.
+_MATCHES = (
+    "p.status = 'approved' AND p.erased_at IS NULL "
+    "AND (NOT EXISTS (SELECT 1 FROM campaign_countries cc WHERE cc.campaign_id = c.id) "
+    "OR EXISTS (SELECT 1 FROM campaign_countries cc "
+    "WHERE cc.campaign_id = c.id AND cc.country = p.country)) "
+    "AND (NOT EXISTS (SELECT 1 FROM campaign_niches cn WHERE cn.campaign_id = c.id) "
+    "OR EXISTS (SELECT 1 FROM person_niches pn JOIN campaign_niches cn "
+    "ON cn.campaign_id = c.id AND cn.niche = pn.niche WHERE pn.person_id = p.id)) "
+    "AND (c.min_followers = 0 OR (SELECT COALESCE(SUM(s.followers), 0) "
+    "FROM social_profiles s WHERE s.person_id = p.id) >= c.min_followers) "
+    "AND NOT EXISTS (SELECT 1 FROM alert_settings al "
+    "WHERE al.person_id = p.id AND al.mode = 'off') "
+    "AND EXISTS (SELECT 1 FROM accounts ac WHERE ac.person_id = p.id) "
+    "AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.campaign_id = c.id AND o.person_id = p.id)"
+)
+
+# Who an offer goes to: the person's first account still reachable (else their first), and
+# their alert settings (the defaults where they kept them).
+_RECIPIENTS = (
+    "SELECT o.id AS offer_id, o.person_id, p.language, p.timezone, ac.platform, ac.dm_chat, "
+    "al.mode, al.digest_hour, al.quiet_start, al.quiet_end, al.digest_sent_on "
+    "FROM offers o JOIN people p ON p.id = o.person_id "
+    "JOIN accounts ac ON ac.id = (SELECT a.id FROM accounts a WHERE a.person_id = o.person_id "
+    "ORDER BY a.reachable DESC, a.id LIMIT 1) "
+    "LEFT JOIN alert_settings al ON al.person_id = o.person_id "
+)
 
 
 class SqliteOffers(OfferRepository):
@@ -31,6 +69,85 @@ class SqliteOffers(OfferRepository):
         the campaign's offers (a million of them) twice."""
         row = await self._s.one("SELECT total_changes() AS n")
         return int(row["n"]) if row else 0
+
+    async def offer_matching(
+        self, campaign_id: int, after_person_id: int, limit: int, now: datetime
+    ) -> tuple[list[Recipient], int | None]:
+        at = to_db_time(now)
+        # One statement per batch: offers come straight out of the match, in person order, so
+        # the next batch carries on after the last person this one took.
+        made = await self._s.all(
+            "INSERT INTO offers (campaign_id, person_id, created_at, updated_at) "  # noqa: S608
+            "SELECT c.id, p.id, ?, ? FROM campaigns c JOIN people p ON p.id > ? "
+            f"WHERE c.id = ? AND {_MATCHES} ORDER BY p.id LIMIT ? "
+            "ON CONFLICT (campaign_id, person_id) DO NOTHING RETURNING id, person_id",
+            (at, at, after_person_id, campaign_id, limit),
+        )
+        if not made:
+            return [], None
+        ids = [int(row["id"]) for row in made]
+        last = max(int(row["person_id"]) for row in made)
+        rows = await self._s.all(
+            _RECIPIENTS + "WHERE o.campaign_id = ? AND o.id BETWEEN ? AND ? ORDER BY o.id",
+            (campaign_id, min(ids), max(ids)),
+        )
+        return [_recipient(row) for row in rows], last
+
+    async def offer_to(self, campaign_id: int, person_id: int, now: datetime) -> Recipient | None:
+        at = to_db_time(now)
+        made = await self._s.one(
+            "INSERT INTO offers (campaign_id, person_id, created_at, updated_at) "  # noqa: S608
+            "SELECT c.id, p.id, ?, ? FROM campaigns c JOIN people p ON p.id = ? "
+            f"WHERE c.id = ? AND {_MATCHES} "
+            "ON CONFLICT (campaign_id, person_id) DO NOTHING RETURNING id",
+            (at, at, person_id, campaign_id),
+        )
+        if made is None:
+            return None
+        row = await self._s.one(_RECIPIENTS + "WHERE o.id = ?", (made["id"],))
+        return _recipient(row) if row else None
+
+    async def count_matching(self, campaign_id: int) -> int:
+        row = await self._s.one(
+            "SELECT COUNT(*) AS n FROM campaigns c JOIN people p "  # noqa: S608
+            f"WHERE c.id = ? AND {_MATCHES}",
+            (campaign_id,),
+        )
+        return int(row["n"]) if row else 0
+
+    async def open_recipients(
+        self, campaign_id: int, after_offer_id: int, limit: int
+    ) -> list[Recipient]:
+        rows = await self._s.all(
+            _RECIPIENTS + "WHERE o.campaign_id = ? AND o.status = 'offered' AND o.id > ? "
+            "ORDER BY o.id LIMIT ?",
+            (campaign_id, after_offer_id, limit),
+        )
+        return [_recipient(row) for row in rows]
+
+    async def cards(
+        self, campaign_id: int, offer_ids: Sequence[int], sent_after: datetime
+    ) -> list[OfferCard]:
+        cards: list[OfferCard] = []
+        since = to_db_time(sent_after)
+        query = (
+            "SELECT o.id AS offer_id, o.status, p.language, p.timezone, m.platform, m.chat, "
+            "m.message_id FROM offers o JOIN offer_messages m ON m.offer_id = o.id "
+            "JOIN people p ON p.id = o.person_id WHERE o.campaign_id = ? "
+        )
+        accepted = await self._s.all(
+            query + "AND o.status IN ('accepted', 'submitted') ORDER BY o.id", (campaign_id,)
+        )
+        cards += [_card(row) for row in accepted]
+        for start in range(0, len(offer_ids), 500):
+            chunk = offer_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._s.all(
+                query + f"AND o.id IN ({marks}) AND m.sent_at >= ? ORDER BY o.id",
+                (campaign_id, *chunk, since),
+            )
+            cards += [_card(row) for row in rows]
+        return cards
 
     async def get(self, offer_id: int) -> Offer | None:
         row = await self._s.one("SELECT * FROM offers WHERE id = ?", (offer_id,))
@@ -206,4 +323,40 @@ def _offer(row: Row) -> Offer:
         withdrawn_at=maybe_time(row["withdrawn_at"]),
         reminded_48h_at=maybe_time(row["reminded_48h_at"]),
         reminded_2h_at=maybe_time(row["reminded_2h_at"]),
+    )
+
+
+def _recipient(row: Row) -> Recipient:
+    person_id = int(row["person_id"])
+    if row["mode"] is None:
+        alerts = AlertSettings(person_id=person_id)
+    else:
+        alerts = AlertSettings(
+            person_id=person_id,
+            mode=row["mode"],
+            digest_hour=row["digest_hour"],
+            quiet_start=row["quiet_start"],
+            quiet_end=row["quiet_end"],
+            digest_sent_on=row["digest_sent_on"],
+        )
+    return Recipient(
+        offer_id=row["offer_id"],
+        person_id=person_id,
+        language=row["language"],
+        timezone=row["timezone"],
+        platform=row["platform"],
+        dm_chat=row["dm_chat"],
+        alerts=alerts,
+    )
+
+
+def _card(row: Row) -> OfferCard:
+    return OfferCard(
+        offer_id=row["offer_id"],
+        status=row["status"],
+        language=row["language"],
+        timezone=row["timezone"],
+        platform=row["platform"],
+        chat=row["chat"],
+        message_id=row["message_id"],
     )

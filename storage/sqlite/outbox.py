@@ -174,6 +174,18 @@ class SqliteOutbox(OutboxRepository):
             ],
         )
 
+    async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:
+        before = await self._s.one("SELECT total_changes() AS n")
+        await self._s.many(
+            "UPDATE deliveries SET next_attempt_at = ?, priority = ? "
+            "WHERE ref = ? AND status = 'pending'",
+            [(to_db_time(at), priority, ref) for ref, at in due],
+        )
+        after = await self._s.one("SELECT total_changes() AS n")
+        assert before is not None
+        assert after is not None
+        return int(after["n"]) - int(before["n"])
+
     async def block_chat(self, platform: str, chat: str) -> int:
         return await self._s.run(
             "UPDATE deliveries SET status = 'blocked', finished_at = ?, "
@@ -240,7 +252,7 @@ def _insert_values(
         new.priority,
         new.collapse_key,
         until,
-        now,
+        to_db_time(new.next_attempt_at) if new.next_attempt_at is not None else now,
         now,
         now,
         owner,

@@ -33,7 +33,13 @@ async def test_scheduler_starts_and_stops_with_the_app(app: App) -> None:
     await asyncio.sleep(0.05)
     assert app.scheduler.running
     jobs = {job.id: job for job in app.scheduler.get_jobs()}
-    assert set(jobs) == {"purge_conversations", "purge_updates", "purge_deliveries"}
+    assert set(jobs) == {
+        "purge_conversations",
+        "purge_updates",
+        "purge_deliveries",
+        "publish",
+        "close_campaigns",
+    }
     assert all(
         job.misfire_grace_time == JOB_DEFAULTS["misfire_grace_time"] for job in jobs.values()
     )

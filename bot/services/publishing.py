@@ -1,0 +1,325 @@
+"""Publishing: a campaign's offers reach every matching influencer, and its post every linked
+chat; pausing holds the offers not sent yet, closing withdraws them.
+
+Publishing is a job, not one transaction: a campaign marked ``publishing`` is matched in
+batches, each batch's offers and outbox rows committing together, so a crash between batches
+loses nothing and a run after it carries on. Offers are keyed by (campaign, person) and their
+rows by a dedupe key of the same, so nothing is ever offered or sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+from bot.services.access import audit
+from bot.services.offer_cards import OFFER_PRIORITY, Ending, ending_edits
+from storage.base import Store, UnitOfWork
+from storage.clock import utcnow
+from storage.models import AlertSettings, Campaign, NewDelivery, Recipient
+
+log = logging.getLogger(__name__)
+
+# A paused campaign's offers wait at the very end of the line, due at no time, so they keep
+# nobody else's messages waiting behind them.
+HELD_PRIORITY: Final = 2**31
+HELD_UNTIL: Final = datetime(9999, 1, 1, tzinfo=UTC)
+BATCH: Final = 5000
+# Cards sent this recently are edited when their campaign stops taking people; older ones
+# are answered when pressed.
+RECENT_CARDS: Final = timedelta(hours=48)
+
+OFFER_REF: Final = "offer"
+POST_REF: Final = "post"
+CAMPAIGN_ACTOR: Final = "kolbot"
+
+
+def offer_ref(offer_id: int) -> str:
+    return f"{OFFER_REF}:{offer_id}"
+
+
+def post_ref(campaign_id: int, agency_chat_id: int) -> str:
+    return f"{POST_REF}:{campaign_id}:{agency_chat_id}"
+
+
+def campaign_target(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+# When an offer goes out ---------------------------------------------------------------------
+
+
+def send_time(alerts: AlertSettings, timezone: str, now: datetime) -> datetime:
+    """When a new offer may reach this person: now, or when their quiet hours end; for a
+    daily digest, at their digest hour (never inside their quiet hours)."""
+    return _send_time(
+        alerts.mode, alerts.digest_hour, alerts.quiet_start, alerts.quiet_end, timezone, now
+    )
+
+
+@lru_cache(maxsize=4096)
+def _send_time(
+    mode: str, digest_hour: int, quiet_start: int, quiet_end: int, timezone: str, now: datetime
+) -> datetime:
+    """Cached: a batch shares ``now``, and its people share a few zones and settings."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = now.astimezone(zone)
+    if mode == "digest":
+        digest = datetime.combine(local.date(), time(digest_hour), zone)
+        if digest < local:
+            digest += timedelta(days=1)
+        local = digest
+    return _after_quiet(local, quiet_start, quiet_end).astimezone(UTC)
+
+
+def _after_quiet(local: datetime, quiet_start: int, quiet_end: int) -> datetime:
+    """``local`` itself, or the end of the quiet hours it falls in."""
+    if quiet_start == quiet_end:
+        return local
+    minute = local.hour * 60 + local.minute
+    if quiet_start < quiet_end:
+        quiet = quiet_start <= minute < quiet_end
+    else:
+        quiet = minute >= quiet_start or minute < quiet_end
+    if not quiet:
+        return local
+    end = datetime.combine(local.date(), time(quiet_end // 60, quiet_end % 60), local.tzinfo)
+    if end <= local:
+        end += timedelta(days=1)
+    return end
+
+
+def offer_delivery(campaign_id: int, recipient: Recipient, now: datetime) -> NewDelivery:
+    """The outbox row of one offer: a ref rendered when sent, one per campaign and person."""
+    return NewDelivery(
+        dedupe_key=f"{OFFER_REF}:{campaign_id}:{recipient.person_id}",
+        platform=recipient.platform,
+        chat=recipient.dm_chat,
+        ref=offer_ref(recipient.offer_id),
+        priority=OFFER_PRIORITY,
+        next_attempt_at=send_time(recipient.alerts, recipient.timezone, now),
+    )
+
+
+# Publishing -------------------------------------------------------------------------------
+
+
+async def publish_batch(
+    uow: UnitOfWork, campaign_id: int, after_person_id: int, limit: int, now: datetime
+) -> int | None:
+    """Offer the campaign to the next ``limit`` matching people and queue their offers; the
+    last person taken, None when everyone was (or the campaign is no longer publishing)."""
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None or campaign.status != "publishing":
+        return None
+    recipients, last = await uow.offers.offer_matching(campaign_id, after_person_id, limit, now)
+    if recipients:
+        await uow.outbox.enqueue([offer_delivery(campaign_id, r, now) for r in recipients])
+    return last
+
+
+async def publish(store: Store, campaign_id: int, batch: int = BATCH) -> bool:
+    """Carry a ``publishing`` campaign through: its audience counted (once), its offers
+    queued batch by batch, a post for each linked chat, then ``published``. A run after a
+    crash starts over and finds only those not offered yet. True when it was published."""
+    async with store.unit_of_work() as uow:
+        campaign = await uow.campaigns.get(campaign_id)
+        if campaign is None or campaign.status != "publishing":
+            return False
+        if campaign.audience is None:
+            await uow.campaigns.set_audience(
+                campaign_id, await uow.offers.count_matching(campaign_id)
+            )
+    after: int | None = 0
+    while after is not None:
+        async with store.unit_of_work() as uow:
+            after = await publish_batch(uow, campaign_id, after, batch, utcnow())
+    async with store.unit_of_work() as uow:
+        now = utcnow()
+        if not await uow.campaigns.change_status(campaign_id, ("publishing",), "published", now):
+            return False
+        campaign = await uow.campaigns.get(campaign_id)
+        assert campaign is not None
+        await post_to_linked_chats(uow, campaign)
+        await audit(
+            uow,
+            CAMPAIGN_ACTOR,
+            "campaign.published",
+            target=campaign_target(campaign_id),
+            agency_id=campaign.agency_id,
+        )
+    return True
+
+
+async def publish_pending(store: Store, batch: int = BATCH) -> int:
+    """The job: every campaign left ``publishing`` (just marked, or interrupted)."""
+    async with store.reading() as uow:
+        campaigns = await uow.campaigns.in_status("publishing")
+    published = 0
+    for campaign in campaigns:
+        if await publish(store, campaign.id, batch):
+            published += 1
+            log.info("campaign %d published", campaign.id)
+    return published
+
+
+async def post_to_linked_chats(uow: UnitOfWork, campaign: Campaign) -> int:
+    """One post in each of the agency's groups and channels, rendered when sent."""
+    chats = await uow.agency_chats.of_agency(campaign.agency_id)
+    return await uow.outbox.enqueue(
+        [
+            NewDelivery(
+                dedupe_key=post_ref(campaign.id, chat.id),
+                platform=chat.platform,
+                chat=chat.chat,
+                ref=post_ref(campaign.id, chat.id),
+                priority=OFFER_PRIORITY,
+            )
+            for chat in chats
+        ]
+    )
+
+
+async def offer_to_newcomer(uow: UnitOfWork, person_id: int) -> int:
+    """Someone just approved gets the open campaigns they match that have slots left; in
+    the unit of work of their approval. How many offers were made."""
+    now = utcnow()
+    made = 0
+    for status in ("published", "publishing"):
+        after = 0
+        while True:
+            campaigns = await uow.campaigns.in_status(status, limit=100, after_id=after)
+            if not campaigns:
+                break
+            after = campaigns[-1].id
+            for campaign in campaigns:
+                if campaign.slots_left <= 0 or campaign.deadline <= now:
+                    continue
+                recipient = await uow.offers.offer_to(campaign.id, person_id, now)
+                if recipient is not None:
+                    await uow.outbox.enqueue([offer_delivery(campaign.id, recipient, now)])
+                    made += 1
+    return made
+
+
+# Pausing, resuming, closing ----------------------------------------------------------------
+
+
+async def hold_offers(uow: UnitOfWork, campaign_id: int) -> int:
+    """A pause: the campaign's offers not sent yet wait until it resumes."""
+    held = 0
+    after = 0
+    while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
+        after = recipients[-1].offer_id
+        held += await uow.outbox.reschedule(
+            [(offer_ref(r.offer_id), HELD_UNTIL) for r in recipients], HELD_PRIORITY
+        )
+    return held
+
+
+async def release_offers(uow: UnitOfWork, campaign_id: int) -> int:
+    """A resume: the held offers go out, each when its person may receive it."""
+    now = utcnow()
+    released = 0
+    after = 0
+    while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
+        after = recipients[-1].offer_id
+        released += await uow.outbox.reschedule(
+            [(offer_ref(r.offer_id), send_time(r.alerts, r.timezone, now)) for r in recipients],
+            OFFER_PRIORITY,
+        )
+    return released
+
+
+async def withdraw_offers(uow: UnitOfWork, campaign_id: int, ending: Ending) -> int:
+    """The campaign takes nobody more: open offers are withdrawn (their rows not sent yet
+    send nothing), and the cards of accepted offers and of those sent in the last 48 hours
+    are edited to say so. How many offers were withdrawn."""
+    now = utcnow()
+    withdrawn = await uow.offers.withdraw_open(campaign_id, now)
+    cards = await uow.offers.cards(campaign_id, withdrawn, now - RECENT_CARDS)
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is not None and cards:
+        await uow.outbox.add(ending_edits(campaign, cards, ending))
+    return len(withdrawn)
+
+
+async def close(uow: UnitOfWork, campaign_id: int, ending: Ending, actor: str) -> bool:
+    """Close a campaign (from any open status) and withdraw its open offers."""
+    changed = await uow.campaigns.change_status(
+        campaign_id, ("publishing", "published", "paused"), "closed", utcnow()
+    )
+    if changed:
+        await withdraw_offers(uow, campaign_id, ending)
+        campaign = await uow.campaigns.get(campaign_id)
+        await audit(
+            uow,
+            actor,
+            "campaign.close",
+            target=campaign_target(campaign_id),
+            agency_id=campaign.agency_id if campaign else None,
+            detail=ending,
+        )
+    return changed
+
+
+async def close_ended(store: Store) -> int:
+    """The job: campaigns past their deadline, or with every slot taken, are closed."""
+    now = utcnow()
+    ending: list[tuple[int, Ending]] = []
+    async with store.reading() as uow:
+        for status in ("published", "paused"):
+            after = 0
+            while campaigns := await uow.campaigns.in_status(status, after_id=after):
+                after = campaigns[-1].id
+                ending += _ended(campaigns, now)
+    closed = 0
+    for campaign_id, why in ending:
+        async with store.unit_of_work() as uow:
+            closed += await close(uow, campaign_id, why, CAMPAIGN_ACTOR)
+    return closed
+
+
+def _ended(campaigns: Sequence[Campaign], now: datetime) -> list[tuple[int, Ending]]:
+    found: list[tuple[int, Ending]] = []
+    for campaign in campaigns:
+        if campaign.deadline <= now:
+            found.append((campaign.id, "deadline"))
+        elif campaign.slots_left <= 0:
+            found.append((campaign.id, "full"))
+    return found
+
+
+# What a press on an offer's card meets --------------------------------------------------------
+
+OfferState = Literal["open", "paused", "full", "closed", "taken", "gone"]
+
+
+async def offer_state(uow: UnitOfWork, offer_id: int, person_id: int) -> OfferState:
+    """What a press on this person's offer card meets: ``open`` (they may accept), the
+    campaign ``paused``, ``full`` or ``closed`` (a deadline passed, or closed), ``taken``
+    (they decided already), or ``gone`` (no such offer of theirs)."""
+    offer = await uow.offers.get(offer_id)
+    if offer is None or offer.person_id != person_id:
+        return "gone"
+    campaign = await uow.campaigns.get(offer.campaign_id)
+    if campaign is None:
+        return "gone"
+    if offer.status in ("accepted", "declined", "submitted"):
+        return "taken"
+    if offer.status == "withdrawn" or campaign.status in ("closed", "draft"):
+        return "closed"
+    if campaign.deadline <= utcnow():
+        return "closed"
+    if campaign.status == "paused":
+        return "paused"
+    if campaign.slots_left <= 0:
+        return "full"
+    return "open"
