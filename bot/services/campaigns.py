@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from bot.services.access import audit
+from bot.services.publishing import hold_offers, release_offers, withdraw_offers
 from storage.base import UnitOfWork
 from storage.clock import utcnow
 from storage.models import Campaign, CampaignFigures, CampaignStatus, NewCampaign
@@ -119,10 +120,15 @@ async def apply(
         )
         return Change("not_now", await uow.campaigns.get(campaign_id))
     if action == "close":
-        withdrawn = await uow.offers.withdraw_open(campaign_id, now)
-        detail = f"{campaign.status} -> closed, {len(withdrawn)} open offers withdrawn"
+        withdrawn = await withdraw_offers(uow, campaign_id, "closed")
+        detail = f"{campaign.status} -> closed, {withdrawn} open offers withdrawn"
     else:
         detail = f"{campaign.status} -> {following}"
+    # Offers not sent yet wait while it is paused, and go out when it resumes.
+    if action == "pause":
+        await hold_offers(uow, campaign_id)
+    elif action == "resume":
+        await release_offers(uow, campaign_id)
     await audit(uow, actor, name, target=target, agency_id=campaign.agency_id, detail=detail)
     return Change("done", await uow.campaigns.get(campaign_id))
 

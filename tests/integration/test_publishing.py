@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import App
 from bot.core.messages import Outgoing
-from bot.services import publishing
+from bot.services import campaigns, publishing
 from bot.services.offer_cards import OFFER_PRIORITY, render_offer
 from bot.services.publishing import (
     HELD_PRIORITY,
@@ -254,6 +254,25 @@ async def test_a_pause_holds_unsent_offers_until_the_campaign_resumes(
         assert await release_offers(uow, campaign_id) == 3
     assert len(await _claimable(store)) == 3
     assert {priority for _, _, priority, *_ in offer_rows(store)} == {OFFER_PRIORITY}
+
+
+async def test_pause_resume_and_close_as_agencies_do_them_hold_and_withdraw(
+    store: SqliteStore,
+) -> None:
+    await add_people(store, [person(n) for n in range(1, 3)])
+    campaign_id = await campaign(store)
+    await publish(store, campaign_id)
+    async with store.unit_of_work() as uow:
+        change = await campaigns.apply(uow, campaign_id, "pause", "cli", agency_id=None)
+    assert change.outcome == "done"
+    assert await _claimable(store) == []
+    async with store.unit_of_work() as uow:
+        await campaigns.apply(uow, campaign_id, "resume", "cli", agency_id=None)
+    assert await _claimable(store) == ["offer:1", "offer:2"]
+    async with store.unit_of_work() as uow:
+        await campaigns.apply(uow, campaign_id, "close", "cli", agency_id=None)
+        assert await render_offer(uow, "offer:1") is None
+    assert rows(store, "SELECT DISTINCT status FROM offers") == [("withdrawn",)]
 
 
 async def test_closing_withdraws_open_offers_and_edits_recent_and_accepted_cards(
