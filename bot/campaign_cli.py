@@ -87,32 +87,29 @@ def add_commands(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(_run(args, settings))
-
-
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    command = args.campaign_command
     parsed: NewCampaign | list[str] = []
-    if command == "create":
+    if args.campaign_command == "create":
         try:
-            source = args.file.read_text(encoding="utf-8")
-            data = tomllib.loads(source)
+            data = tomllib.loads(args.file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            print(f"kolbot: {args.file}: {error}", file=sys.stderr)
-            return INVALID
-        parsed = parse_file(data, args.agency, utcnow())
-        if isinstance(parsed, list):
-            for problem in parsed:
-                print(f"kolbot: {args.file}: {problem}", file=sys.stderr)
-            return INVALID
+            parsed = [str(error)]
+        else:
+            parsed = parse_file(data, args.agency, utcnow())
+    return asyncio.run(_run(args, settings, parsed))
+
+
+async def _run(
+    args: argparse.Namespace, settings: Settings, parsed: NewCampaign | list[str]
+) -> int:
+    command = args.campaign_command
     store = await SqliteStore.open(
         settings.database,
         timedelta(days=settings.signup_ttl_days),
         durability=settings.database_durability,
     )
     try:
-        if isinstance(parsed, NewCampaign):
-            return await _create(store, parsed, args.publish)
+        if command == "create":
+            return await _create_from(store, parsed, args.file, args.agency, args.publish)
         if command == "list":
             return await _list(store, args.agency, args.limit)
         if command == "status":
@@ -120,6 +117,27 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _change(store, args.id, command)
     finally:
         await store.close()
+
+
+async def _create_from(
+    store: Store, parsed: NewCampaign | list[str], path: Path, agency_id: int, publish: bool
+) -> int:
+    """Create what the file describes, or say what is wrong with it (audited as refused)."""
+    if isinstance(parsed, NewCampaign):
+        return await _create(store, parsed, publish)
+    for problem in parsed:
+        print(f"kolbot: {path}: {problem}", file=sys.stderr)
+    fields_named = ", ".join(problem.split(":", 1)[0] for problem in parsed)
+    async with store.unit_of_work() as uow:
+        await audit(
+            uow,
+            CLI,
+            "campaign.create",
+            refused=True,
+            agency_id=agency_id,
+            detail=f"invalid file {path.name}: {fields_named}",
+        )
+    return INVALID
 
 
 def parse_file(data: Mapping[str, Any], agency_id: int, now: datetime) -> NewCampaign | list[str]:

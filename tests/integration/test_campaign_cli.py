@@ -171,6 +171,13 @@ colour = "red"
     assert (nobody.returncode, nobody.stderr.strip()) == (2, "kolbot: there is no agency 99")
     listing = kolbot(database, "campaign", "list")
     assert listing.stdout.startswith("no campaigns yet")
+    tail = kolbot(database, "audit", "tail", "-n", "5").stdout.splitlines()
+    refusals = [line.split(" ", 3)[3] for line in tail if " refused " in line]
+    assert refusals[0] == (
+        "cli campaign.create (invalid file bad.toml: colour, brand, commission, countries, "
+        "niches, min_followers, slots, landing_url, deadline)"
+    )
+    assert refusals[-1] == "cli campaign.create (no such agency)"
 
 
 async def _broadcasting(database: Path) -> int:
