@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Sequence
 
 import aiohttp
 import pytest
@@ -10,6 +12,7 @@ from pydantic import SecretStr
 
 from bot.adapters.telegram_adapter import TelegramPlatform
 from bot.app import App
+from bot.core.messages import Incoming
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot
 from tests.fakes.telegram_server import SECRET_HEADER, FakeTelegram, post_update
@@ -234,3 +237,33 @@ async def test_polling_after_webhook_removes_the_webhook(
         anna = TgUser(bot, 403, "Anna")
         [reply] = await anna.say("/help")
         assert reply.text.startswith("Commands:")
+
+
+async def test_updates_posted_at_once_are_stored_together(
+    hook_settings: Settings, telegram: FakeTelegram, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram posts many updates at once: they are stored in a few transactions, not one
+    each, and every one is answered only once stored."""
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(hook_settings, telegram) as bot:
+        inbox = bot.app.inbox
+        batches: list[int] = []
+        accept = inbox.accept
+
+        async def counted(source: str, updates: Sequence[Incoming]) -> None:
+            batches.append(len(updates))
+            if len(batches) == 1:
+                await asyncio.sleep(0.5)  # a slow write: the others arrive meanwhile
+            await accept(source, updates)
+
+        monkeypatch.setattr(inbox, "accept", counted)
+        for user in range(420, 440):
+            telegram.add_user(user, f"User{user}")
+        updates = [telegram.text_update(user, user, "/help") for user in range(420, 440)]
+        statuses = await asyncio.gather(*(post_update(url, u, SECRET) for u in updates))
+        assert statuses == [200] * 20
+        assert sum(batches) == 20
+        assert len(batches) <= 3
+        stored = await bot.app.store.db.fetchall("SELECT update_id FROM inbox")
+        assert {row["update_id"] for row in stored} >= {str(u["update_id"]) for u in updates}
+        await bot.settled()

@@ -162,13 +162,19 @@ class Poller:
 
 class WebhookRoute:
     """The webhook endpoint on the app's web server: the secret checked in constant time, the
-    update stored, then 200 at once; 503 while the store cannot take it or kolbot stops."""
+    update stored, then 200 at once; 503 while the store cannot take it or kolbot stops.
+
+    Telegram posts up to ``max_connections`` updates at once: those that arrive while a batch
+    is being stored are stored together in the next (one transaction, as a getUpdates batch),
+    and each is answered once its batch is stored."""
 
     def __init__(self, reader: Reader, secret: str, source: str) -> None:
         self._reader = reader
         self._secret = secret.encode()
         self._source = source
         self.sink: UpdateSink | None = None
+        self._waiting: list[tuple[Incoming, asyncio.Future[None]]] = []
+        self._storing: asyncio.Task[None] | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         offered = request.headers.get(SECRET_HEADER, "").encode()
@@ -187,9 +193,36 @@ class WebhookRoute:
         incoming = self._reader.read(*update)
         if incoming is None:
             return web.Response()
+        stored = asyncio.get_running_loop().create_future()
+        self._waiting.append((incoming, stored))
+        if self._storing is None:
+            self._storing = asyncio.create_task(self._store(), name="telegram-webhook-store")
         try:
-            await self.sink.accept(self._source, [incoming])
+            await stored
         except StorageUnavailable as error:
             log.warning("telegram update %s not taken now: %s", update[1], error)
             return web.Response(status=503)
         return web.Response()
+
+    async def _store(self) -> None:
+        """Store what waits, batch after batch, until nothing does."""
+        batch: list[tuple[Incoming, asyncio.Future[None]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    if self.sink is None:
+                        raise StorageUnavailable("kolbot is stopping")
+                    await self.sink.accept(self._source, [incoming for incoming, _ in batch])
+                except Exception as error:
+                    for _, stored in batch:
+                        if not stored.done():
+                            stored.set_exception(error)
+                else:
+                    for _, stored in batch:
+                        if not stored.done():
+                            stored.set_result(None)
+        finally:
+            self._storing = None
+            for _, stored in batch:  # cancelled mid-store: their requests end unanswered
+                stored.cancel()
