@@ -23,7 +23,14 @@ from bot.services.sealing import key_source
 from bot.setting_problems import setting_problems
 from bot.settings import Settings
 from bot.web import WebServer
-from storage.sealing import EMPTY_PASSPHRASE, KeyUnusable, Sealer, fernet_key, read_key_file
+from storage.sealing import (
+    EMPTY_PASSPHRASE,
+    KeySource,
+    KeyUnusable,
+    Sealer,
+    fernet_key,
+    read_key_file,
+)
 from storage.sqlite.database import migrations
 from storage.sqlite.probe import probe, sealing
 
@@ -113,35 +120,10 @@ def check_database(settings: Settings, report: Report) -> None:
 def check_key(settings: Settings, report: Report) -> None:
     """The key is there, readable, private, seals and unseals, and is the key the database
     was sealed with (by the check of it the database keeps)."""
-    source = key_source(settings)
-    moved = ""
-    if source.secret is not None:
-        where = "KOLBOT_SECRET_KEY"
-        sealer: Sealer | None = Sealer(fernet_key(source.secret.get_secret_value()))
-    else:
-        path = source.file
-        if not path.exists() and source.old_file is not None and source.old_file.exists():
-            path, moved = source.old_file, f" (moved to {source.file} at the next start)"
-        where = str(path)
-        if not path.exists():
-            report.problem(
-                f"key file {path} does not exist and KOLBOT_SECRET_KEY is not set: `kolbot db "
-                "upgrade` creates a new key; if the database holds payout details already, "
-                "restore the key they were sealed with instead"
-            )
-            return
-        mode = path.stat().st_mode
-        if path.is_file() and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            report.problem(
-                f"key file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
-                f"chmod 600 {path}"
-            )
-        try:
-            sealer = read_key_file(path)
-        except KeyUnusable as error:
-            report.problem(str(error))
-            return
-    assert sealer is not None  # the file exists
+    found = _find_key(key_source(settings), report)
+    if found is None:
+        return
+    sealer, where, moved = found
     text = "kolbot check"
     if sealer.unseal(sealer.seal(text)) != text:
         report.problem(f"key {where} does not unseal what it seals")
@@ -149,6 +131,35 @@ def check_key(settings: Settings, report: Report) -> None:
     matches = _against_database(settings.database, sealer, where, report)
     if matches is not None:
         report.add("key", f"{where}{moved}: readable, seals and unseals; {matches}")
+
+
+def _find_key(source: KeySource, report: Report) -> tuple[Sealer, str, str] | None:
+    """The key, where it is, and where it is moved at the next start; None, with a problem,
+    when there is none to use. Nothing is moved or created."""
+    if source.secret is not None:
+        return Sealer(fernet_key(source.secret.get_secret_value())), "KOLBOT_SECRET_KEY", ""
+    path, moved = source.file, ""
+    if not path.exists() and source.old_file is not None and source.old_file.exists():
+        path, moved = source.old_file, f" (moved to {source.file} at the next start)"
+    try:
+        sealer = read_key_file(path)
+    except KeyUnusable as error:
+        report.problem(str(error))
+        return None
+    if sealer is None:
+        report.problem(
+            f"key file {path} does not exist and KOLBOT_SECRET_KEY is not set: `kolbot db "
+            "upgrade` creates a new key; if the database holds payout details already, "
+            "restore the key they were sealed with instead"
+        )
+        return None
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        report.problem(
+            f"key file {path} can be read by other users (mode {stat.S_IMODE(mode):04o}): "
+            f"chmod 600 {path}"
+        )
+    return sealer, str(path), moved
 
 
 def _against_database(database: Path, sealer: Sealer, where: str, report: Report) -> str | None:
