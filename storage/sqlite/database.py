@@ -104,7 +104,7 @@ def _create(path: Path) -> bool:
     except OSError as error:
         raise CannotOpen(f"database {path}: cannot create it: {error.strerror or error}") from None
     os.close(fd)
-    log.warning("created a new, empty database %s", path)
+    log.info("created a new, empty database %s", path)
     return True
 
 
