@@ -122,6 +122,7 @@ class App:
         console does."""
         for platform in platforms:
             self.platforms[platform.name] = platform
+            self.services.platforms.add(platform)
             self.outbox.register(platform)
             own: tuple[tuple[str, str], ...] = getattr(platform, "own_commands", ())
             self.dispatcher.router.platform_commands[platform.name] = own

@@ -1,7 +1,7 @@
 """Platform-free flows: they see Incoming events and answer with Outgoing messages."""
 
 from bot.core.router import Router
-from handlers import agency, campaigns, commands, review
+from handlers import agency, campaigns, commands, groups, offer_links, review
 
 
 def build_router() -> Router:
@@ -10,4 +10,6 @@ def build_router() -> Router:
     root.include(agency.router)
     root.include(review.router)
     root.include(campaigns.router)
+    root.include(groups.router)
+    root.include(offer_links.router)
     return root

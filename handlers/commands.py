@@ -12,6 +12,7 @@ from bot.services.people import edit_profile
 from handlers.access import roles
 from handlers.cards import draft_from_person, profile_card
 from handlers.keyboards import USE_BUTTONS, Keyboard, rows
+from handlers.offer_links import offer_link, show_offer
 from handlers.private_start import no_way_in
 from handlers.profile_flow import FLOW, MODE, SAVED, profile_flow
 
@@ -98,6 +99,10 @@ async def start(ctx: Context) -> None:
     if not await _require_private(
         ctx, N_("Signup happens in a private chat with me, so your details stay private.")
     ):
+        return
+    campaign_id = offer_link(ctx.incoming.args)
+    if ctx.person is not None and campaign_id is not None:
+        await show_offer(ctx, campaign_id)
         return
     if ctx.person is not None:
         ctx.reply(

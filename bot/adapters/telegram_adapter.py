@@ -23,6 +23,7 @@ from telegram import Bot
 from telegram import error as tg
 from telegram.request import BaseRequest
 
+from bot.adapters.telegram.chats import ChatQuestions
 from bot.adapters.telegram.inbound import ALLOWED_UPDATES, PLATFORM
 from bot.adapters.telegram.interactions import CallbackAnswers
 from bot.adapters.telegram.menus import publish_commands
@@ -31,8 +32,8 @@ from bot.adapters.telegram.receiving import Poller, Reader, WebhookRoute
 from bot.adapters.telegram.redact import remember
 from bot.adapters.telegram.request import AiohttpRequest
 from bot.adapters.telegram.sending import Sender
-from bot.core.messages import Outgoing
-from bot.core.platform import UpdateSink
+from bot.core.messages import ChatRef, Outgoing
+from bot.core.platform import ChatInfo, UpdateSink
 from bot.core.router import Command
 from bot.settings import Settings
 from bot.web import WebServer
@@ -129,6 +130,7 @@ class TelegramPlatform:
             group_rate=settings.telegram_group_rate,
         )
         self._sender = Sender(self._bot, self.pacer, self._request)
+        self._chats = ChatQuestions(self._answers_request, self._bot.base_url, self._bot_id)
         self._polling: asyncio.Task[None] | None = None
         self._mounted = False
         self._closed = asyncio.Event()
@@ -221,6 +223,18 @@ class TelegramPlatform:
         await self._answers.close()
         await self._answers_request.shutdown()
         await self._bot.shutdown()
+
+    # Chats and links ---------------------------------------------------------------------
+
+    async def is_chat_admin(self, chat: ChatRef, user_id: str) -> bool:
+        return await self._chats.is_chat_admin(chat, user_id)
+
+    async def find_chat(self, name: str) -> ChatInfo | None:
+        return await self._chats.find_chat(name)
+
+    def private_start_link(self, payload: str) -> str:
+        """A deep link: opens the private chat with the bot and sends ``/start payload``."""
+        return f"https://t.me/{self.username}?start={payload}"
 
     # Sending -----------------------------------------------------------------------------
 

@@ -119,7 +119,9 @@ class Outgoing(_Frozen):
 
 # "opened": the person's screen starts empty (the console at every start), so nothing said
 # before is in view; the core says where they are and asks the pending question again.
-EventKind = Literal["command", "text", "button", "opened"]
+# "moved": the chat itself got a new address (a Telegram group that became a supergroup);
+# ``moved_to`` is the new one.
+EventKind = Literal["command", "text", "button", "opened", "moved"]
 
 
 class Incoming(_Frozen):
@@ -142,3 +144,4 @@ class Incoming(_Frozen):
     # When the person sent it, if the platform says: a flood is judged by it, so messages
     # written while the bot was down are not taken for one when they arrive together.
     sent_at: datetime | None = None
+    moved_to: ChatRef | None = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol, cast
 
-from bot.core.messages import Incoming, Outgoing
+from pydantic import BaseModel, ConfigDict
+
+from bot.core.messages import ChatRef, Incoming, Outgoing
 from storage.base import StorageUnavailable  # what accept raises; adapters catch it
 
 
@@ -45,7 +47,10 @@ class Transient(SendError):
 
 __all__ = [
     "BadRequest",
+    "ChatInfo",
+    "ChatQueries",
     "Platform",
+    "PlatformQueries",
     "RateLimited",
     "ResumePoints",
     "SendError",
@@ -91,7 +96,8 @@ class Platform(Protocol):
     webhook) to the app's web server before it starts, and ``stop_receiving()`` is a stop's
     first step (no more updates in, sends still work until ``stop``). So is one attribute:
     ``own_commands``, the (name, description msgid) pairs of commands the platform answers
-    itself, which /help lists on it."""
+    itself, which /help lists on it. Chat questions are optional too (``ChatQueries``), for
+    linking groups and channels."""
 
     name: str
 
@@ -110,3 +116,43 @@ class Platform(Protocol):
     async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
         """Send or edit one message from part ``first_part`` on; return its platform message
         id. Raise a SendError."""
+
+
+class ChatInfo(BaseModel):
+    """A group or channel as its platform describes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chat: ChatRef
+    title: str
+    kind: Literal["group", "channel"]
+
+
+class ChatQueries(Protocol):
+    """What a platform can be asked about its chats, where it can answer: the checks before
+    a group or channel becomes an agency's broadcast target."""
+
+    async def is_chat_admin(self, chat: ChatRef, user_id: str) -> bool:
+        """Whether the user (the bot itself when ``user_id`` is ``"self"``) administers the
+        chat: may post and manage there. False when the chat is unknown or out of reach."""
+
+    async def find_chat(self, name: str) -> ChatInfo | None:
+        """A public group or channel by its @name; None when there is none the bot sees."""
+
+
+class PlatformQueries:
+    """The running platforms' answers to chat questions, for handlers: they never see an
+    adapter, only whether a platform can answer and what it said."""
+
+    def __init__(self) -> None:
+        self._platforms: dict[str, object] = {}
+
+    def add(self, platform: Platform) -> None:
+        self._platforms[platform.name] = platform
+
+    def chats(self, platform: str) -> ChatQueries | None:
+        """The platform's chat questions, or None when it has none (the console)."""
+        found = self._platforms.get(platform)
+        if found is None or not callable(getattr(found, "is_chat_admin", None)):
+            return None
+        return cast(ChatQueries, found)

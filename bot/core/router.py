@@ -56,6 +56,8 @@ class Router:
         self.fallback: Handler | None = None
         # What to say when a person's screen starts empty ("opened" events).
         self.opened: Handler | None = None
+        # What follows a chat to its new address ("moved" events).
+        self.moved: Handler | None = None
         # Commands a platform answers itself (the console's /quit): (name, description msgid)
         # per platform name, so /help there lists them too.
         self.platform_commands: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -106,6 +108,7 @@ class Router:
         self.flows.update(other.flows)
         self.fallback = other.fallback or self.fallback
         self.opened = other.opened or self.opened
+        self.moved = other.moved or self.moved
         self.platform_commands.update(other.platform_commands)
 
     def _claim(self, prefix: str, owner: str) -> None:
@@ -117,9 +120,10 @@ class Router:
 
     async def dispatch(self, ctx: Context) -> None:
         incoming = ctx.incoming
-        if incoming.kind == "opened":
-            if self.opened is not None:
-                await self.opened(ctx)
+        if incoming.kind in ("opened", "moved"):
+            handler = self.opened if incoming.kind == "opened" else self.moved
+            if handler is not None:
+                await handler(ctx)
             return
         if incoming.kind == "command":
             command = self.commands.get(incoming.command or "")

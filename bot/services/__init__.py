@@ -4,8 +4,9 @@ Each takes the unit of work it runs in, so the caller decides what commits toget
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.core.platform import PlatformQueries
 from bot.settings import Settings
 from storage.base import Store
 from storage.sealing import Sealer
@@ -16,3 +17,5 @@ class Services:
     settings: Settings
     store: Store
     sealer: Sealer
+    # What the running platforms can be asked (is this person an admin of that group?).
+    platforms: PlatformQueries = field(default_factory=PlatformQueries)

@@ -88,6 +88,24 @@ QUERY_INVALID: Final = (
     "Bad Request: query is too old and response timeout expired or query ID is invalid"
 )
 BLOCKED: Final = "Forbidden: bot was blocked by the user"
+# What getChatMember says of an administrator besides its status: what it may do.
+ADMIN_RIGHTS: Final = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_post_messages": True,
+    "can_edit_messages": True,
+    "can_pin_messages": True,
+}
 UPGRADED: Final = "Bad Request: group chat was upgraded to a supergroup chat"
 _ENTITY: Final = re.compile(r"&(#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]+);")
 _TAG: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?>")
@@ -336,6 +354,8 @@ class FakeTelegram:
         self._users: dict[int, FakeUser] = {}
         self._chats: dict[int, dict[str, Any]] = {}
         self._members: dict[int, set[int]] = {}
+        # chat → its administrators (the first one its creator); BOT_ID when the bot is one
+        self._admins: dict[int, list[int]] = {}
         self._sent: dict[int, dict[int, SentMessage]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._update_ids = itertools.count(1)
@@ -371,6 +391,7 @@ class FakeTelegram:
                 "setMyCommands": self._set_my_commands,
                 "getMyCommands": self._get_my_commands,
                 "getChatMember": self._get_chat_member,
+                "getChat": self._get_chat,
             }.items()
         }
 
@@ -423,10 +444,51 @@ class FakeTelegram:
         self._chats[user_id] = chat
         return user
 
-    def add_group(self, chat_id: int, title: str, members: list[int]) -> None:
+    def add_group(
+        self,
+        chat_id: int,
+        title: str,
+        members: list[int],
+        *,
+        admins: list[int] | None = None,
+        username: str | None = None,
+    ) -> None:
+        """A group (a supergroup when its id starts with -100); ``admins`` administer it,
+        the first as its creator, and BOT_ID among them makes the bot one."""
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         self._chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
-        self._members[chat_id] = set(members)
+        if username is not None:
+            self._chats[chat_id]["username"] = username
+        self._members[chat_id] = set(members) | set(admins or ())
+        self._admins[chat_id] = list(admins or ())
+
+    def add_channel(self, chat_id: int, title: str, username: str, admins: list[int]) -> None:
+        """A public channel, @``username``; nobody but its ``admins`` posts there."""
+        self._chats[chat_id] = {
+            "id": chat_id,
+            "type": "channel",
+            "title": title,
+            "username": username,
+        }
+        self._members[chat_id] = set(admins)
+        self._admins[chat_id] = list(admins)
+
+    def migrate(self, chat_id: int, supergroup_id: int, by: int) -> None:
+        """The group becomes a supergroup: Telegram posts the news in both chats."""
+        self.upgrade(chat_id, supergroup_id)
+        self._admins[supergroup_id] = list(self._admins.get(chat_id, ()))
+        for here, field, there in (
+            (chat_id, "migrate_to_chat_id", supergroup_id),
+            (supergroup_id, "migrate_from_chat_id", chat_id),
+        ):
+            message = {
+                "message_id": self._next_message_id(here),
+                "date": int(time.time()),
+                "chat": self._chats[here],
+                "from": self._users[by].as_json(),
+                field: there,
+            }
+            self.push({"update_id": next(self._update_ids), "message": message})
 
     def block(self, chat_id: int) -> None:
         """The user blocks the bot: sends get 403 until they write to it again. A second send
@@ -974,13 +1036,35 @@ class FakeTelegram:
     async def _get_chat_member(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         chat = self._chat(params)
         user_id = int(params["user_id"])
+        admins = self._admins.get(chat["id"], [])
         if user_id == BOT_ID:
-            return {"status": "member", "user": (await self._get_me(params, files))}
-        if user_id not in self._users:
+            user = await self._get_me(params, files)
+        elif user_id in self._users:
+            user = self._users[user_id].as_json()
+        else:
             raise ApiError(400, "Bad Request: user not found")
+        if chat["type"] == "channel" and BOT_ID not in admins:
+            # Only a channel's admins may ask about its members.
+            raise ApiError(400, "Bad Request: member list is inaccessible")
+        if user_id in admins:
+            if admins[0] == user_id:
+                return {"status": "creator", "user": user, "is_anonymous": False}
+            return {"status": "administrator", "user": user, **ADMIN_RIGHTS}
+        if user_id == BOT_ID:
+            return {"status": "member", "user": user}
         members = self._members.get(chat["id"], {chat["id"]})
         status = "member" if user_id in members else "left"
-        return {"status": status, "user": self._users[user_id].as_json()}
+        return {"status": status, "user": user}
+
+    async def _get_chat(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        """By id, or a public chat by @username, as Telegram finds it."""
+        name = str(params.get("chat_id", ""))
+        if name.startswith("@"):
+            for chat in self._chats.values():
+                if chat.get("username", "").casefold() == name[1:].casefold():
+                    return {**chat, "accent_color_id": 0, "max_reaction_count": 11}
+            raise ApiError(400, "Bad Request: chat not found")
+        return {**self._chat(params), "accent_color_id": 0, "max_reaction_count": 11}
 
     # Helpers -------------------------------------------------------------------------------
 

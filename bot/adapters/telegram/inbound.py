@@ -109,9 +109,31 @@ def to_incoming(update: Json, bot_username: str) -> Incoming | None:
         return None
     private = _is_private(_field(message, "chat"))
     user = _object(message.get("from"))
-    if user is None or user.get("is_bot"):
+    if user is None:
+        return None
+    if "migrate_to_chat_id" in message or "migrate_from_chat_id" in message:
+        return _moved(update, message, user)
+    if user.get("is_bot"):
         return None
     return _written(update, message, user, private, bot_username)
+
+
+def _moved(update: Json, message: Json, user: Json) -> Incoming:
+    """A group that became a supergroup: Telegram says so in both, the old one naming the
+    new (``migrate_to_chat_id``) and the new one the old (``migrate_from_chat_id``)."""
+    here = str(_int(_field(_field(message, "chat"), "id")))
+    if "migrate_to_chat_id" in message:
+        old, new = here, str(_int(message["migrate_to_chat_id"]))
+    else:
+        old, new = str(_int(message["migrate_from_chat_id"])), here
+    return Incoming(
+        kind="moved",
+        chat=ChatRef(platform=PLATFORM, chat_id=old),
+        user=_user_ref(user),
+        is_private=False,
+        update_id=str(_int(_field(update, "update_id"))),
+        moved_to=ChatRef(platform=PLATFORM, chat_id=new),
+    )
 
 
 def _written(
