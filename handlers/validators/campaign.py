@@ -22,7 +22,7 @@ from handlers.catalog import NICHES
 from handlers.validators.errors import Invalid
 from handlers.validators.geo import CountryGuess, parse_country
 from handlers.validators.numbers import parse_follower_count
-from handlers.validators.text import clean_text
+from handlers.validators.text import TOO_LONG, clean_text
 from storage.models import Commission
 
 MAX_BRAND: Final = 80
@@ -113,9 +113,7 @@ def parse_brief(raw: str) -> str:
     if not text:
         return clean_text(text)  # raises the "send some text" message
     if len(text) > MAX_BRIEF:
-        raise Invalid(
-            N_("That is too long: please keep it to {max} characters or fewer."), max=MAX_BRIEF
-        )
+        raise Invalid(TOO_LONG, max=MAX_BRIEF)
     return text
 
 
