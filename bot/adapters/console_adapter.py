@@ -58,6 +58,9 @@ class ConsolePlatform:
             language_hint=language_hint or os.environ.get("LANG", "").split(".")[0] or None,
         )
         self._choices: dict[str, str] = {}
+        # Waiting at "> " on a terminal: what is sent meanwhile goes below it, and a stop
+        # (Ctrl-D, Ctrl-C) leaves the shell's prompt a line of its own.
+        self._at_prompt = False
         self._message_ids = itertools.count(1)
         self._closed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -103,13 +106,16 @@ class ConsolePlatform:
                 choices[number] = button.data
                 choices[button.label.casefold()] = button.data
         self._choices = choices
-        self._write("\n".join(lines) + "\n\n")
+        if self._at_prompt:
+            # Sent while the person was not answering (an approval, an offer): below the
+            # prompt, which then comes again.
+            self._write("\n" + "\n".join(lines) + "\n\n> ")
+        else:
+            self._write("\n".join(lines) + "\n\n")
         return str(next(self._message_ids))
 
     async def _serve(self, sink: UpdateSink) -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
-        # Left at an empty prompt (Ctrl-D, Ctrl-C): the shell's prompt gets a line of its own.
-        at_prompt = False
         if self._stdin is None:
             self._stdin = _standard_input()
             self._interactive = self._stdin.isatty()
@@ -129,11 +135,11 @@ class ConsolePlatform:
             while True:
                 if self._interactive:
                     self._write("> ")
-                    at_prompt = True
+                    self._at_prompt = True
                 line = await lines.get()
                 if line is None:
                     break
-                at_prompt = False
+                self._at_prompt = False
                 text = line.rstrip("\r\n")
                 if not self._interactive:
                     self._write(f"> {text}\n")
@@ -146,7 +152,7 @@ class ConsolePlatform:
                 if text and not await self._hand_over(sink, self._incoming(text)):
                     break
         finally:
-            if at_prompt:
+            if self._at_prompt:
                 self._write("\n")
             self._closed.set()
 

@@ -341,3 +341,28 @@ def test_ctrl_c_at_the_prompt_leaves_a_clean_line(tmp_path: Path) -> None:
         assert terminal.screen.endswith(b"> \r\n"), terminal.screen
     finally:
         terminal.close()
+
+
+def test_a_message_sent_while_waiting_at_the_prompt_goes_below_it(tmp_path: Path) -> None:
+    """An operator approves the person while the console waits for them: the welcome starts on
+    a line of its own and the prompt comes again below it."""
+    assert run_bot(tmp_path, SIGNUP).returncode == 0
+    terminal = Terminal(tmp_path)
+    try:
+        assert terminal.read_until(b"> ")
+        approve = subprocess.run(
+            [sys.executable, "-m", "bot", "people", "approve", "1"],
+            capture_output=True,
+            env=bot_env(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert approve.returncode == 0, approve.stderr
+        assert terminal.read_until(b"/profile"), terminal.screen
+        assert terminal.read_until(b"\r\n\r\n> "), terminal.screen
+        welcome = terminal.screen.rsplit(b"> \r\n", 1)[1]
+        assert welcome.startswith(b"Witamy"), terminal.screen
+        assert welcome.endswith(b"\r\n\r\n> ")
+    finally:
+        terminal.close()
