@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import discord
 
+from bot.adapters.discord.chats import is_channel_admin
 from bot.adapters.discord.client import KolbotClient
 from bot.adapters.discord.commands import publish_commands
 from bot.adapters.discord.interactions import Interactions
@@ -28,9 +29,10 @@ from bot.adapters.discord.ratelimit import InvalidRequests
 from bot.adapters.discord.receiving import Backfill, Intake, Receiver, intents
 from bot.adapters.discord.render import RenderError, embed_for, render
 from bot.adapters.discord.sending import PLATFORM, Sender, address, send_errors
-from bot.core.messages import Outgoing
+from bot.core.messages import ChatRef, Outgoing
 from bot.core.platform import (
     BadRequest,
+    ChatInfo,
     ResumePoints,
     SendError,
     Transient,
@@ -203,6 +205,18 @@ class DiscordPlatform:
 
     def message_arrived(self, message: discord.Message) -> None:
         self._receiver.message_arrived(message)
+
+    # Chats --------------------------------------------------------------------------------
+
+    async def is_chat_admin(self, chat: ChatRef, user_id: str) -> bool:
+        client = self.client
+        if client is None or client.is_closed():
+            return False
+        return await is_channel_admin(client, chat, user_id)
+
+    async def find_chat(self, name: str) -> ChatInfo | None:
+        """Discord channels have no public @names: they are linked from inside."""
+        return None
 
     # Sending ------------------------------------------------------------------------------
 

@@ -31,6 +31,11 @@ API: Final = "/api/v10"
 DISCORD_EPOCH_MS: Final = 1_420_070_400_000
 EPHEMERAL: Final = 1 << 6
 LOADING: Final = 1 << 7
+ADMINISTRATOR: Final = 1 << 3
+MANAGE_CHANNELS: Final = 1 << 4
+# The server's roles besides @everyone: one with Administrator, one with Manage Channels.
+ADMIN_ROLE: Final = "900000000000000001"
+MANAGER_ROLE: Final = "900000000000000002"
 ACK_DEADLINE: Final = 3.0
 TOKEN_TTL: Final = 15 * 60.0
 NOT_A_MEMBER: Final = -1
@@ -233,6 +238,8 @@ class FakeDiscord:
         self.commands: dict[int | None, list[Json]] = {}  # None: global; else a guild id
         self.interactions: dict[int, FakeInteraction] = {}
         self.blocked_dms: set[int] = set()
+        # user id → the server roles they hold (ADMIN_ROLE, MANAGER_ROLE)
+        self.roles: dict[int, list[str]] = {}
         self.faults: list[Fault] = []
         self.slowness: list[Slowness] = []
         # Interactions a test expects to go unacknowledged (arriving as the bot stops).
@@ -266,6 +273,7 @@ class FakeDiscord:
         add("GET", API + "/users/@me", self._get_me)
         add("GET", API + "/oauth2/applications/@me", self._get_application)
         add("POST", API + "/users/@me/channels", self._open_dm)
+        add("GET", API + "/guilds/{guild_id}/members/{user_id}", self._get_member)
         add("GET", API + "/channels/{channel_id}/messages", self._history)
         add("POST", API + "/channels/{channel_id}/messages", self._create_message)
         add("PATCH", API + "/channels/{channel_id}/messages/{message_id}", self._edit_message)
@@ -498,17 +506,14 @@ class FakeDiscord:
             "joined_at": now_iso(),
             "features": [],
             "roles": [
-                {
-                    "id": str(self.guild_id),
-                    "name": "@everyone",
-                    "permissions": str((1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31)),
-                    "color": 0,
-                    "hoist": False,
-                    "position": 0,
-                    "managed": False,
-                    "mentionable": False,
-                    "flags": 0,
-                }
+                self._role(
+                    str(self.guild_id),
+                    "@everyone",
+                    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31),
+                    0,
+                ),
+                self._role(ADMIN_ROLE, "Admins", ADMINISTRATOR, 2),
+                self._role(MANAGER_ROLE, "Channel managers", MANAGE_CHANNELS, 1),
             ],
             "emojis": [],
             "stickers": [],
@@ -537,6 +542,32 @@ class FakeDiscord:
             "discovery_splash": None,
             "vanity_url_code": None,
         }
+
+    @staticmethod
+    def _role(role_id: str, name: str, permissions: int, position: int) -> Json:
+        return {
+            "id": role_id,
+            "name": name,
+            "permissions": str(permissions),
+            "color": 0,
+            "hoist": False,
+            "position": position,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+
+    def grant(self, user: FakeUser, role: str) -> None:
+        """Give a server role (ADMIN_ROLE: Administrator; MANAGER_ROLE: Manage Channels)."""
+        self.roles.setdefault(user.id, []).append(role)
+
+    async def _get_member(self, request: web.Request) -> web.Response:
+        """GET a server member: Discord answers 10007 Unknown Member for anyone not in it."""
+        user_id = int(request.match_info["user_id"])
+        if int(request.match_info["guild_id"]) != self.guild_id or user_id not in self.users:
+            return _json({"message": "Unknown Member", "code": 10007}, status=404)
+        member = self._member_payload(self.users[user_id].payload())
+        return _json({**member, "roles": self.roles.get(user_id, [])})
 
     @staticmethod
     def _member_payload(user: Json) -> Json:
@@ -1080,7 +1111,11 @@ class FakeDiscord:
             payload["guild_id"] = str(guild_id)
             payload["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
             payload["guild_locale"] = "en-US"
-            payload["member"] = {**self._member_payload(user.payload()), "permissions": "0"}
+            payload["member"] = {
+                **self._member_payload(user.payload()),
+                "roles": self.roles.get(user.id, []),
+                "permissions": "0",
+            }
             payload["context"] = 0
             payload["authorizing_integration_owners"] = {"0": str(guild_id)}
         if message is not None:
