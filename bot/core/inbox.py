@@ -155,6 +155,10 @@ class Inbox:
             except StorageUnavailable as error:
                 log.warning("stored updates could not be read back now: %s", error)
                 self._later_top_up()
+            except Exception:
+                # Whatever it was, the rows are still there: try again rather than stall.
+                log.exception("stored updates could not be read back")
+                self._later_top_up()
 
         self._refill = asyncio.create_task(refill(), name="inbox-read-back")
 
