@@ -28,7 +28,7 @@ from bot.services.campaigns import Action, Report, campaign_target
 from handlers.access import NOT_ALLOWED, agency_admin, private_chat, refuse
 from handlers.catalog import NICHES
 from handlers.commands import PREFERENCES
-from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, rows
+from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, picked_topics, rows
 from handlers.validators import campaign as fields
 from handlers.validators.geo import parse_timezone
 from storage.clock import utcnow
@@ -435,16 +435,8 @@ async def answer_niches(ctx: Context) -> str | None:
         if not chosen:
             raise Invalid(fields.NO_NICHES)
         return "min_followers"
-    if data.startswith(f"{NICHE_KEY}~") and data[len(NICHE_KEY) + 1 :] in NICHES:
-        value = data[len(NICHE_KEY) + 1 :]
-        chosen = [n for n in chosen if n != value] if value in chosen else [*chosen, value]
-    elif data.startswith(f"{NICHE_KEY}="):
-        chosen = [n for n in data[len(NICHE_KEY) + 1 :].split(",") if n]
-        if not set(chosen) <= NICHES.keys():
-            raise Invalid(USE_BUTTONS)
-    else:
-        raise Invalid(USE_BUTTONS)
-    ctx.data["niches"] = [key for key in NICHES if key in chosen]
+    chosen = picked_topics(NICHE_KEY, data, chosen)
+    ctx.data["niches"] = chosen
     await ask_niches(ctx, edit=True)
     return None
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.core.errors import Invalid
 from bot.core.messages import Button
 from bot.i18n import N_
+from handlers.catalog import NICHES
 
 Keyboard = tuple[tuple[Button, ...], ...]
 
@@ -27,3 +28,20 @@ def button_value(data: str | None, prefix: str) -> str:
     if not data.startswith(prefix + ":"):
         raise Invalid(STALE_BUTTON)
     return data[len(prefix) + 1 :]
+
+
+def picked_topics(key: str, data: str, chosen: Sequence[str]) -> list[str]:
+    """The topics chosen after a press on a topic picker whose MultiSelect key is ``key``: one
+    toggled (``key~topic``) or the whole choice at once (``key=a,b``, a platform's select
+    menu), in the catalog's order. Anything else is not a press on this picker."""
+    picked = list(chosen)
+    if data.startswith(f"{key}~") and data[len(key) + 1 :] in NICHES:
+        value = data[len(key) + 1 :]
+        picked = [n for n in picked if n != value] if value in picked else [*picked, value]
+    elif data.startswith(f"{key}="):
+        picked = [n for n in data[len(key) + 1 :].split(",") if n]
+        if not set(picked) <= NICHES.keys():
+            raise Invalid(USE_BUTTONS)
+    else:
+        raise Invalid(USE_BUTTONS)
+    return [topic for topic in NICHES if topic in picked]

@@ -21,7 +21,14 @@ from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
 from handlers import validators as v
 from handlers.cards import profile_card, socials_lines
 from handlers.catalog import CONSENT_TEXT, CONSENT_VERSION, NICHES, PAYOUT_METHODS
-from handlers.keyboards import STALE_BUTTON, USE_BUTTONS, Keyboard, button_value, rows
+from handlers.keyboards import (
+    STALE_BUTTON,
+    USE_BUTTONS,
+    Keyboard,
+    button_value,
+    picked_topics,
+    rows,
+)
 from handlers.profile_edits import save_field
 from handlers.screening import submit, tell_outcome
 from storage.clock import utcnow
@@ -516,15 +523,8 @@ async def answer_niches(ctx: Context) -> str | None:
         if not chosen:
             raise Invalid(N_("Choose at least one topic."))
         return "payout_method"
-    elif data.startswith(f"{NICHE_KEY}~") and data[len(NICHE_KEY) + 1 :] in NICHES:
-        value = data[len(NICHE_KEY) + 1 :]
-        chosen = [n for n in chosen if n != value] if value in chosen else [*chosen, value]
-    elif data.startswith(f"{NICHE_KEY}="):
-        chosen = [n for n in data[len(NICHE_KEY) + 1 :].split(",") if n]
-        if not set(chosen) <= NICHES.keys():
-            raise Invalid(USE_BUTTONS)
     else:
-        raise Invalid(USE_BUTTONS)
+        chosen = picked_topics(NICHE_KEY, data, chosen)
     ctx.data["niches"] = [key for key in NICHES if key in chosen]
     await ask_niches(ctx, edit=True)
     return None
