@@ -217,8 +217,9 @@ async def test_sends_woken_late_do_not_bunch_in_any_second() -> None:
     assert len(went) == 100
     assert _busiest(went, 1.0) <= 49
     assert _busiest([t for t in went if t <= 1.1], 0.1) > 10  # the bunch the stall made
-    # From there on, about 48.5 a second: 5 in any tenth.
-    assert _busiest([t for t in went if t > 1.1], 0.1) <= 5
+    # From there on, about 48.5 a second: 5 in any tenth, or 6 when one was held back for
+    # less than the pace between two sends (and kept its place).
+    assert _busiest([t for t in went if t > 1.1], 0.1) <= 6
 
 
 async def test_a_send_counts_from_when_its_request_went_on_the_wire() -> None:
@@ -228,9 +229,9 @@ async def test_a_send_counts_from_when_its_request_went_on_the_wire() -> None:
         time.now += 0.5  # the request waited half a second for the event loop
         on_wire()
         time.now += 0.2  # the answer came later: it does not matter
-    # The next token, at 1.0, finds the last second full until 1.5; then a fresh token, so
-    # sends held back this way leave spaced rather than all at once.
-    assert await _times(pacer, time, [8]) == [pytest.approx(2.0)]
-    async with pacer.turn(9, time.suspend):  # its token: 3.0
+    # The next token, at 1.0, finds the last second full until 1.5: held back for less than
+    # the pace (a second), it goes then.
+    assert await _times(pacer, time, [8]) == [pytest.approx(1.5)]
+    async with pacer.turn(9, time.suspend):  # token at 2.0, room at 2.5
         time.now += 0.3  # never said when it went: counted at the end, on the slow side
-    assert await _times(pacer, time, [10]) == [pytest.approx(5.0)]  # room at 4.3, token 5.0
+    assert await _times(pacer, time, [10]) == [pytest.approx(3.8)]  # token 3.0, room at 3.8

@@ -70,6 +70,7 @@ class Pacer:
         # leave evenly still arrive bunched by the network and the event loop.
         overall = min(rate_within(rate, 1.0), rate * OVERALL_SHARE)
         self._overall = TokenBucket(overall, clock=clock)
+        self._spacing = 1.0 / overall
         self._went = SlidingWindow(
             max(1, min(rate - 1, math.floor(rate * WINDOW_SHARE))), 1.0, clock=clock
         )
@@ -114,11 +115,15 @@ class Pacer:
                 # wait.
                 chosen = self._overall.reserve_at()
                 held += await self._wait(chosen - self._clock(), suspend)
-                full = self._went.wait()
+                # Held back for less than the pace between two sends: it keeps its place.
+                while 0 < (full := self._went.wait()) <= self._spacing:
+                    chosen = max(chosen, self._clock() + full)
+                    held += await self._wait(full, suspend)
                 if full <= 0:
                     break
-                # Sends that bunched fill the last second. Once there is room, a fresh token:
-                # the sends held back leave spaced, not as the next bunch a second later.
+                # Sends that bunched fill the last second for longer. Once there is room, a
+                # fresh token: those held back leave spaced, not as the next bunch a second
+                # later.
                 held += await self._wait(full, suspend)
             if self.paused(chat) <= 0:  # else a 429 came meanwhile: wait it out first
                 break
