@@ -38,14 +38,16 @@ _TRILLION: Final = 1_000_000_000_000
 _MULTIPLIERS: Final[dict[str, int]] = {
     **dict.fromkeys(["k", "thousand", "thousands"], _THOUSAND),
     **dict.fromkeys(["к", "тыс", "тысяча", "тысячи", "тысяч"], _THOUSAND),
-    **dict.fromkeys(["mille", "mil", "tys", "tysiac", "tysiace", "tysiecy"], _THOUSAND),
+    **dict.fromkeys(["mille", "mil", "tys", "tysiac", "tysiaca", "tysiace", "tysiecy"], _THOUSAND),
     **dict.fromkeys(["m", "mln", "million", "millions"], _MILLION),
     **dict.fromkeys(["м", "млн", "миллион", "миллиона", "миллионов"], _MILLION),
-    **dict.fromkeys(["mill", "millon", "millones", "milion", "miliony", "milionow"], _MILLION),
+    **dict.fromkeys(
+        ["mill", "millon", "millones", "milion", "miliona", "miliony", "milionow"], _MILLION
+    ),
     **dict.fromkeys(["b", "bn", "billion", "billions", "mld", "mrd", "md"], _BILLION),
     **dict.fromkeys(["млрд", "миллиард", "миллиарда", "миллиардов"], _BILLION),
     **dict.fromkeys(["milliard", "milliards", "mil millones"], _BILLION),
-    **dict.fromkeys(["miliard", "miliardy", "miliardow"], _BILLION),
+    **dict.fromkeys(["miliard", "miliarda", "miliardy", "miliardow"], _BILLION),
     **dict.fromkeys(["billon", "billones", "bilion", "biliony", "bilionow"], _TRILLION),
 }
 # Words that mean something else to readers of one language: English slang has "12 mil" for

@@ -122,6 +122,10 @@ def test_parse_follower_count_local_words(raw: str, language: str, expected: int
         ("2 miliony", 2_000_000),
         ("5 milionów", 5_000_000),
         ("1 miliard", 1_000_000_000),
+        # Polish fractions take the genitive singular: "1,5 miliona", "2,5 tysiąca"
+        ("2,5 tysiąca", 2_500),
+        ("1,2 miliona", 1_200_000),
+        ("1,5 miliarda", 1_500_000_000),
         # English, in full
         ("12 thousand", 12_000),
         ("1.5 million", 1_500_000),
