@@ -62,7 +62,7 @@ bench: dev ## Measure throughput, delivery and memory against their goals (minut
 
 extract: dev ## Refresh the message catalogs from the source
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -o $(LOCALES)/kolbot.pot --no-location --omit-header --sort-output bot handlers jobs >/dev/null
-	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --no-wrap >/dev/null
+	$(BIN)/pybabel update -D kolbot -i $(LOCALES)/kolbot.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete --no-wrap >/dev/null
 
 wheel: $(RUNTIME) ## Build dist/kolbot-<version>-py3-none-any.whl, translations compiled in
 	$(PIP) wheel --no-deps --no-build-isolation --wheel-dir dist .

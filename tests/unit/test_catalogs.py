@@ -93,3 +93,19 @@ def test_translations_keep_placeholders_and_commands(language: str) -> None:
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
 def test_compiled_catalogs_are_loaded(language: str) -> None:
     assert translator(language)._("Choose your language:") != "Choose your language:"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogs_hold_only_what_the_source_says(
+    language: str, source_messages: set[tuple[str | None, str]]
+) -> None:
+    """A message the code no longer says, live or kept as obsolete, is dead weight that a
+    translator would still be asked to keep up."""
+    catalog = load(language)
+    stale = sorted(
+        (m.context, str(m.id))
+        for m in catalog
+        if m.id and (m.context, str(m.id)) not in source_messages
+    )
+    assert not stale, f"{language}: {len(stale)} not in the source, e.g. {stale[:3]}"
+    assert not catalog.obsolete, f"{language}: obsolete entries {list(catalog.obsolete)[:3]}"
