@@ -117,6 +117,10 @@ class PeopleRepository(ABC):
         """Ask a human to look; a flag already open for this reason and detail stays one."""
 
     @abstractmethod
+    async def resolve_flag(self, person_id: int, reason: str) -> None:
+        """Close the open flags for ``reason``: what they pointed at is no longer so."""
+
+    @abstractmethod
     async def change_status(
         self,
         person_id: int,

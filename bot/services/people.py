@@ -84,7 +84,8 @@ async def rescreen_audience(
 
     An applicant below the minimum is declined; one screening declined for that reason is an
     applicant again once above it; an approved member below it is flagged for an operator,
-    never declined by rule; an operator's rejection stands whatever the accounts say."""
+    never declined by rule, and unflagged once above it again; an operator's rejection stands
+    whatever the accounts say."""
     below = person.total_followers < minimum
     if person.status == "applicant" and below:
         declined = await change_status(
@@ -104,6 +105,9 @@ async def rescreen_audience(
     if person.status == "approved" and below:
         await uow.people.flag(person.id, FOLLOWERS_BELOW_MINIMUM)
         return "flagged"
+    if person.status == "approved":
+        # Back above the minimum: the flag would send an operator to review what is no longer so.
+        await uow.people.resolve_flag(person.id, FOLLOWERS_BELOW_MINIMUM)
     return "unchanged"
 
 

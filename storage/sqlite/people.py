@@ -251,6 +251,13 @@ class SqlitePeople(PeopleRepository):
     async def flag(self, person_id: int, reason: str, detail: str = "") -> None:
         await self._add_flags(person_id, [(reason, detail)], to_db_time(utcnow()))
 
+    async def resolve_flag(self, person_id: int, reason: str) -> None:
+        await self._s.run(
+            "UPDATE review_flags SET resolved_at = ? "
+            "WHERE person_id = ? AND reason = ? AND resolved_at IS NULL",
+            (to_db_time(utcnow()), person_id, reason),
+        )
+
     async def change_status(
         self,
         person_id: int,

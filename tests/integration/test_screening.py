@@ -168,6 +168,26 @@ async def test_an_approved_member_below_the_minimum_is_flagged_not_declined(
     assert stored.flags == (("followers_below_minimum", ""),)
 
 
+async def test_a_member_back_above_the_minimum_is_no_longer_flagged_for_it(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    member = await operator_sets(app, "applicant", "approved")
+    await set_followers(person, "10")
+    replies = await set_followers(person, "50k")
+    # Saved and back on the profile, with nothing said about the status.
+    assert [r.text.split("\n")[0] for r in replies] == ["Your profile:"]
+    stored = await people(app).get(member)
+    assert stored is not None
+    assert (stored.status, stored.total_followers, stored.flags) == ("approved", 50_000, ())
+    # A later drop raises it afresh.
+    await set_followers(person, "10")
+    stored = await people(app).get(member)
+    assert stored is not None
+    assert stored.flags == (("followers_below_minimum", ""),)
+
+
 async def test_an_operators_rejection_stands_whatever_is_edited(
     app: App, platform: FakePlatform
 ) -> None:
