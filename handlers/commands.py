@@ -112,6 +112,7 @@ async def start(ctx: Context) -> None:
                 name=ctx.person.display_name,
             )
         )
+        await _ask_pending(ctx)
         return
     if _in_profile_flow(ctx):
         await _welcome_back(ctx)

@@ -64,6 +64,18 @@ async def test_profile_while_editing_asks_the_edit_again(platform: FakePlatform)
     assert replies[1].text == "How would you like to be paid?"
 
 
+async def test_start_while_editing_asks_the_edit_again(platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    await person.say("/edit")
+    await person.press_data("edit:payout")
+    replies = await person.say("/start")
+    assert replies[0].text.startswith("You are already signed up, Anna.")
+    assert replies[1].text == "How would you like to be paid?"
+    await person.press_data("pay:paypal")
+    assert person.last_text == "Type the email address of your PayPal account."
+
+
 async def test_an_opened_screen_mid_signup_says_where_and_asks_again(
     platform: FakePlatform,
 ) -> None:
