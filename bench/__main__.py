@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
-from bench import dispatch, ingress, memory
+from bench import dispatch, ingress, memory, publish
 from bench.config import CAPS, MODES, Config, Mode
 from bench.report import Outcome, markdown_table, text_table
 
@@ -29,6 +29,7 @@ WORKLOADS: Final[dict[str, Callable[[Config], Awaitable[list[Outcome]]]]] = {
     "ingress": ingress.run,
     "dispatch": dispatch.run,
     "memory": memory.run,
+    "publish": publish.run,
 }
 
 
@@ -75,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
     )
     sizes.add_argument(
         "--people", type=int, help=f"memory: people in the database (default {defaults.people:,})"
+    )
+    sizes.add_argument(
+        "--audience",
+        type=int,
+        help=f"publish: influencers matched and queued (default {defaults.audience:,})",
     )
     sizes.add_argument(
         "--idle-seconds",
@@ -131,6 +137,7 @@ def config_from(args: argparse.Namespace) -> Config:
             "messages",
             "cap_seconds",
             "people",
+            "audience",
             "idle_seconds",
             "delay",
             "seed",

@@ -21,6 +21,7 @@ class Config:
     cap_seconds: float = 10.0  # dispatch: a capped run drains this many seconds' worth
     caps: tuple[int | None, ...] = CAPS
     people: int = 1_000_000  # memory: people in the database
+    audience: int = 1_000_000  # publish: approved influencers a campaign is matched against
     idle_seconds: float = 5.0  # memory: how long the bot idles before RSS is read
     delay: float = 0.05  # the fake Bot API's answer time
     seed: int = 7
@@ -36,5 +37,6 @@ class Config:
             messages=3000,
             cap_seconds=3.0,
             people=100_000,
+            audience=100_000,
             idle_seconds=2.0,
         )

@@ -38,6 +38,7 @@ from storage.models import (
     NewDelivery,
     NewInboxItem,
     Offer,
+    OfferBatch,
     OfferCard,
     OfferMessage,
     OfferStatus,
@@ -49,6 +50,7 @@ from storage.models import (
     Redemption,
     Screening,
     SealedPayout,
+    SendGroup,
     SocialClaim,
     StatusBy,
 )
@@ -242,6 +244,20 @@ class OutboxRepository(ABC):
         """Record what became of leased rows; rows no longer leased by ``owner`` are left."""
 
     @abstractmethod
+    async def enqueue_offers(
+        self,
+        campaign_id: int,
+        first_offer_id: int,
+        last_offer_id: int,
+        priority: int,
+        later: Sequence[tuple[SendGroup, datetime]],
+    ) -> int:
+        """Queue one row per offer of a publish batch (ref ``offer:<id>``, dedupe key
+        ``offer:<campaign>:<person>``, a key seen before skipped), set-based: to the person's
+        first reachable account (blocked when none is), due now, or at the time given for
+        their send group. How many were new."""
+
+    @abstractmethod
     async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:
         """Pending rows with these refs become due at the time given with each, at
         ``priority`` (a paused campaign's offers held, then sent after it resumes)."""
@@ -387,10 +403,15 @@ class OfferRepository(ABC):
     @abstractmethod
     async def offer_matching(
         self, campaign_id: int, after_person_id: int, limit: int, now: datetime
-    ) -> tuple[list[Recipient], int | None]:
+    ) -> OfferBatch | None:
         """Offer the campaign to the next ``limit`` matching people after ``after_person_id``
-        (in person order) who have no offer of it yet; the recipients, and the last person
-        taken (None when no one was left)."""
+        (in person order) who have no offer of it yet; None when no one was left."""
+
+    @abstractmethod
+    async def send_groups(
+        self, campaign_id: int, first_offer_id: int, last_offer_id: int
+    ) -> list[SendGroup]:
+        """The distinct timezones and alert settings of these offers' people."""
 
     @abstractmethod
     async def offer_to(self, campaign_id: int, person_id: int, now: datetime) -> Recipient | None:

@@ -20,7 +20,7 @@ from bot.services.access import audit
 from bot.services.offer_cards import OFFER_PRIORITY, Ending, ending_edits
 from storage.base import Store, UnitOfWork
 from storage.clock import utcnow
-from storage.models import AlertSettings, Campaign, NewDelivery, Recipient
+from storage.models import AlertSettings, Campaign, NewDelivery, Recipient, SendGroup
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +96,27 @@ def _after_quiet(local: datetime, quiet_start: int, quiet_end: int) -> datetime:
     return end
 
 
+def recipient_send_time(recipient: Recipient, now: datetime) -> datetime:
+    r = recipient
+    return _send_time(r.mode, r.digest_hour, r.quiet_start, r.quiet_end, r.timezone, now)
+
+
+def group_send_time(group: SendGroup, now: datetime) -> datetime:
+    g = group
+    return _send_time(g.mode, g.digest_hour, g.quiet_start, g.quiet_end, g.timezone, now)
+
+
 def offer_delivery(campaign_id: int, recipient: Recipient, now: datetime) -> NewDelivery:
     """The outbox row of one offer: a ref rendered when sent, one per campaign and person."""
+    due = recipient_send_time(recipient, now)
     return NewDelivery(
         dedupe_key=f"{OFFER_REF}:{campaign_id}:{recipient.person_id}",
         platform=recipient.platform,
         chat=recipient.dm_chat,
-        ref=offer_ref(recipient.offer_id),
+        ref=f"{OFFER_REF}:{recipient.offer_id}",
         priority=OFFER_PRIORITY,
-        next_attempt_at=send_time(recipient.alerts, recipient.timezone, now),
+        # Due now unless the person's quiet hours or digest say later.
+        next_attempt_at=due if due > now else None,
     )
 
 
@@ -115,14 +127,23 @@ async def publish_batch(
     uow: UnitOfWork, campaign_id: int, after_person_id: int, limit: int, now: datetime
 ) -> int | None:
     """Offer the campaign to the next ``limit`` matching people and queue their offers; the
-    last person taken, None when everyone was (or the campaign is no longer publishing)."""
+    last person taken, None when everyone was (or the campaign is no longer publishing).
+
+    Set-based from end to end: the offers come out of one statement, their rows out of
+    another; only the send time of each group of people (a timezone and alert settings)
+    is worked out here."""
     campaign = await uow.campaigns.get(campaign_id)
     if campaign is None or campaign.status != "publishing":
         return None
-    recipients, last = await uow.offers.offer_matching(campaign_id, after_person_id, limit, now)
-    if recipients:
-        await uow.outbox.enqueue([offer_delivery(campaign_id, r, now) for r in recipients])
-    return last
+    batch = await uow.offers.offer_matching(campaign_id, after_person_id, limit, now)
+    if batch is None:
+        return None
+    groups = await uow.offers.send_groups(campaign_id, batch.first_offer_id, batch.last_offer_id)
+    later = [(group, at) for group in groups if (at := group_send_time(group, now)) > now]
+    await uow.outbox.enqueue_offers(
+        campaign_id, batch.first_offer_id, batch.last_offer_id, OFFER_PRIORITY, later
+    )
+    return batch.last_person_id
 
 
 async def publish(store: Store, campaign_id: int, batch: int = BATCH) -> bool:
@@ -232,7 +253,7 @@ async def release_offers(uow: UnitOfWork, campaign_id: int) -> int:
     while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
         after = recipients[-1].offer_id
         released += await uow.outbox.reschedule(
-            [(offer_ref(r.offer_id), send_time(r.alerts, r.timezone, now)) for r in recipients],
+            [(offer_ref(r.offer_id), recipient_send_time(r, now)) for r in recipients],
             OFFER_PRIORITY,
         )
     return released

@@ -10,10 +10,12 @@ from storage.models import (
     Acceptance,
     AlertSettings,
     Offer,
+    OfferBatch,
     OfferCard,
     OfferMessage,
     OfferStatus,
     Recipient,
+    SendGroup,
 )
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
@@ -38,11 +40,15 @@ _MATCHES = (
     "AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.campaign_id = c.id AND o.person_id = p.id)"
 )
 
+# What a person who never changed their alert settings has (the table's defaults).
+_DEFAULT = AlertSettings(person_id=0)
+_DEFAULTS = (_DEFAULT.mode, _DEFAULT.digest_hour, _DEFAULT.quiet_start, _DEFAULT.quiet_end)
+
 # Who an offer goes to: the person's first account still reachable (else their first), and
 # their alert settings (the defaults where they kept them).
 _RECIPIENTS = (
     "SELECT o.id AS offer_id, o.person_id, p.language, p.timezone, ac.platform, ac.dm_chat, "
-    "al.mode, al.digest_hour, al.quiet_start, al.quiet_end, al.digest_sent_on "
+    "al.mode, al.digest_hour, al.quiet_start, al.quiet_end "
     "FROM offers o JOIN people p ON p.id = o.person_id "
     "JOIN accounts ac ON ac.id = (SELECT a.id FROM accounts a WHERE a.person_id = o.person_id "
     "ORDER BY a.reachable DESC, a.id LIMIT 1) "
@@ -72,26 +78,49 @@ class SqliteOffers(OfferRepository):
 
     async def offer_matching(
         self, campaign_id: int, after_person_id: int, limit: int, now: datetime
-    ) -> tuple[list[Recipient], int | None]:
+    ) -> OfferBatch | None:
         at = to_db_time(now)
         # One statement per batch: offers come straight out of the match, in person order, so
         # the next batch carries on after the last person this one took.
-        made = await self._s.all(
+        rows = await self._s.all(
             "INSERT INTO offers (campaign_id, person_id, created_at, updated_at) "  # noqa: S608
             "SELECT c.id, p.id, ?, ? FROM campaigns c JOIN people p ON p.id > ? "
             f"WHERE c.id = ? AND {_MATCHES} ORDER BY p.id LIMIT ? "
             "ON CONFLICT (campaign_id, person_id) DO NOTHING RETURNING id, person_id",
             (at, at, after_person_id, campaign_id, limit),
         )
-        if not made:
-            return [], None
-        ids = [int(row["id"]) for row in made]
-        last = max(int(row["person_id"]) for row in made)
-        rows = await self._s.all(
-            _RECIPIENTS + "WHERE o.campaign_id = ? AND o.id BETWEEN ? AND ? ORDER BY o.id",
-            (campaign_id, min(ids), max(ids)),
+        if not rows:
+            return None
+        ids = [int(row["id"]) for row in rows]
+        return OfferBatch(
+            first_offer_id=min(ids),
+            last_offer_id=max(ids),
+            last_person_id=max(int(row["person_id"]) for row in rows),
+            offers=len(ids),
         )
-        return [_recipient(row) for row in rows], last
+
+    async def send_groups(
+        self, campaign_id: int, first_offer_id: int, last_offer_id: int
+    ) -> list[SendGroup]:
+        rows = await self._s.all(
+            "SELECT DISTINCT p.timezone, COALESCE(al.mode, ?) AS mode, "
+            "COALESCE(al.digest_hour, ?) AS digest_hour, "
+            "COALESCE(al.quiet_start, ?) AS quiet_start, COALESCE(al.quiet_end, ?) AS quiet_end "
+            "FROM offers o JOIN people p ON p.id = o.person_id "
+            "LEFT JOIN alert_settings al ON al.person_id = o.person_id "
+            "WHERE o.campaign_id = ? AND o.id BETWEEN ? AND ?",
+            (*_DEFAULTS, campaign_id, first_offer_id, last_offer_id),
+        )
+        return [
+            SendGroup(
+                row["timezone"],
+                row["mode"],
+                row["digest_hour"],
+                row["quiet_start"],
+                row["quiet_end"],
+            )
+            for row in rows
+        ]
 
     async def offer_to(self, campaign_id: int, person_id: int, now: datetime) -> Recipient | None:
         at = to_db_time(now)
@@ -327,26 +356,26 @@ def _offer(row: Row) -> Offer:
 
 
 def _recipient(row: Row) -> Recipient:
-    person_id = int(row["person_id"])
-    if row["mode"] is None:
-        alerts = AlertSettings(person_id=person_id)
-    else:
-        alerts = AlertSettings(
-            person_id=person_id,
-            mode=row["mode"],
-            digest_hour=row["digest_hour"],
-            quiet_start=row["quiet_start"],
-            quiet_end=row["quiet_end"],
-            digest_sent_on=row["digest_sent_on"],
+    if row["mode"] is None:  # the defaults, never changed
+        return Recipient(
+            row["offer_id"],
+            row["person_id"],
+            row["language"],
+            row["timezone"],
+            row["platform"],
+            row["dm_chat"],
         )
     return Recipient(
-        offer_id=row["offer_id"],
-        person_id=person_id,
-        language=row["language"],
-        timezone=row["timezone"],
-        platform=row["platform"],
-        dm_chat=row["dm_chat"],
-        alerts=alerts,
+        row["offer_id"],
+        row["person_id"],
+        row["language"],
+        row["timezone"],
+        row["platform"],
+        row["dm_chat"],
+        row["mode"],
+        row["digest_hour"],
+        row["quiet_start"],
+        row["quiet_end"],
     )
 
 

@@ -7,11 +7,19 @@ from datetime import datetime
 
 from storage.base import OutboxRepository
 from storage.clock import utcnow
-from storage.models import Delivery, DeliveryOutcome, NewDelivery
+from storage.models import AlertSettings, Delivery, DeliveryOutcome, NewDelivery, SendGroup
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
 # Values in one IN list, well under SQLite's and PostgreSQL's parameter limits.
 _IN_LIMIT = 500
+# Alert settings of someone who never changed them (the table's defaults).
+_NEVER_SET = AlertSettings(person_id=0)
+_ALERT_DEFAULTS = (
+    _NEVER_SET.mode,
+    _NEVER_SET.digest_hour,
+    _NEVER_SET.quiet_start,
+    _NEVER_SET.quiet_end,
+)
 # Lower than any priority a row can have (a signed 64-bit integer).
 _BELOW_ANY = -(2**63)
 
@@ -172,6 +180,53 @@ class SqliteOutbox(OutboxRepository):
                 )
                 for o in again
             ],
+        )
+
+    async def enqueue_offers(
+        self,
+        campaign_id: int,
+        first_offer_id: int,
+        last_offer_id: int,
+        priority: int,
+        later: Sequence[tuple[SendGroup, datetime]],
+    ) -> int:
+        now = to_db_time(utcnow())
+        # Who waits, as rows to join: (NULL, ...) when nobody does, as VALUES needs a row.
+        groups: list[tuple[object, ...]] = [
+            (g.timezone, g.mode, g.digest_hour, g.quiet_start, g.quiet_end, to_db_time(at))
+            for g, at in later
+        ] or [(None, None, None, None, None, None)]
+        marks = ", ".join("(?, ?, ?, ?, ?, ?)" for _ in groups)
+        return await self._s.run(
+            "WITH later (timezone, mode, digest_hour, quiet_start, quiet_end, due) "  # noqa: S608
+            f"AS (VALUES {marks}) "
+            "INSERT INTO deliveries (dedupe_key, platform, chat, ref, priority, status, "
+            "next_attempt_at, created_at, finished_at, last_error) "
+            "SELECT 'offer:' || o.campaign_id || ':' || o.person_id, ac.platform, ac.dm_chat, "
+            "'offer:' || o.id, ?, CASE WHEN ac.reachable THEN 'pending' ELSE 'blocked' END, "
+            "COALESCE(l.due, ?), ?, CASE WHEN ac.reachable THEN NULL ELSE ? END, "
+            "CASE WHEN ac.reachable THEN NULL ELSE 'the chat is unreachable' END "
+            "FROM offers o JOIN people p ON p.id = o.person_id "
+            "JOIN accounts ac ON ac.id = (SELECT a.id FROM accounts a "
+            "WHERE a.person_id = o.person_id ORDER BY a.reachable DESC, a.id LIMIT 1) "
+            "LEFT JOIN alert_settings al ON al.person_id = o.person_id "
+            "LEFT JOIN later l ON l.timezone = p.timezone "
+            "AND l.mode = COALESCE(al.mode, ?) AND l.digest_hour = COALESCE(al.digest_hour, ?) "
+            "AND l.quiet_start = COALESCE(al.quiet_start, ?) "
+            "AND l.quiet_end = COALESCE(al.quiet_end, ?) "
+            "WHERE o.campaign_id = ? AND o.id BETWEEN ? AND ? "
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+            (
+                *(value for group in groups for value in group),
+                priority,
+                now,
+                now,
+                now,
+                *_ALERT_DEFAULTS,
+                campaign_id,
+                first_offer_id,
+                last_offer_id,
+            ),
         )
 
     async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:
