@@ -191,7 +191,9 @@ class InboxRepository(ABC):
         left behind."""
 
     @abstractmethod
-    async def mark_handled(self, item_id: int, now: datetime) -> None: ...
+    async def mark_handled(self, item_id: int, now: datetime) -> None:
+        """Done: the row stays to recognise a redelivery by its id, without what was typed
+        (payout details among it), which is stored sealed wherever it is kept."""
 
     @abstractmethod
     async def retry_later(self, item_id: int, error: str, at: datetime) -> int:

@@ -71,7 +71,7 @@ class SqliteInbox(InboxRepository):
 
     async def mark_handled(self, item_id: int, now: datetime) -> None:
         await self._s.run(
-            "UPDATE inbox SET status = 'handled', handled_at = ? WHERE id = ?",
+            "UPDATE inbox SET status = 'handled', handled_at = ?, payload = '' WHERE id = ?",
             (to_db_time(now), item_id),
         )
 

@@ -8,9 +8,9 @@ from bot.app import App
 from bot.i18n import LANGUAGES, translator
 from bot.settings import Settings
 from storage.models import ConversationKey
-from tests.conftest import restarted
+from tests.conftest import restarted, serving
 from tests.fakes.platform import FakePlatform, Person
-from tests.fakes.store import conversations, people
+from tests.fakes.store import conversations, inbox, people
 from tests.integration.signup import Answers, sign_up
 
 NAME_QUESTION = "What name should brands see?"
@@ -185,3 +185,29 @@ async def test_restart_with_a_plain_answer_continues(
         await Person(second).say("PL")
         assert second.sent[-1].text.startswith("Which time zone")
         assert [b.label for row in second.sent[-1].buttons for b in row] == ["Europe/Warsaw"]
+
+
+async def test_payout_details_are_not_kept_readable_anywhere_in_the_database(
+    settings: Settings,
+) -> None:
+    """The update that carried them is kept a week to catch redeliveries: without its text."""
+    app = await App.open(settings)
+    try:
+        async with serving(app, FakePlatform()) as fake:
+            person = Person(fake)
+            await sign_up(
+                person, Answers(payout_method="iban", payout="DE89 3704 0044 0532 0130 00")
+            )
+            await person.say("/edit")
+            await person.press_data("edit:payout")
+            await person.press_data("pay:paypal")
+            await person.say("hidden.anna@example.com")
+        counts = await inbox(app).counts()
+        assert set(counts) == {"handled"}
+        assert counts["handled"] > 10
+    finally:
+        await app.close()
+    stored = b"".join(path.read_bytes() for path in settings.database.parent.glob("kolbot.db*"))
+    assert stored.count(b"Anna") > 0
+    for secret in (b"0532 0130", b"0532013000", b"hidden.anna"):
+        assert secret not in stored
