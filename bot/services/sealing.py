@@ -128,6 +128,8 @@ def _holds(recorded: str | None) -> str:
 
 
 def _moved_hint(source: KeySource) -> str:
+    """The key file there belongs to another database of the folder, most likely: pointing
+    at the old one keeps both, where moving it would overwrite the other's only key."""
     if source.secret is None and source.old_file is not None and source.old_file.exists():
-        return f" ({source.old_file} is there too: if that is its key, move it to {source.file})"
+        return f" ({source.old_file} is there too: if that is its key, set KOLBOT_KEY_FILE to it)"
     return ""

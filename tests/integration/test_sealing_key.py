@@ -107,6 +107,43 @@ async def test_a_key_file_named_after_the_database_is_moved_once(
     assert app.services.sealer.check == Sealer(key).check
 
 
+async def test_two_databases_of_one_folder_are_never_told_to_overwrite_a_key(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """staging.db and prod.db with staging.key and prod.key, as older versions kept them: the
+    first start takes kolbot.key, and the second is told to point at its own, not to move it
+    over the other database's only key."""
+    keys = {name: Fernet.generate_key() for name in ("staging", "prod")}
+    for name, key in keys.items():
+        app = await App.open(
+            with_secret(settings, key.decode()).model_copy(
+                update={"database": tmp_path / f"{name}.db"}
+            )
+        )
+        await signup(app, "1", IBAN)
+        await app.close()
+        (tmp_path / f"{name}.key").write_bytes(key)
+    app = await App.open(with_file(settings, tmp_path / "staging.db"))
+    await app.close()
+    assert (tmp_path / "kolbot.key").read_bytes() == keys["staging"]
+
+    with pytest.raises(KeyUnusable) as refused:
+        await App.open(with_file(settings, tmp_path / "prod.db"))
+    assert "move it" not in str(refused.value)
+    assert str(refused.value).endswith(
+        f"({tmp_path / 'prod.key'} is there too: if that is its key, set KOLBOT_KEY_FILE to it)"
+    )
+    prod = with_file(settings, tmp_path / "prod.db").model_copy(
+        update={"key_file": tmp_path / "prod.key"}
+    )
+    app = await App.open(prod)
+    try:
+        assert app.services.sealer.check == Sealer(keys["prod"]).check
+    finally:
+        await app.close()
+    assert (tmp_path / "kolbot.key").read_bytes() == keys["staging"]
+
+
 async def test_a_database_copied_without_its_key_is_refused(
     settings: Settings, tmp_path: Path
 ) -> None:
