@@ -58,6 +58,10 @@ class ConsolePlatform:
             language_hint=language_hint or os.environ.get("LANG", "").split(".")[0] or None,
         )
         self._choices: dict[str, str] = {}
+        # Handling the person's line: what is sent now answers it. Anything else (an approval,
+        # an offer) arrives on its own, and without choices of its own it leaves the open
+        # question's numbers as they were.
+        self._answering = False
         # Waiting at "> " on a terminal: what is sent meanwhile goes below it, and a stop
         # (Ctrl-D, Ctrl-C) leaves the shell's prompt a line of its own.
         self._at_prompt = False
@@ -105,7 +109,8 @@ class ConsolePlatform:
                 lines.append(f"  {number}) {button.label}")
                 choices[number] = button.data
                 choices[button.label.casefold()] = button.data
-        self._choices = choices
+        if choices or self._answering:
+            self._choices = choices
         if self._at_prompt:
             # Sent while the person was not answering (an approval, an offer): below the
             # prompt, which then comes again.
@@ -158,12 +163,15 @@ class ConsolePlatform:
 
     async def _hand_over(self, sink: UpdateSink, incoming: Incoming) -> bool:
         """Handle one event; its replies are printed before this returns. False: stopping."""
+        self._answering = True
         try:
             await sink.handle(self.identity, incoming)
         except NotAccepting:
             return False
         except StorageUnavailable as error:
             log.warning("could not take that line now: %s", error)
+        finally:
+            self._answering = False
         return True
 
     def _read(

@@ -366,3 +366,29 @@ def test_a_message_sent_while_waiting_at_the_prompt_goes_below_it(tmp_path: Path
         assert welcome.endswith(b"\r\n\r\n> ")
     finally:
         terminal.close()
+
+
+def test_numbers_still_answer_the_open_question_after_a_message_arrives(tmp_path: Path) -> None:
+    """The welcome an approval sends has no choices of its own: the edit card above it is
+    still the open question, and its numbers still answer it."""
+    assert run_bot(tmp_path, [*SIGNUP, "/edit"]).returncode == 0
+    terminal = Terminal(tmp_path)
+    try:
+        assert terminal.read_until(b"8) Gotowe"), terminal.screen
+        assert terminal.read_until(b"> ")
+        approve = subprocess.run(
+            [sys.executable, "-m", "bot", "people", "approve", "1"],
+            capture_output=True,
+            env=bot_env(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert approve.returncode == 0, approve.stderr
+        assert terminal.read_until(b"/profile"), terminal.screen
+        assert terminal.read_until(b"\r\n\r\n> "), terminal.screen
+        terminal.type(b"2\n")
+        assert terminal.read_until(b"Jakie imi"), terminal.screen
+        assert b"Wybierz jedn" not in terminal.screen
+    finally:
+        terminal.close()
