@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final
 
+from bot import codes_cli
 from bot.i18n import translator
 from bot.operator_cli import plain
 from bot.services import campaigns as service
@@ -84,6 +85,7 @@ def add_commands(commands: Any) -> None:
     status.add_argument(
         "--interval", type=float, default=1.0, metavar="S", help="seconds between refreshes"
     )
+    codes_cli.add_commands(sub)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,6 +116,8 @@ async def _run(
             return await _list(store, args.agency, args.limit)
         if command == "status":
             return await _status(store, args.id, args.watch, args.interval)
+        if command == "codes":
+            return await codes_cli.run(store, args)
         return await _change(store, args.id, command)
     finally:
         await store.close()

@@ -1,7 +1,7 @@
 """Platform-free flows: they see Incoming events and answer with Outgoing messages."""
 
 from bot.core.router import Router
-from handlers import agency, campaigns, commands, groups, offer_links, review
+from handlers import agency, alerts, campaigns, commands, groups, offer_links, offers, review
 
 
 def build_router() -> Router:
@@ -12,4 +12,6 @@ def build_router() -> Router:
     root.include(campaigns.router)
     root.include(groups.router)
     root.include(offer_links.router)
+    root.include(offers.router)
+    root.include(alerts.router)
     return root

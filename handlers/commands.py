@@ -28,6 +28,14 @@ STATUS_LINES = {
 PRIVATE_ONLY = N_("Please send me this command in a private chat.")
 NO_PROFILE_YET = N_("You have no profile yet. Send /start to sign up.")
 NOT_SIGNED_UP_YET = N_("Your profile is made when you finish signing up.")
+OFFER_FOR_MEMBERS = N_(
+    "This offer is for members of the influencer programme. Let's sign you up: once you are "
+    "approved, offers that match you come to you here."
+)
+OFFER_SIGNUP_FIRST = N_(
+    "This offer is for members of the programme. Finish signing up first: once you are "
+    "approved, offers that match you come to you here."
+)
 # A pseudo-flow with no steps: keeps a guest's language choice until they /start.
 PREFERENCES = "preferences"
 
@@ -103,7 +111,11 @@ async def start(ctx: Context) -> None:
     campaign_id = offer_link(ctx.incoming.args)
     if ctx.person is not None and campaign_id is not None:
         await show_offer(ctx, campaign_id)
+        await _ask_pending(ctx)
         return
+    if campaign_id is not None:
+        # A guest who followed a campaign's link: why the signup comes first.
+        ctx.reply(ctx._(OFFER_SIGNUP_FIRST if _in_profile_flow(ctx) else OFFER_FOR_MEMBERS))
     if ctx.person is not None:
         ctx.reply(
             ctx._(

@@ -17,6 +17,7 @@ from jobs.maintenance import (
     purge_handled_updates,
     purge_sent_messages,
 )
+from jobs.offer_alerts import send_digests, send_reminders
 
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1}
 
@@ -38,4 +39,7 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(
         close_ended_campaigns, "interval", minutes=1, args=[services], id="close_campaigns"
     )
+    # Both find what is due when they run: five minutes late at most, and a restart loses none.
+    scheduler.add_job(send_reminders, "interval", minutes=5, args=[services], id="reminders")
+    scheduler.add_job(send_digests, "interval", minutes=5, args=[services], id="digests")
     return scheduler

@@ -489,6 +489,18 @@ class OfferRepository(ABC):
     async def mark_reminded(self, offer_id: int, which: str, now: datetime) -> bool:
         """Record the ``48h`` or ``2h`` reminder once; False when it was already recorded."""
 
+    @abstractmethod
+    async def with_codes(self, campaign_id: int) -> list[Offer]:
+        """The campaign's offers that hold a promo code, in the order they got it."""
+
+    @abstractmethod
+    async def awaiting_post(
+        self, which: str, deadline_after: datetime, deadline_until: datetime, limit: int
+    ) -> list[Offer]:
+        """Accepted offers with no post yet and no ``which`` reminder recorded, of campaigns
+        not closed whose deadline falls in (``deadline_after``, ``deadline_until``], soonest
+        deadline first."""
+
 
 class AgencyChatRepository(ABC):
     @abstractmethod
@@ -531,6 +543,10 @@ class AlertSettingsRepository(ABC):
     @abstractmethod
     async def mark_digest_sent(self, person_id: int, local_date: str, now: datetime) -> bool:
         """Once a local day: False when that day's digest was already recorded."""
+
+    @abstractmethod
+    async def in_mode(self, mode: str, after_person_id: int, limit: int) -> list[AlertSettings]:
+        """Settings of people who chose ``mode``, by person id from past ``after_person_id``."""
 
 
 class SealingKeyRepository(ABC):

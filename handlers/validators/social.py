@@ -217,3 +217,39 @@ def parse_handle(network: str, raw: str) -> str:
     if not handle.isascii() or not rules.pattern.fullmatch(handle.lower()):
         raise Invalid(rules.format_message)
     return handle.lower()
+
+
+MAX_POST_LINK_LENGTH: Final = 500
+NOT_A_LINK: Final = N_("Please send the link to your post, starting with https://")
+NOT_YOUR_NETWORKS: Final = N_(
+    "That link is not on one of your social accounts' networks ({networks}). Please send the "
+    "link to the post you published there."
+)
+NOT_A_POST: Final = N_(
+    "That link leads to a home page, not to a post: please send the post's link."
+)
+
+
+def parse_post_link(raw: str, networks: tuple[str, ...]) -> str:
+    """A link to a published post on one of ``networks`` (the person's own), as sent; any
+    subdomain and short link of the network counts, a bare home page does not."""
+    text = raw.strip()
+    if len(text) > MAX_POST_LINK_LENGTH:
+        raise Invalid(TOO_LONG, max=MAX_POST_LINK_LENGTH)
+    labels = ", ".join(NETWORK_LABELS[n] for n in networks if n in NETWORK_LABELS)
+    if not text or any(char.isspace() for char in text):
+        raise Invalid(NOT_A_LINK)
+    link = text if "://" in text else "https://" + text
+    try:
+        parts = urlsplit(link)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        raise Invalid(NOT_A_LINK) from None
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        raise Invalid(NOT_A_LINK)
+    owner = _network_of(host)
+    if owner is None or owner[0] not in networks:
+        raise Invalid(NOT_YOUR_NETWORKS, networks=labels)
+    if not parts.path.strip("/") and not parts.query:
+        raise Invalid(NOT_A_POST)
+    return link

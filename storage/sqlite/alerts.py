@@ -6,7 +6,7 @@ from datetime import datetime
 
 from storage.base import AlertSettingsRepository
 from storage.models import AlertSettings
-from storage.sqlite.database import Session, to_db_time
+from storage.sqlite.database import Row, Session, to_db_time
 
 
 class SqliteAlertSettings(AlertSettingsRepository):
@@ -15,16 +15,7 @@ class SqliteAlertSettings(AlertSettingsRepository):
 
     async def get(self, person_id: int) -> AlertSettings:
         row = await self._s.one("SELECT * FROM alert_settings WHERE person_id = ?", (person_id,))
-        if row is None:
-            return AlertSettings(person_id=person_id)
-        return AlertSettings(
-            person_id=person_id,
-            mode=row["mode"],
-            digest_hour=row["digest_hour"],
-            quiet_start=row["quiet_start"],
-            quiet_end=row["quiet_end"],
-            digest_sent_on=row["digest_sent_on"],
-        )
+        return _settings(row) if row is not None else AlertSettings(person_id=person_id)
 
     async def save(self, settings: AlertSettings, now: datetime) -> None:
         await self._s.run(
@@ -53,3 +44,22 @@ class SqliteAlertSettings(AlertSettingsRepository):
             (person_id, local_date, to_db_time(now)),
         )
         return row is not None
+
+    async def in_mode(self, mode: str, after_person_id: int, limit: int) -> list[AlertSettings]:
+        rows = await self._s.all(
+            "SELECT * FROM alert_settings WHERE mode = ? AND person_id > ? "
+            "ORDER BY person_id LIMIT ?",
+            (mode, after_person_id, limit),
+        )
+        return [_settings(row) for row in rows]
+
+
+def _settings(row: Row) -> AlertSettings:
+    return AlertSettings(
+        person_id=row["person_id"],
+        mode=row["mode"],
+        digest_hour=row["digest_hour"],
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        digest_sent_on=row["digest_sent_on"],
+    )

@@ -332,6 +332,29 @@ class SqliteOffers(OfferRepository):
         )
         return changed > 0
 
+    async def with_codes(self, campaign_id: int) -> list[Offer]:
+        rows = await self._s.all(
+            "SELECT * FROM offers WHERE campaign_id = ? AND promo_code IS NOT NULL "
+            "ORDER BY accepted_at, id",
+            (campaign_id,),
+        )
+        return [_offer(row) for row in rows]
+
+    async def awaiting_post(
+        self, which: str, deadline_after: datetime, deadline_until: datetime, limit: int
+    ) -> list[Offer]:
+        column = _REMINDERS[which]
+        rows = await self._s.all(
+            # ``column`` comes from _REMINDERS, never from input.
+            "SELECT offers.* FROM offers JOIN campaigns ON campaigns.id = offers.campaign_id "  # noqa: S608
+            f"WHERE offers.status = 'accepted' AND offers.{column} IS NULL "
+            "AND campaigns.status IN ('published', 'paused') "
+            "AND campaigns.deadline > ? AND campaigns.deadline <= ? "
+            "ORDER BY campaigns.deadline, offers.id LIMIT ?",
+            (to_db_time(deadline_after), to_db_time(deadline_until), limit),
+        )
+        return [_offer(row) for row in rows]
+
 
 def _offer(row: Row) -> Offer:
     return Offer(

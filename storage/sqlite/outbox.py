@@ -32,15 +32,16 @@ _HEAD_OF_CHAT = (
 
 
 # Whether a new row's chat refused us, and who may lease it at once: the caller, unless an
-# earlier row of that chat waits in the table or is in another process's hands (then the new
-# one waits its turn too).
+# earlier row of that chat that goes first waits in the table or is in another process's hands
+# (then the new one waits its turn too). A reply goes past bulk rows waiting for their time.
 _LEASABLE = (
     "SELECT b.blocked, CASE WHEN b.blocked OR b.behind THEN NULL ELSE b.owner END AS owner "
     "FROM (SELECT ? AS owner, "
     "EXISTS (SELECT 1 FROM accounts WHERE platform = ? AND dm_chat = ? AND reachable = 0) "
     "AS blocked, "
     "EXISTS (SELECT 1 FROM deliveries e WHERE e.platform = ? AND e.chat = ? "
-    "AND (e.status = 'pending' OR (e.status = 'sending' AND e.lease_owner <> ?))) AS behind"
+    "AND ((e.status = 'pending' AND e.priority <= ?) "
+    "OR (e.status = 'sending' AND e.lease_owner <> ?))) AS behind"
     ") AS b"
 )
 
@@ -78,7 +79,11 @@ class SqliteOutbox(OutboxRepository):
                     "WHERE collapse_key = ? AND status = 'pending'",
                     (now, new.collapse_key),
                 )
-            row = await self._s.one(_INSERT, _insert_values(new, now, owner, until))
+            # A row that must wait (quiet hours) is nobody's to send at once.
+            waits = new.next_attempt_at is not None and to_db_time(new.next_attempt_at) > now
+            row = await self._s.one(
+                _INSERT, _insert_values(new, now, None if waits else owner, until)
+            )
             if row is not None:
                 added.append(_delivery(row))
         return added
@@ -315,6 +320,7 @@ def _insert_values(
         new.chat,
         new.platform,
         new.chat,
+        new.priority,
         owner,
     )
 

@@ -39,6 +39,8 @@ async def test_scheduler_starts_and_stops_with_the_app(app: App) -> None:
         "purge_deliveries",
         "publish",
         "close_campaigns",
+        "reminders",
+        "digests",
     }
     assert all(
         job.misfire_grace_time == JOB_DEFAULTS["misfire_grace_time"] for job in jobs.values()

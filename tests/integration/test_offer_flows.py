@@ -1,0 +1,188 @@
+"""/offers, /submit and the campaign's deep link, through the whole stack."""
+
+from __future__ import annotations
+
+from bot.app import App
+from bot.i18n import translator
+from bot.services.offer_cards import AcceptOffer, OpenOffer, start_payload
+from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
+from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, UNDER_REVIEW
+from handlers.offers import SubmitChoice
+from storage.clock import utcnow
+from storage.models import ConversationKey
+from tests.fakes.platform import FakePlatform, Person
+from tests.fakes.store import conversations
+from tests.integration.offers_setup import campaign, member, offer_now, send_offer
+from tests.integration.signup import Answers, sign_up
+
+
+async def test_offers_lists_open_and_accepted_offers(app: App, platform: FakePlatform) -> None:
+    anna, stored = await member(app, platform, "1")
+    [none] = await anna.say("/offers")
+    assert none.text.startswith("You have no open offers right now.")
+    boots = await send_offer(app, await campaign(app), stored)
+    await send_offer(app, await campaign(app, brand="Brandly"), stored)
+    closed = await campaign(app, brand="Gone")
+    await send_offer(app, closed, stored)
+    async with app.store.unit_of_work() as uow:
+        await uow.campaigns.change_status(closed.id, ["published"], "closed", utcnow())
+    await anna.press_stale(AcceptOffer(offer=boots.id).pack())
+    listed = await anna.say("/offers")
+    assert [m.text.splitlines()[0] for m in listed] == [
+        "Brandly: Winter boots",
+        "Accepted: Acme: Winter boots",
+    ]
+    assert anna.labels(listed[0]) == ["Accept", "Decline", "Details"]
+    assert "Your promo code: ANN-" in listed[1].text
+
+
+async def test_submit_checks_the_link_is_on_the_persons_networks(
+    app: App, platform: FakePlatform
+) -> None:
+    anna, stored = await member(app, platform, "1")
+    [nothing] = await anna.say("/submit")
+    assert nothing.text.startswith("You have no accepted offer waiting for your post.")
+    offer = await send_offer(app, await campaign(app), stored)
+    await anna.press("Accept")
+    [asked] = await anna.say("/submit")
+    assert asked.text == "Send me the link to your published post for Acme: Winter boots."
+    [wrong, again] = await anna.say("https://www.tiktok.com/@anna/video/1")
+    assert wrong.text.startswith("That link is not on one of your social accounts' networks")
+    assert "(Instagram)" in wrong.text
+    assert again.text == asked.text
+    [home, _] = await anna.say("instagram.com")
+    assert home.text.startswith("That link leads to a home page")
+    [done] = await anna.say("https://www.instagram.com/p/Cboots1/")
+    assert done.text == (
+        "Thank you! Your post for Acme: Winter boots is recorded: "
+        "https://www.instagram.com/p/Cboots1/"
+    )
+    saved = await offer_now(app, offer.id)
+    assert (saved.status, saved.content_url) == (
+        "submitted",
+        "https://www.instagram.com/p/Cboots1/",
+    )
+    assert await conversations(app).get(key_of(anna)) is None
+
+
+def key_of(person: Person) -> ConversationKey:
+    return ConversationKey(
+        platform=person.platform.name, chat=person.chat.chat_id, user=person.user_id
+    )
+
+
+async def test_submit_asks_which_offer_when_several_wait(app: App, platform: FakePlatform) -> None:
+    anna, stored = await member(app, platform, "1")
+    await send_offer(app, await campaign(app), stored)
+    await anna.press("Accept")
+    second = await send_offer(app, await campaign(app, brand="Brandly"), stored)
+    await anna.press("Accept")
+    [which] = await anna.say("/submit")
+    assert which.text == "Which offer is your post for?"
+    assert anna.labels(which) == ["Brandly: Winter boots", "Acme: Winter boots", "Cancel"]
+    [asked] = await anna.press("Brandly: Winter boots")
+    assert asked.text == "Send me the link to your published post for Brandly: Winter boots."
+    await anna.say("https://instagram.com/reel/xyz")
+    assert (await offer_now(app, second.id)).status == "submitted"
+
+    await anna.say("/submit")
+    [cancelled] = await anna.press("Cancel")
+    assert cancelled.text == "Cancelled: nothing was recorded."
+
+
+async def test_a_forged_submit_choice_is_refused(app: App, platform: FakePlatform) -> None:
+    anna, anna_stored = await member(app, platform, "1")
+    eve, eve_stored = await member(app, platform, "2", name="Eve")
+    made = await campaign(app)
+    annas = await send_offer(app, made, anna_stored)
+    await anna.press("Accept")
+    await send_offer(app, await campaign(app, brand="Brandly"), eve_stored)
+    await eve.press("Accept")
+    await send_offer(app, await campaign(app, brand="Third"), eve_stored)
+    await eve.press("Accept")
+    await eve.say("/submit")
+    [refused] = await eve.press_forged(SubmitChoice(offer=annas.id).pack())
+    assert refused.text == "You are not allowed to do this."
+    assert (await offer_now(app, annas.id)).status == "accepted"
+
+
+async def test_the_deep_link_answers_everyone_who_can_follow_it(
+    app: App, platform: FakePlatform
+) -> None:
+    made = await campaign(app, countries=("PL",), min_followers=50_000)
+    link = f"/start {start_payload(made.id)}"
+
+    guest = Person(platform, user_id="10")
+    [invited, welcome, question] = await guest.say(link)
+    assert invited.text == OFFER_FOR_MEMBERS
+    assert welcome.text.startswith("Welcome! I will sign you up")
+    assert question.text == "Choose your language:"
+
+    halfway = Person(platform, user_id="11")
+    await sign_up(halfway, Answers(), until="country")
+    asked = halfway.last_text
+    before = await conversations(app).get(key_of(halfway))
+    [told, back, again] = await halfway.say(link)
+    assert told.text == OFFER_SIGNUP_FIRST
+    assert back.text == "Welcome back! Let's continue where you left off."
+    assert again.text == asked
+    after = await conversations(app).get(key_of(halfway))
+    assert (after.flow, after.step, after.data) == (before.flow, before.step, before.data)
+    await sign_up(halfway, Answers(handle="half.way"), resume_at="country")
+    assert halfway.last_text.startswith("Thank you")
+
+    applicant, _ = await member(app, platform, "12", approve=False, language="es")
+    [waiting] = await applicant.say(link)
+    assert waiting.text == translator("es")._(UNDER_REVIEW)
+
+    other, _ = await member(app, platform, "13")  # in Germany, 12,000 followers
+    [mismatch] = await other.say(link)
+    assert mismatch.text == NO_MATCH
+    [unknown] = await other.say("/start offer-999")
+    assert unknown.text == CLOSED
+    draft = await campaign(app, status="draft")
+    [hidden] = await other.say(f"/start {start_payload(draft.id)}")
+    assert hidden.text == CLOSED
+
+
+async def test_a_matching_member_gets_the_card_from_the_link(
+    app: App, platform: FakePlatform
+) -> None:
+    made = await campaign(app)
+    anna, stored = await member(app, platform, "1")  # approved: the offer came already
+    assert anna.last_text.startswith("Acme: Winter boots")
+    [card] = await anna.say(f"/start {start_payload(made.id)}")
+    assert card.text.startswith("Acme: Winter boots\nShow the boots in snow.")
+    assert anna.labels(card) == ["Accept", "Decline", "Details"]
+    [accepted] = await anna.press("Accept")
+    assert accepted.text.startswith("You are in: Acme: Winter boots")
+
+    # Mid-edit, the answer comes first and the open question after it.
+    await anna.say("/edit")
+    review_screen = anna.last_text
+    [answer, screen] = await anna.say(f"/start {start_payload(made.id)}")
+    assert answer.text == "You have already answered this offer."
+    assert screen.text == review_screen
+
+    async with app.store.unit_of_work() as uow:
+        await uow.people.change_status(stored.id, "approved", "suspended", "x", "cli")
+    [suspended, _] = await anna.say(f"/start {start_payload(made.id)}")
+    assert suspended.text == NOT_FOR_YOU
+
+
+async def test_a_card_opened_from_a_group_post_is_answered_privately(
+    app: App, platform: FakePlatform
+) -> None:
+    made = await campaign(app)
+    _anna, stored = await member(app, platform, "1")
+    in_group = Person(platform, user_id="1", is_private=False, chat_id="group-7")
+    [card] = await in_group.press_forged(OpenOffer(campaign=made.id).pack())
+    assert card.private_reply
+    assert in_group.labels(card) == ["Accept", "Decline", "Details"]
+    [accepted] = await in_group.press("Accept")
+    assert accepted.private_reply
+    assert accepted.text.startswith("You are in: Acme: Winter boots")
+    async with app.store.reading() as uow:
+        offer = await uow.offers.of_campaign_person(made.id, stored.id)
+    assert offer is not None
+    assert offer.status == "accepted"
