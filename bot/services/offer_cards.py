@@ -26,6 +26,8 @@ OFFER_PRIORITY: Final = 10
 # Why a campaign stopped taking people, as its cards are edited to say.
 Ending = Literal["closed", "full", "deadline"]
 
+OPEN_STATUSES: Final = ("publishing", "published", "paused")
+
 # Where a platform can open its private chat with a start payload (Telegram's deep link),
 # the link for it; None where it cannot (then a button answers privately instead).
 PrivateLinks = Callable[[str, str], str | None]
@@ -106,7 +108,9 @@ async def render_offer(uow: UnitOfWork, ref: str) -> Outgoing | None:
         return None
     campaign = await uow.campaigns.get(offer.campaign_id)
     person = await uow.people.get(offer.person_id)
-    if campaign is None or person is None or campaign.status not in ("publishing", "published"):
+    # A row already on its way when its campaign paused still goes (a press is told it is
+    # paused); one held by the pause waits in the table.
+    if campaign is None or person is None or campaign.status not in OPEN_STATUSES:
         return None
     if campaign.deadline <= utcnow():
         return None

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 # nobody else's messages waiting behind them.
 HELD_PRIORITY: Final = 2**31
 HELD_UNTIL: Final = datetime(9999, 1, 1, tzinfo=UTC)
-BATCH: Final = 5000
+# People per publish batch: each is one short transaction (a tenth of a second or so), so
+# replies still go out between them, and few enough of them that a million take seconds.
+BATCH: Final = 20_000
 # Cards sent this recently are edited when their campaign stops taking people; older ones
 # are answered when pressed.
 RECENT_CARDS: Final = timedelta(hours=48)
@@ -234,8 +236,10 @@ async def offer_to_newcomer(uow: UnitOfWork, person_id: int) -> int:
 
 
 async def hold_offers(uow: UnitOfWork, campaign_id: int) -> int:
-    """A pause: the campaign's offers not sent yet wait until it resumes."""
-    held = 0
+    """A pause: the campaign's offers and posts not sent yet wait until it resumes."""
+    held = await uow.outbox.reschedule(
+        [(ref, HELD_UNTIL) for ref in await _post_refs(uow, campaign_id)], HELD_PRIORITY
+    )
     after = 0
     while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
         after = recipients[-1].offer_id
@@ -246,9 +250,12 @@ async def hold_offers(uow: UnitOfWork, campaign_id: int) -> int:
 
 
 async def release_offers(uow: UnitOfWork, campaign_id: int) -> int:
-    """A resume: the held offers go out, each when its person may receive it."""
+    """A resume: the held offers go out, each when its person may receive it, and the
+    posts at once."""
     now = utcnow()
-    released = 0
+    released = await uow.outbox.reschedule(
+        [(ref, now) for ref in await _post_refs(uow, campaign_id)], OFFER_PRIORITY
+    )
     after = 0
     while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
         after = recipients[-1].offer_id
@@ -257,6 +264,14 @@ async def release_offers(uow: UnitOfWork, campaign_id: int) -> int:
             OFFER_PRIORITY,
         )
     return released
+
+
+async def _post_refs(uow: UnitOfWork, campaign_id: int) -> list[str]:
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None:
+        return []
+    chats = await uow.agency_chats.of_agency(campaign.agency_id)
+    return [post_ref(campaign_id, chat.id) for chat in chats]
 
 
 async def withdraw_offers(uow: UnitOfWork, campaign_id: int, ending: Ending) -> int:

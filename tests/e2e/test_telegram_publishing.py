@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from bot.i18n import translator
 from bot.services.agencies import create_agency, make_invite
-from bot.services.campaigns import create
+from bot.services.campaigns import apply, create
+from bot.services.offer_cards import ENDED
 from bot.services.publishing import publish_pending
 from bot.services.review import approve
 from bot.settings import Settings
@@ -16,7 +17,7 @@ from handlers.groups import BOT_NOT_ADMIN, NOT_CHAT_ADMIN, NOT_FOUND, WRONG_CHAT
 from storage.clock import utcnow
 from storage.models import AuditEntry, Commission, NewCampaign
 from tests.e2e.telegram_harness import RunningBot, TgUser, eventually, running_bot, sign_up
-from tests.fakes.telegram_server import BOT_ID, FakeTelegram
+from tests.fakes.telegram_server import BOT_ID, FakeTelegram, SentMessage
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
 
@@ -183,4 +184,18 @@ async def test_a_published_campaign_reaches_matching_influencers_and_linked_grou
         # Someone the campaign does not match is told so, and gets no offer.
         [told] = await far.say(f"/start offer-{campaign.id}")
         assert "looks for other creators" in told.text
+
+        # Closing it edits the card sent: the offer is no longer open.
+        async with bot.app.store.unit_of_work() as uow:
+            closed = await apply(uow, campaign.id, "close", "telegram:601", agency_id=acme)
+        assert closed.outcome == "done"
+        bot.app.outbox.wake()
+
+        def card_now() -> SentMessage:
+            return next(m for m in zoe.messages if m.message_id == card.message_id)
+
+        await eventually(lambda: card_now().edits == 1, what="the card to be edited")
+        edited = card_now()
+        assert edited.text == "Acme: Winter boots\n\n" + EN._(ENDED["closed"])
+        assert edited.labels() == []
         assert telegram.errors == []

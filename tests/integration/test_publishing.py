@@ -238,12 +238,17 @@ async def test_a_pause_holds_unsent_offers_until_the_campaign_resumes(
 ) -> None:
     await add_people(store, [person(n) for n in range(1, 4)])
     campaign_id = await campaign(store)
+    async with store.unit_of_work() as uow:
+        found = await uow.campaigns.get(campaign_id)
+        assert found is not None
+        chat = "telegram:-100200"
+        await uow.agency_chats.link(found.agency_id, "telegram", chat, "", "cli", utcnow())
     await publish(store, campaign_id)
-    assert len(await _claimable(store)) == 3
+    assert len(await _claimable(store)) == 4  # three offers and the group's post
 
     async with store.unit_of_work() as uow:
         await uow.campaigns.change_status(campaign_id, ("published",), "paused", utcnow())
-        assert await hold_offers(uow, campaign_id) == 3
+        assert await hold_offers(uow, campaign_id) == 4
     assert await _claimable(store) == []
     assert {priority for _, _, priority, *_ in offer_rows(store)} == {HELD_PRIORITY}
     async with store.reading() as uow:
@@ -251,8 +256,8 @@ async def test_a_pause_holds_unsent_offers_until_the_campaign_resumes(
 
     async with store.unit_of_work() as uow:
         await uow.campaigns.change_status(campaign_id, ("paused",), "published", utcnow())
-        assert await release_offers(uow, campaign_id) == 3
-    assert len(await _claimable(store)) == 3
+        assert await release_offers(uow, campaign_id) == 4
+    assert len(await _claimable(store)) == 4
     assert {priority for _, _, priority, *_ in offer_rows(store)} == {OFFER_PRIORITY}
 
 
