@@ -3,11 +3,16 @@ what is wrong with its value and what is allowed instead."""
 
 from __future__ import annotations
 
+import difflib
+import os
 import types
 import typing
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Final
 
 import annotated_types
+from dotenv import dotenv_values
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -42,6 +47,25 @@ def setting_problems(error: ValidationError) -> list[str]:
         line = f"KOLBOT_{name.upper()}: {_what_is_wrong(item, _is_secret(field))}"
         allowed = allowed_values(name)
         lines.append(f"{line}; allowed: {allowed}" if allowed else line)
+    return lines
+
+
+def unknown_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> list[str]:
+    """One line per KOLBOT_ name, in the environment or ``.env``, that is no setting: a
+    misspelt one is otherwise ignored without a word (KOLBOT_TELEGRAM_TOKN leaves the bot on
+    the console). Values are never shown."""
+    known = {f"KOLBOT_{name.upper()}" for name in Settings.model_fields}
+    names = {name.upper() for name in (os.environ if environ is None else environ)}
+    env_file = env_file or Path(str(Settings.model_config.get("env_file")))
+    if env_file.is_file():
+        names |= {name.upper() for name in dotenv_values(env_file)}
+    lines = []
+    for name in sorted(n for n in names if n.startswith("KOLBOT_") and n not in known):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}?" if close else "the settings are listed in .env.example"
+        lines.append(f"{name} is not a setting and is ignored; {hint}")
     return lines
 
 

@@ -283,6 +283,29 @@ def test_an_invalid_setting_in_env_file_exits_2_with_one_line(tmp_path: Path) ->
     ]
 
 
+def test_a_misspelt_setting_is_named_not_ignored_without_a_word(tmp_path: Path) -> None:
+    """KOLBOT_TELEGRAM_TOKN would leave the bot on the console, the token unused."""
+    (tmp_path / ".env").write_text(f"KOLBOT_TELEGRAM_TOKN={TOKEN}\n")
+    result = kolbot("db", "upgrade", cwd=tmp_path, env={"kolbot_min_follower": "5000"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "kolbot: KOLBOT_MIN_FOLLOWER is not a setting and is ignored; did you mean "
+        "KOLBOT_MIN_FOLLOWERS?",
+        "kolbot: KOLBOT_TELEGRAM_TOKN is not a setting and is ignored; did you mean "
+        "KOLBOT_TELEGRAM_TOKEN?",
+    ]
+    result = kolbot("check", cwd=tmp_path, env={"KOLBOT_COLOUR": "blue"})
+    assert result.returncode == 1
+    assert "SECRET" not in result.stderr + result.stdout
+    problems = [line for line in result.stderr.splitlines() if "not a setting" in line]
+    assert problems == [
+        "problem: KOLBOT_COLOUR is not a setting and is ignored; the settings are listed in "
+        ".env.example",
+        "problem: KOLBOT_TELEGRAM_TOKN is not a setting and is ignored; did you mean "
+        "KOLBOT_TELEGRAM_TOKEN?",
+    ]
+
+
 def test_a_verbatim_env_example_runs_the_console_with_a_key_file(tmp_path: Path) -> None:
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     result = kolbot("run", cwd=tmp_path)
