@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bot.adapters.telegram.pacing import ChatId, Pacer
+from bot.adapters.telegram.pacing import OVERALL_SHARE, ChatId, Pacer
 from bot.core.ratelimit import record_decisions
 
 
@@ -153,7 +153,7 @@ async def test_a_reply_does_not_queue_behind_a_broadcast() -> None:
         await pacer.ready(7, nothing, urgent=True)
         await asyncio.gather(*bulk)
     chosen = {d.key: d.at - start for d in decisions if isinstance(d.limiter, Pacer)}
-    interval = 1 / (100 * 0.97)
+    interval = 1 / (100 * OVERALL_SHARE)
     # The reply's token: within the bulk look-ahead of when it asked, not after 60 others.
     assert chosen[7] <= 0.05 + 0.25 + 2 * interval
     assert max(at for key, at in chosen.items() if key != 7) >= 60 * interval

@@ -34,7 +34,9 @@ from bot.core.ratelimit import (
 log = logging.getLogger(__name__)
 
 ChatId = int | str
-OVERALL_SHARE = 0.97
+# The bucket's pace, a little under the limit: the window below keeps sends that bunched on
+# the way from counting more than the limit, so this margin only absorbs jitter.
+OVERALL_SHARE = 0.98
 # Sends counted as they go, in any second: a little above the bucket's pace, so it only holds
 # back sends that bunched, and still under the limit, for jitter on the way.
 WINDOW_SHARE = 0.985
@@ -67,7 +69,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         # A few percent under the limit, not one message: at hundreds a second, sends that
-        # leave evenly still arrive bunched by the network and the event loop.
+        # leave evenly still arrive with some jitter.
         overall = min(rate_within(rate, 1.0), rate * OVERALL_SHARE)
         self._overall = TokenBucket(overall, clock=clock)
         self._spacing = 1.0 / overall
