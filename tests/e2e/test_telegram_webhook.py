@@ -253,7 +253,7 @@ async def test_updates_posted_at_once_are_stored_together(
         async def counted(source: str, updates: Sequence[Incoming]) -> None:
             batches.append(len(updates))
             if len(batches) == 1:
-                await asyncio.sleep(0.5)  # a slow write: the others arrive meanwhile
+                await asyncio.sleep(1.0)  # a slow write: the others arrive meanwhile
             await accept(source, updates)
 
         monkeypatch.setattr(inbox, "accept", counted)
