@@ -257,7 +257,8 @@ class OutboxRepository(ABC):
         """Queue one row per offer of a publish batch (ref ``offer:<id>``, dedupe key
         ``offer:<campaign>:<person>``, a key seen before skipped), set-based: to the person's
         first reachable account (blocked when none is), due now, or at the time given for
-        their send group. How many were new."""
+        their send group. People on a daily digest get none: the digest names their offers.
+        How many were new."""
 
     @abstractmethod
     async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:

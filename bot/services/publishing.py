@@ -57,7 +57,8 @@ def campaign_target(campaign_id: int) -> str:
 
 def send_time(alerts: AlertSettings, timezone: str, now: datetime) -> datetime:
     """When a new offer may reach this person: now, or when their quiet hours end; for a
-    daily digest, at their digest hour (never inside their quiet hours)."""
+    daily digest, at their digest hour (never inside their quiet hours). Offer cards go to
+    people on instant alerts only: a digest names the offers of those on one."""
     return _send_time(
         alerts.mode, alerts.digest_hour, alerts.quiet_start, alerts.quiet_end, timezone, now
     )
@@ -226,9 +227,12 @@ async def offer_to_newcomer(uow: UnitOfWork, person_id: int) -> int:
                 if campaign.slots_left <= 0 or campaign.deadline <= now:
                     continue
                 recipient = await uow.offers.offer_to(campaign.id, person_id, now)
-                if recipient is not None:
+                if recipient is None:
+                    continue
+                made += 1
+                # On a daily digest, the digest names the offer: no card of its own.
+                if recipient.mode == "instant":
                     await uow.outbox.enqueue([offer_delivery(campaign.id, recipient, now)])
-                    made += 1
     return made
 
 

@@ -220,6 +220,7 @@ class SqliteOutbox(OutboxRepository):
             "AND l.quiet_start = COALESCE(al.quiet_start, ?) "
             "AND l.quiet_end = COALESCE(al.quiet_end, ?) "
             "WHERE o.campaign_id = ? AND o.id BETWEEN ? AND ? "
+            "AND COALESCE(al.mode, ?) = 'instant' "
             "ON CONFLICT (dedupe_key) DO NOTHING",
             (
                 *(value for group in groups for value in group),
@@ -231,6 +232,7 @@ class SqliteOutbox(OutboxRepository):
                 campaign_id,
                 first_offer_id,
                 last_offer_id,
+                _NEVER_SET.mode,
             ),
         )
 

@@ -206,6 +206,22 @@ async def test_a_publish_cut_short_resumes_without_doubles(store: SqliteStore) -
     assert len(offer_rows(store)) == 10
 
 
+async def test_people_on_a_daily_digest_get_offers_but_no_cards(store: SqliteStore) -> None:
+    await add_people(store, [person(1), person(2), person(3)])
+    async with store.unit_of_work() as uow:
+        await uow.alerts.save(AlertSettings(person_id=2, mode="digest"), utcnow())
+        await uow.alerts.save(AlertSettings(person_id=3, mode="digest"), utcnow())
+        await uow.people.change_status(3, "approved", "applicant", None, "cli")
+    first = await campaign(store)
+    assert await publish(store, first)
+    assert offered_people(store, first) == {1, 2}
+    # Approved later, on a digest too: an offer of the open campaign, and no card either.
+    async with store.unit_of_work() as uow:
+        assert await approve(uow, 3, "cli") == "done"
+    assert offered_people(store, first) == {1, 2, 3}
+    assert [chat for _, chat, *_ in offer_rows(store)] == ["telegram:1001"]
+
+
 async def test_offers_wait_for_the_end_of_quiet_hours(store: SqliteStore) -> None:
     await add_people(store, [person(1, timezone="Asia/Tokyo"), person(2, timezone="UTC")])
     now = utcnow()
