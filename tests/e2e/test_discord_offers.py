@@ -1,0 +1,111 @@
+"""Influencers and their offers on Discord, end to end: the card in the DM, Accept with the
+link, code and disclosure, Decline with a reason, /submit; a forged custom_id naming another
+person's offer is refused and audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.adapters.discord.client import BUTTON_ID
+from bot.adapters.discord.render import escape
+from bot.services.agencies import create_agency
+from bot.services.campaigns import create
+from bot.services.offer_cards import AcceptOffer
+from bot.services.publishing import publish_pending
+from bot.services.review import approve
+from bot.settings import Settings
+from handlers.access import NOT_ALLOWED
+from storage.clock import utcnow
+from storage.models import Commission, NewCampaign
+from tests.e2e.discord_harness import member, running_bot
+from tests.fakes.discord_server import FakeDiscord, labels
+
+pytest_plugins = ["tests.e2e.discord_fixtures"]
+
+CODE = re.compile(r"\b[A-Z]{2,3}-[A-HJ-NP-Z2-9]{4}\b")
+LINK = re.compile(r"https://acme\.example/boots\?src=kolbot&ref=[0-9a-z-]+")
+
+
+async def test_receive_accept_decline_submit_and_a_forged_press(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    ana, ben = server.add_user("ana"), server.add_user("ben")
+    async with running_bot(dc_settings, server) as bot:
+        people = [await member(bot.app, ana, name="Ana"), await member(bot.app, ben, name="Ben")]
+        async with bot.app.store.unit_of_work() as uow:
+            agency, _ = await create_agency(uow, "Acme Media", "cli")
+            for person in people:
+                await approve(uow, person.id, "cli")
+            await create(
+                uow,
+                NewCampaign(
+                    agency_id=agency.id,
+                    brand="Acme",
+                    title="Winter boots",
+                    brief="Show the boots in snow.",
+                    commission=Commission.percent(1500),
+                    countries=("PL",),
+                    niches=("tech",),
+                    min_followers=1000,
+                    slots=5,
+                    deadline=utcnow() + timedelta(days=9),
+                    landing_url="https://acme.example/boots?src=kolbot",
+                    created_by="cli",
+                ),
+                "cli",
+                publish=True,
+            )
+        card = await server.reply_to(
+            ana, publish_pending(bot.app.store), containing="Winter boots", seconds=10
+        )
+        bot.app.outbox.wake()
+        assert labels(card) == ["Accept", "Decline", "Details"]
+        assert "15% of each sale" in card["content"]
+        await server.until(lambda: any(labels(m) for m in server.inbox(ben)), what="Ben's card")
+        async with bot.app.store.reading() as uow:
+            [anas] = await uow.offers.of_person(people[0].id, ["offered"])
+
+        # Ben's client sends a press naming Ana's offer: refused, nothing taken.
+        bens_card = next(m for m in reversed(server.inbox(ben)) if labels(m))
+        forged = BUTTON_ID.format(data=AcceptOffer(offer=anas.id).pack())
+        refused = await server.reply_to(
+            ben, server.press_forged(ben, forged, bens_card), containing=escape(NOT_ALLOWED)
+        )
+        assert refused["content"] == escape(NOT_ALLOWED)
+
+        accepted = await server.reply_to(ana, server.press(ana, "Accept"), containing="You are in")
+        [link] = LINK.findall(accepted["content"].replace("\\", ""))
+        assert CODE.search(accepted["content"].replace("\\", "")) is not None
+        assert "ANA-" in accepted["content"].replace("\\", "")
+        assert "#ad" in accepted["content"]
+        assert link.startswith("https://acme.example/boots?src=kolbot&ref=")
+
+        asked = await server.reply_to(
+            ben, server.press(ben, "Decline"), containing="Why are you declining"
+        )
+        assert "Skip" in labels(asked)
+        declined = await server.reply_to(
+            ben, server.press(ben, "No time right now"), containing="Declined"
+        )
+        assert declined["content"] == escape(
+            "Declined: Acme: Winter boots. Thank you for telling us why."
+        )
+
+        await server.reply_to(
+            ana, server.write(ana, "/submit"), containing="Send me the link to your published"
+        )
+        await server.reply_to(
+            ana,
+            server.write(ana, "https://www.instagram.com/p/Cana/"),
+            containing="is recorded",
+        )
+        async with bot.app.store.reading() as uow:
+            figures = await uow.campaigns.figures(anas.campaign_id)
+            audit = await uow.audit.tail(100)
+        assert (figures.accepted, figures.declined, figures.submitted) == (1, 1, 1)
+        assert [(e.actor, e.action, e.target) for e in audit if e.outcome == "refused"] == [
+            (f"discord:{ben.id}", "offer.accept", f"offer:{anas.id}")
+        ]
+        assert server.errors == []

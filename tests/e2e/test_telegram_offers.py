@@ -1,0 +1,151 @@
+"""Influencers and their offers on Telegram, end to end: the card arrives, Accept gives the
+link, code and disclosure, Decline takes a reason, /submit records the post; a forged
+callback_data naming another person's offer is refused and audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import partial
+
+from bot.i18n import translator
+from bot.services.agencies import create_agency
+from bot.services.campaigns import create
+from bot.services.offer_cards import AcceptOffer, DeclineOffer
+from bot.services.publishing import publish_pending
+from bot.services.review import approve
+from bot.settings import Settings
+from handlers.access import NOT_ALLOWED
+from storage.clock import utcnow
+from storage.models import Commission, NewCampaign
+from tests.e2e.telegram_harness import RunningBot, TgUser, eventually, running_bot, sign_up
+from tests.fakes.telegram_server import FakeTelegram
+
+pytest_plugins = ["tests.e2e.telegram_fixtures"]
+
+CODE = re.compile(r"\b[A-Z]{2,3}-[A-HJ-NP-Z2-9]{4}\b")
+LINK = re.compile(r"https://acme\.example/boots\?\S+")
+
+
+async def published(bot: RunningBot, *users: TgUser) -> int:
+    """Approve ``users``, publish a campaign they match, and wait for their cards."""
+    async with bot.app.store.unit_of_work() as uow:
+        agency, _ = await create_agency(uow, "Acme Media", "cli")
+        for user in users:
+            person = await uow.people.by_account("telegram", str(user.user_id))
+            assert person is not None
+            await approve(uow, person.id, "cli")
+        campaign = await create(
+            uow,
+            NewCampaign(
+                agency_id=agency.id,
+                brand="Acme",
+                title="Winter boots",
+                brief="Show the boots in snow.",
+                commission=Commission.fixed(2500, "EUR"),
+                countries=("PL",),
+                niches=("fashion",),
+                min_followers=5000,
+                slots=5,
+                deadline=utcnow() + timedelta(days=9),
+                landing_url="https://acme.example/boots?utm_source=kolbot",
+                created_by="cli",
+            ),
+            "cli",
+            publish=True,
+        )
+    await bot.settled()
+    assert await publish_pending(bot.app.store) == 1
+    bot.app.outbox.wake()
+
+    def carded(user: TgUser) -> bool:
+        return (
+            bool(user.messages) and "Winter boots" in user.last.text and bool(user.last.labels())
+        )
+
+    for user in users:
+        await eventually(partial(carded, user), what=f"the card for {user.user_id}")
+    await bot.settled()
+    return campaign.id
+
+
+async def test_receive_accept_decline_and_submit(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        zoe = TgUser(bot, 801, "Zoé", language_code="fr")
+        await sign_up(zoe, language="fr", name="Zoé")
+        ben = TgUser(bot, 802, "Ben")
+        await sign_up(ben, name="Ben")
+        await published(bot, zoe, ben)
+
+        card = zoe.last
+        assert "25,00\xa0€" in card.text
+        assert card.labels() == ["Accepter", "Refuser", "Détails"]
+        [accepted] = await zoe.press("Accepter")
+        assert accepted.message_id == card.message_id  # the card became the acceptance
+        assert accepted.text.startswith("C'est parti : Acme : Winter boots")
+        [link] = LINK.findall(accepted.text)
+        assert link.startswith("https://acme.example/boots?utm_source=kolbot&ref=")
+        [code] = CODE.findall(accepted.text)
+        assert code.startswith("ZOE-")
+        assert "#publicité" in accepted.text
+        assert accepted.labels() == []
+
+        [asked] = await ben.press("Decline")
+        assert asked.text.startswith("Why are you declining Acme: Winter boots?")
+        [declined] = await ben.press("The commission is too low")
+        assert declined.text == "Declined: Acme: Winter boots. Thank you for telling us why."
+
+        [question] = await zoe.say("/submit")
+        assert question.text == translator("fr")._(
+            "Send me the link to your published post for {brand}: {title}.",
+            brand="Acme",
+            title="Winter boots",
+        )
+        [thanks] = await zoe.say("https://www.instagram.com/p/Cboots/")
+        assert thanks.text.startswith("Merci ! Votre publication pour Acme : Winter boots")
+        async with bot.app.store.reading() as uow:
+            figures = await uow.campaigns.figures(1)
+        assert (figures.accepted, figures.declined, figures.submitted) == (1, 1, 1)
+        assert telegram.errors == []
+
+
+async def test_a_forged_callback_data_for_another_persons_offer_is_refused(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        zoe = TgUser(bot, 811, "Zoe")
+        await sign_up(zoe, name="Zoe")
+        eve = TgUser(bot, 812, "Eve")
+        await sign_up(eve, name="Eve")
+        await published(bot, zoe, eve)
+        async with bot.app.store.reading() as uow:
+            zoes = await uow.people.by_account("telegram", "811")
+            assert zoes is not None
+            [target] = await uow.offers.of_person(zoes.id, ["offered"])
+            eves = await uow.people.by_account("telegram", "812")
+            assert eves is not None
+            [own] = await uow.offers.of_person(eves.id, ["offered"])
+
+        for forged in (AcceptOffer(offer=target.id), DeclineOffer(offer=target.id)):
+            update = telegram.press_update(
+                eve.chat_id, eve.user_id, data=AcceptOffer(offer=own.id).pack()
+            )
+            update["callback_query"]["data"] = forged.pack()
+            before = len(eve.messages)
+            await bot.settled(telegram.push(update))
+            assert eve.messages[before:][-1].text == NOT_ALLOWED
+
+        async with bot.app.store.reading() as uow:
+            still = await uow.offers.get(target.id)
+            audit = await uow.audit.tail(100)
+        assert still is not None
+        assert still.status == "offered"
+        refused = [(e.actor, e.action, e.target) for e in audit if e.outcome == "refused"]
+        assert refused == [
+            ("telegram:812", "offer.accept", f"offer:{target.id}"),
+            ("telegram:812", "offer.decline", f"offer:{target.id}"),
+        ]
+        assert zoe.last.labels() == ["Accept", "Decline", "Details"]  # Zoe's card untouched
+        assert telegram.errors == []
