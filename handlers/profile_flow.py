@@ -35,7 +35,9 @@ from storage.clock import utcnow
 from storage.models import Profile, SealedPayout, SocialClaim
 
 FLOW: Final = "profile"
-MAX_ZONE_BUTTONS: Final = 12
+# Enough for one zone of every clock a country keeps (Russia keeps fifteen), each first in
+# zones_for_country.
+MAX_ZONE_BUTTONS: Final = 16
 NICHE_KEY: Final = "niche"
 NICHES_DONE: Final = "niche:done"
 

@@ -254,13 +254,23 @@ def _loadable(zone: str) -> bool:
 
 @cache
 def _zones(code: str) -> tuple[str, ...]:
+    """The main zone, then one zone for each other clock the country keeps (its region's
+    reference zone where it has one: Los Angeles for Pacific time), then the rest, so the
+    first few, which the question offers as buttons, cover every clock."""
     listed = get_global("territory_zones").get(code) or _EXTRA_ZONES.get(code, ())
     zones = [zone for zone in listed if _loadable(zone)]
     main = _MAIN_ZONES.get(code)
-    if main in zones:
-        zones.remove(main)
-        zones.insert(0, main)
-    return tuple(zones)
+    reference = _reference_zones()
+    ranked = sorted(zones, key=lambda zone: (zone != main, zone not in reference))
+    clocks = _metazones()
+    first = ranked[:1]
+    seen = {clocks.get(zone) for zone in first}
+    for zone in ranked[1:]:
+        clock = clocks.get(zone)
+        if clock is not None and clock not in seen:
+            seen.add(clock)
+            first.append(zone)
+    return tuple(first + [zone for zone in ranked if zone not in first])
 
 
 def zones_for_country(code: str) -> list[str]:
@@ -344,8 +354,15 @@ def _abbreviation(text: str) -> str | None:
 
 @cache
 def _reference_zones() -> frozenset[str]:
-    """The zone CLDR picks to stand for each region's clock (America/Denver for Mountain)."""
-    return frozenset(get_global("windows_zone_mapping").values())
+    """The zone CLDR picks to stand for each region's clock (America/Denver for Mountain),
+    by today's name."""
+    return frozenset(_canonical_zone(zone) for zone in get_global("windows_zone_mapping").values())
+
+
+@cache
+def _metazones() -> dict[str, str]:
+    """The clock each zone keeps ("America_Pacific"), by today's zone name."""
+    return {_canonical_zone(zone): clock for zone, clock in get_global("meta_zones").items()}
 
 
 def zones_for_abbreviation(raw: str, country: str) -> list[str] | None:

@@ -113,7 +113,7 @@ async def test_edit_after_signup_saves_each_field(app: App, platform: FakePlatfo
     assert person.last_text == "Your profile is saved. Send /profile to see it."
     stored = await people(app).by_account("fake", "1")
     assert stored is not None
-    assert (stored.country, stored.timezone) == ("ES", "Africa/Ceuta")
+    assert (stored.country, stored.timezone) == ("ES", "Atlantic/Canary")
     assert stored.payout.method == "iban"
     assert stored.niches == ("fashion", "food")
     assert await conversations(app).get(key(person)) is None

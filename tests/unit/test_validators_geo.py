@@ -6,6 +6,7 @@ import pytest
 from babel import Locale
 
 from bot.i18n import LANGUAGES
+from handlers.profile_flow import MAX_ZONE_BUTTONS
 from handlers.validators import (
     CountryGuess,
     Invalid,
@@ -297,6 +298,62 @@ def test_zones_for_country_puts_the_main_zone_first(code: str, main: str, also: 
     assert zones[0] == main
     assert also in zones
     assert len(zones) == len(set(zones))
+
+
+@pytest.mark.parametrize(
+    ("code", "offered"),
+    [
+        (
+            "US",
+            {
+                "America/New_York",
+                "America/Chicago",
+                "America/Denver",
+                "America/Phoenix",
+                "America/Los_Angeles",
+                "America/Anchorage",
+                "Pacific/Honolulu",
+            },
+        ),
+        (
+            "CA",
+            {
+                "America/St_Johns",
+                "America/Halifax",
+                "America/Toronto",
+                "America/Regina",
+                "America/Edmonton",
+                "America/Vancouver",
+                "America/Whitehorse",
+            },
+        ),
+        (
+            "RU",
+            {
+                "Europe/Kaliningrad",
+                "Europe/Moscow",
+                "Europe/Samara",
+                "Asia/Yekaterinburg",
+                "Asia/Omsk",
+                "Asia/Novosibirsk",
+                "Asia/Krasnoyarsk",
+                "Asia/Irkutsk",
+                "Asia/Vladivostok",
+                "Asia/Magadan",
+                "Asia/Kamchatka",
+            },
+        ),
+        ("BR", {"America/Sao_Paulo", "America/Cuiaba", "America/Noronha", "America/Eirunepe"}),
+        ("AU", {"Australia/Sydney", "Australia/Adelaide", "Australia/Perth"}),
+    ],
+)
+def test_the_zones_offered_as_buttons_cover_every_clock_of_the_country(
+    code: str, offered: set[str]
+) -> None:
+    """The question shows only the first few: a person in Los Angeles or Yekaterinburg finds
+    their zone among them."""
+    shown = zones_for_country(code)[:MAX_ZONE_BUTTONS]
+    assert offered <= set(shown), offered - set(shown)
 
 
 def test_zones_for_country_returns_a_fresh_list() -> None:
