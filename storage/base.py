@@ -498,9 +498,9 @@ class OfferRepository(ABC):
     async def awaiting_post(
         self, which: str, deadline_after: datetime, deadline_until: datetime, limit: int
     ) -> list[Offer]:
-        """Accepted offers with no post yet and no ``which`` reminder recorded, of campaigns
-        not closed whose deadline falls in (``deadline_after``, ``deadline_until``], soonest
-        deadline first."""
+        """Accepted offers with no post yet and no ``which`` reminder recorded, whose
+        campaign's deadline falls in (``deadline_after``, ``deadline_until``], soonest
+        deadline first. A closed campaign's accepted places stand, so they count too."""
 
 
 class AgencyChatRepository(ABC):

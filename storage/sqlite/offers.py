@@ -348,7 +348,6 @@ class SqliteOffers(OfferRepository):
             # ``column`` comes from _REMINDERS, never from input.
             "SELECT offers.* FROM offers JOIN campaigns ON campaigns.id = offers.campaign_id "  # noqa: S608
             f"WHERE offers.status = 'accepted' AND offers.{column} IS NULL "
-            "AND campaigns.status IN ('published', 'paused') "
             "AND campaigns.deadline > ? AND campaigns.deadline <= ? "
             "ORDER BY campaigns.deadline, offers.id LIMIT ?",
             (to_db_time(deadline_after), to_db_time(deadline_until), limit),

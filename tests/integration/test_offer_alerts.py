@@ -103,6 +103,9 @@ async def test_reminders_48_and_2_hours_before_the_deadline(
     # 00:30 in Berlin, 47 hours before: quiet, so the reminder waits until 08:00 there.
     frozen(DEADLINE - timedelta(hours=47))
     await late.press_stale(AcceptOffer(offer=offer.id).pack())  # after the 48-hour mark
+    # Its last slots taken, the campaign closes: the places taken stand, and are reminded.
+    async with app.store.unit_of_work() as uow:
+        await uow.campaigns.change_status(made.id, ["published"], "closed", clock.utcnow())
     assert await send_reminders(app.services) == 2
     assert await send_reminders(app.services) == 0
     sent = await rows(app, "reminder:")

@@ -7,7 +7,7 @@ from bot.i18n import translator
 from bot.services.offer_cards import AcceptOffer, OpenOffer, start_payload
 from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
 from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, UNDER_REVIEW
-from handlers.offers import SubmitChoice
+from handlers.offers import NOT_APPROVED_YET, SubmitChoice
 from storage.clock import utcnow
 from storage.models import ConversationKey
 from tests.fakes.platform import FakePlatform, Person
@@ -134,6 +134,8 @@ async def test_the_deep_link_answers_everyone_who_can_follow_it(
     applicant, _ = await member(app, platform, "12", approve=False, language="es")
     [waiting] = await applicant.say(link)
     assert waiting.text == translator("es")._(UNDER_REVIEW)
+    [not_yet] = await applicant.say("/offers")
+    assert not_yet.text == translator("es")._(NOT_APPROVED_YET)
 
     other, _ = await member(app, platform, "13")  # in Germany, 12,000 followers
     [mismatch] = await other.say(link)
