@@ -20,7 +20,14 @@ from bot.services.access import audit
 from bot.services.offer_cards import OFFER_PRIORITY, Ending, ending_edits
 from storage.base import Store, UnitOfWork
 from storage.clock import utcnow
-from storage.models import AlertSettings, Campaign, NewDelivery, Recipient, SendGroup
+from storage.models import (
+    AlertSettings,
+    Campaign,
+    NewDelivery,
+    Recipient,
+    SendGroup,
+    offer_delivery_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +120,7 @@ def offer_delivery(campaign_id: int, recipient: Recipient, now: datetime) -> New
     """The outbox row of one offer: a ref rendered when sent, one per campaign and person."""
     due = recipient_send_time(recipient, now)
     return NewDelivery(
-        dedupe_key=f"{OFFER_REF}:{campaign_id}:{recipient.person_id}",
+        dedupe_key=offer_delivery_key(campaign_id, recipient.person_id),
         platform=recipient.platform,
         chat=recipient.dm_chat,
         ref=f"{OFFER_REF}:{recipient.offer_id}",

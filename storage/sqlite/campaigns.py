@@ -131,9 +131,11 @@ class SqliteCampaigns(CampaignRepository):
             counts[row["status"]] = int(row["n"])
         # Every key of this campaign's offer rows, and no other, sorts in [offer:7:, offer:7;).
         first = offer_key_prefix(campaign_id)
+        # A row whose offer was withdrawn before it went is done without being sent.
         deliveries = await self._s.all(
             "SELECT status, COUNT(*) AS n FROM deliveries "
-            "WHERE dedupe_key >= ? AND dedupe_key < ? GROUP BY status",
+            "WHERE dedupe_key >= ? AND dedupe_key < ? "
+            "AND (status <> 'sent' OR last_error IS DISTINCT FROM 'withdrawn') GROUP BY status",
             (first, first[:-1] + ";"),
         )
         sent: dict[str, int] = {}

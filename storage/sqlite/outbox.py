@@ -207,6 +207,7 @@ class SqliteOutbox(OutboxRepository):
             f"AS (VALUES {marks}) "
             "INSERT INTO deliveries (dedupe_key, platform, chat, ref, priority, status, "
             "next_attempt_at, created_at, finished_at, last_error) "
+            # The keys of models.offer_delivery_key, the refs of an offer's card.
             "SELECT 'offer:' || o.campaign_id || ':' || o.person_id, ac.platform, ac.dm_chat, "
             "'offer:' || o.id, ?, CASE WHEN ac.reachable THEN 'pending' ELSE 'blocked' END, "
             "COALESCE(l.due, ?), ?, CASE WHEN ac.reachable THEN NULL ELSE ? END, "

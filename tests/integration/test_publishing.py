@@ -426,6 +426,23 @@ async def test_cards_and_posts_are_sent_and_keep_their_message_ids(app: App) -> 
     assert [p.agency_chat_id for p in posts] == [linked.id]
 
 
+async def test_offers_withdrawn_before_they_went_are_neither_sent_nor_counted_sent(
+    app: App,
+) -> None:
+    await add_people(app.store, [person(1), person(2)])
+    campaign_id = await campaign(app.store)
+    assert await publish(app.store, campaign_id)
+    async with app.store.unit_of_work() as uow:
+        assert await close(uow, campaign_id, "closed", "cli")
+    async with serving(app, FakePlatform("telegram")) as fake:
+        app.outbox.wake()
+        await drained(app)
+        assert fake.sent == []
+    async with app.store.reading() as uow:
+        figures = await uow.campaigns.figures(campaign_id)
+    assert (figures.matched, figures.withdrawn, figures.sent, figures.queued) == (2, 2, 0, 0)
+
+
 async def test_matching_and_queueing_100_000_influencers_takes_seconds(
     store: SqliteStore,
 ) -> None:
