@@ -11,7 +11,7 @@ from typing import Final
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
-from bot.core.conversation import Flow, Step
+from bot.core.conversation import HISTORY, Flow, Step
 from bot.core.errors import Invalid
 from bot.core.messages import Button
 from bot.core.router import Router
@@ -37,7 +37,7 @@ from handlers.catalog import NICHES
 from handlers.commands import NO_PROFILE_YET, PREFERENCES, PRIVATE_ONLY
 from handlers.commands import _ask_pending as ask_pending
 from handlers.keyboards import STALE_BUTTON, Keyboard, rows
-from handlers.offer_links import PAUSED
+from handlers.offer_links import NOT_FOR_YOU, PAUSED
 from handlers.validators.social import parse_post_link
 from storage import clock
 from storage.models import Campaign, Offer
@@ -76,6 +76,7 @@ ACCEPTED_ALREADY: Final = N_(
     "You accepted this offer already.\nYour personal link: {link}\nYour promo code: {code}"
 )
 DECLINED_ALREADY: Final = N_("You declined this offer.")
+CANCELLED: Final = N_("Cancelled: nothing was recorded.")
 FINISH_FIRST: Final = N_(
     "Finish what you are doing in this chat first (or send /cancel), then send /submit again."
 )
@@ -203,6 +204,10 @@ def accepted_text(t: Translator, result: AcceptResult, timezone: str) -> str:
 async def _accept(ctx: Context, offer: Offer) -> None:
     person = ctx.person
     assert person is not None
+    if person.status != "approved":
+        # Suspended since the card came: the card stays, the slot is not theirs to take.
+        _answer(ctx, ctx._(NOT_FOR_YOU))
+        return
     result = await accept_offer(ctx.uow, offer.id, person, clock.utcnow())
     campaign = result.campaign
     if result.outcome == "accepted":
@@ -442,7 +447,7 @@ async def submit_choice(ctx: Context) -> None:
         return
     if pressed.offer == 0:
         _end_submit(ctx)
-        ctx.reply(ctx._("Cancelled: nothing was recorded."))
+        ctx.reply(ctx._(CANCELLED))
         return
     found = await _own_offer(ctx, pressed.offer, "offer.submit")
     if found is None:
@@ -453,9 +458,23 @@ async def submit_choice(ctx: Context) -> None:
         _end_submit(ctx)
         return
     ctx.data["offer"] = offer.id
+    ctx.data.setdefault(HISTORY, []).append("pick")
     await submit_flow.go(ctx, "link")
 
 
+class SubmitFlow(Flow):
+    """/back from the link goes to the choice of offer; /cancel stops, recording nothing."""
+
+    navigable = True
+
+    async def cancel(self, ctx: Context) -> bool:
+        _end_submit(ctx)
+        ctx.reply(ctx._(CANCELLED))
+        return True
+
+
 submit_flow = router.flow(
-    Flow(SUBMIT_FLOW, [Step("pick", ask_pick, answer_pick), Step("link", ask_link, answer_link)])
+    SubmitFlow(
+        SUBMIT_FLOW, [Step("pick", ask_pick, answer_pick), Step("link", ask_link, answer_link)]
+    )
 )

@@ -89,6 +89,18 @@ async def test_submit_asks_which_offer_when_several_wait(app: App, platform: Fak
     [cancelled] = await anna.press("Cancel")
     assert cancelled.text == "Cancelled: nothing was recorded."
 
+    # A third, to go back and forth: /back returns to the choice, /cancel stops.
+    await send_offer(app, await campaign(app, brand="Cosmo"), stored)
+    await anna.press("Accept")
+    await anna.say("/submit")
+    await anna.press("Cosmo: Winter boots")
+    [back] = await anna.say("/back")
+    assert back.text == "Which offer is your post for?"
+    await anna.press("Cosmo: Winter boots")
+    [stopped] = await anna.say("/cancel")
+    assert stopped.text == "Cancelled: nothing was recorded."
+    assert await conversations(app).get(key_of(anna)) is None
+
 
 async def test_a_forged_submit_choice_is_refused(app: App, platform: FakePlatform) -> None:
     anna, anna_stored = await member(app, platform, "1")

@@ -11,7 +11,7 @@ from bot.app import App
 from bot.i18n import translator
 from bot.services.offer_cards import AcceptOffer, DeclineOffer, OfferDetails
 from handlers.access import NOT_ALLOWED
-from handlers.offer_links import PAUSED
+from handlers.offer_links import NOT_FOR_YOU, PAUSED
 from handlers.offers import DeclineFor
 from storage.clock import utcnow
 from storage.models import Commission
@@ -134,6 +134,18 @@ async def test_paused_closed_and_stale_presses_get_a_clear_answer(
         assert await uow.offers.withdraw_open(second.id, utcnow()) == [other.id]
     [withdrawn] = await anna.press("Decline")
     assert withdrawn.text == "Brandly: Winter boots is closed: it no longer takes acceptances."
+
+
+async def test_someone_suspended_since_the_card_came_cannot_accept(
+    app: App, platform: FakePlatform
+) -> None:
+    anna, stored = await member(app, platform, "1")
+    offer = await send_offer(app, await campaign(app), stored)
+    async with app.store.unit_of_work() as uow:
+        await uow.people.change_status(stored.id, "approved", "suspended", "spam", "cli")
+    [refused] = await anna.press("Accept")
+    assert refused.text == NOT_FOR_YOU
+    assert (await offer_now(app, offer.id)).status == "offered"
 
 
 async def test_decline_asks_an_optional_reason(app: App, platform: FakePlatform) -> None:
