@@ -30,9 +30,10 @@ async def is_channel_admin(client: discord.Client, chat: ChatRef, user_id: str) 
             return False
         guild = channel.guild
         if user_id == "self":
-            member = guild.me
-        else:
-            member = guild.get_member(int(user_id)) or await guild.fetch_member(int(user_id))
+            if client.user is None:
+                return False
+            user_id = str(client.user.id)
+        member = guild.get_member(int(user_id)) or await guild.fetch_member(int(user_id))
     except (discord.HTTPException, ValueError) as error:
         log.info("discord could not tell who manages channel %s: %s", channel_id, error)
         return False
