@@ -392,3 +392,11 @@ def test_numbers_still_answer_the_open_question_after_a_message_arrives(tmp_path
         assert b"Wybierz jedn" not in terminal.screen
     finally:
         terminal.close()
+
+
+def test_a_long_piped_script_is_read_to_its_last_line(tmp_path: Path) -> None:
+    """The console reads a line only once the one before is answered, so it cannot flood:
+    no line of a script is dropped as one, however fast it is piped."""
+    result = run_bot(tmp_path, ["/help"] * 40)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Commands:") == 40
