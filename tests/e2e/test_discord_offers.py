@@ -19,7 +19,7 @@ from handlers.access import NOT_ALLOWED
 from storage.clock import utcnow
 from storage.models import Commission, NewCampaign
 from tests.e2e.discord_harness import member, running_bot
-from tests.fakes.discord_server import FakeDiscord, labels
+from tests.fakes.discord_server import ADMIN_ROLE, FakeDiscord, labels
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
 
@@ -108,4 +108,63 @@ async def test_receive_accept_decline_submit_and_a_forged_press(
         assert [(e.actor, e.action, e.target) for e in audit if e.outcome == "refused"] == [
             (f"discord:{ben.id}", "offer.accept", f"offer:{anas.id}")
         ]
+        assert server.errors == []
+
+
+async def test_a_card_opened_from_a_channel_post_is_accepted_there_privately(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    channel = server.guild_channel_id
+    lea, ana, eve = server.add_user("lea"), server.add_user("ana"), server.add_user("eve")
+    server.grant(lea, ADMIN_ROLE)
+    async with running_bot(dc_settings, server) as bot:
+        async with bot.app.store.unit_of_work() as uow:
+            agency, invite = await create_agency(uow, "Acme Media", "cli")
+        await server.reply_to(lea, server.slash(lea, "help"))
+        await server.reply_to(
+            lea, server.write(lea, f"/agency {invite.code}"), containing="Acme Media"
+        )
+        await server.slash(lea, "linkgroup", channel_id=channel)
+        await server.until(lambda: server.texts(channel, lea), what="the link")
+        person = await member(bot.app, ana, name="Ana")
+        async with bot.app.store.unit_of_work() as uow:
+            await approve(uow, person.id, "cli")
+            await create(
+                uow,
+                NewCampaign(
+                    agency_id=agency.id,
+                    brand="Acme",
+                    title="Winter boots",
+                    brief="Show the boots in snow.",
+                    commission=Commission.percent(1500),
+                    countries=("PL",),
+                    niches=("tech",),
+                    min_followers=1000,
+                    slots=5,
+                    deadline=utcnow() + timedelta(days=9),
+                    landing_url="https://acme.example/boots?src=kolbot",
+                    created_by="cli",
+                ),
+                "cli",
+                publish=True,
+            )
+        assert await publish_pending(bot.app.store) == 1
+        bot.app.outbox.wake()
+        await server.until(lambda: server.visible(channel), what="the channel post")
+
+        await server.press(ana, "Open the offer", channel_id=channel)
+        await server.until(lambda: len(server.texts(channel, ana)) == 2, what="the offer")
+        await server.press(ana, "Accept", channel_id=channel)
+        await server.until(
+            lambda: any("You are in" in t for t in server.texts(channel, ana)),
+            what="the acceptance",
+        )
+        # Nobody else in the channel sees the card or the link and code.
+        seen_by_eve = server.texts(channel, eve)
+        assert all("You are in" not in text for text in seen_by_eve)
+        assert len(seen_by_eve) == 1  # the post alone
+        async with bot.app.store.reading() as uow:
+            [accepted] = await uow.offers.of_person(person.id, ["accepted"])
+        assert accepted.promo_code is not None
         assert server.errors == []

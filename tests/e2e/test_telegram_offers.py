@@ -11,11 +11,12 @@ from functools import partial
 from bot.i18n import translator
 from bot.services.agencies import create_agency
 from bot.services.campaigns import create
-from bot.services.offer_cards import AcceptOffer, DeclineOffer
+from bot.services.offer_cards import AcceptOffer, DeclineOffer, start_payload
 from bot.services.publishing import publish_pending
 from bot.services.review import approve
 from bot.settings import Settings
 from handlers.access import NOT_ALLOWED
+from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
 from storage.clock import utcnow
 from storage.models import Commission, NewCampaign
 from tests.e2e.telegram_harness import RunningBot, TgUser, eventually, running_bot, sign_up
@@ -148,4 +149,34 @@ async def test_a_forged_callback_data_for_another_persons_offer_is_refused(
             ("telegram:812", "offer.decline", f"offer:{target.id}"),
         ]
         assert zoe.last.labels() == ["Accept", "Decline", "Details"]  # Zoe's card untouched
+        assert telegram.errors == []
+
+
+async def test_the_deep_link_invites_guests_and_keeps_a_signup_where_it_was(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        zoe = TgUser(bot, 821, "Zoe")
+        await sign_up(zoe, name="Zoe")
+        campaign_id = await published(bot, zoe)
+        link = f"/start {start_payload(campaign_id)}"
+
+        guest = TgUser(bot, 822, "Gus")
+        invited = await guest.say(link)
+        assert [m.text for m in invited][0] == OFFER_FOR_MEMBERS
+        assert invited[-1].text == "Choose your language:"
+
+        halfway = TgUser(bot, 823, "Hal")
+        await halfway.say("/start")
+        await halfway.press(data="lang:en")
+        await halfway.press(data="name:platform")
+        asked = halfway.last.text
+        told = await halfway.say(link)
+        assert [m.text for m in told] == [
+            OFFER_SIGNUP_FIRST,
+            "Welcome back! Let's continue where you left off.",
+            asked,
+        ]
+        await halfway.say("PL")  # the signup goes on from its country question
+        assert halfway.last.text != asked
         assert telegram.errors == []
