@@ -163,7 +163,7 @@ async def test_the_deep_link_invites_guests_and_keeps_a_signup_where_it_was(
 
         guest = TgUser(bot, 822, "Gus")
         invited = await guest.say(link)
-        assert [m.text for m in invited][0] == OFFER_FOR_MEMBERS
+        assert invited[0].text == OFFER_FOR_MEMBERS
         assert invited[-1].text == "Choose your language:"
 
         halfway = TgUser(bot, 823, "Hal")
