@@ -110,6 +110,15 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("telegram_token", "discord_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _without_spaces(cls, value: object) -> object:
+        """Tokens hold no spaces: a pasted one's trailing line break is no part of it, and a
+        blank one is not set (as an empty one is)."""
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:

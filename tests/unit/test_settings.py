@@ -52,6 +52,26 @@ def test_a_verbatim_copy_of_env_example_sets_no_secret(tmp_path: Path) -> None:
     assert only_telegram.discord_token is None
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" ", None), ("\t\n", None), (" 123:abc\n", "123:abc"), ("123:abc", "123:abc")],
+)
+def test_a_token_is_taken_without_the_spaces_around_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str | None
+) -> None:
+    """Tokens hold no spaces: blank means not set (the console runs, not a platform with a
+    token of spaces), and a pasted one's line break or space is not part of it."""
+    for name in ("TELEGRAM_TOKEN", "DISCORD_TOKEN", "TELEGRAM_WEBHOOK_SECRET"):
+        monkeypatch.setenv(f"KOLBOT_{name}", value)
+    settings = Settings(_env_file=None)
+    for token in (
+        settings.telegram_token,
+        settings.discord_token,
+        settings.telegram_webhook_secret,
+    ):
+        assert (token.get_secret_value() if token is not None else None) == expected
+
+
 @pytest.mark.parametrize("secret", ["x", "fifteen chars!!"])
 def test_a_short_passphrase_is_refused(secret: str) -> None:
     with pytest.raises(ValidationError) as refused:
