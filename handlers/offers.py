@@ -16,6 +16,7 @@ from bot.core.errors import Invalid
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import N_, NC_, Translator
+from bot.services.access import audit
 from bot.services.offer_cards import (
     AcceptOffer,
     DeclineOffer,
@@ -37,7 +38,7 @@ from handlers.catalog import NICHES
 from handlers.commands import NO_PROFILE_YET, PREFERENCES, PRIVATE_ONLY
 from handlers.commands import _ask_pending as ask_pending
 from handlers.keyboards import STALE_BUTTON, Keyboard, rows
-from handlers.offer_links import NOT_FOR_YOU, PAUSED
+from handlers.offer_links import NOT_FOR_YOU, PAUSED, show_offer
 from handlers.validators.social import parse_post_link
 from storage import clock
 from storage.models import Campaign, Offer
@@ -182,7 +183,29 @@ async def decline_pressed(ctx: Context) -> None:
 
 @router.button(OfferDetails)
 async def details_pressed(ctx: Context) -> None:
-    found = await _pressed(ctx, OfferDetails, "offer.details")
+    """The person's own offer in full. Anyone else who reaches the button (a forwarded
+    card, a forged press) is refused that offer, and told where they stand with its
+    campaign instead: invited to sign up, under review, not matched, or their own card."""
+    pressed = OfferDetails.unpack(ctx.incoming.button_data)
+    if pressed is None:
+        await _forged(ctx, "offer.details")
+        return
+    offer = await ctx.uow.offers.get(pressed.offer)
+    mine = offer is not None and ctx.person is not None and offer.person_id == ctx.person.id
+    if offer is not None and not mine:
+        await audit(
+            ctx.uow,
+            str(ctx.incoming.user),
+            "offer.details",
+            refused=True,
+            target=f"offer:{offer.id}",
+            person_id=ctx.person.id if ctx.person else None,
+            detail=f"the offer of person {offer.person_id}; answered for its campaign",
+        )
+        await show_offer(ctx, offer.campaign_id)
+        await ask_pending(ctx)
+        return
+    found = await _own_offer(ctx, pressed.offer, "offer.details")
     if found is not None:
         _details(ctx, *found)
         await ask_pending(ctx)

@@ -11,7 +11,7 @@ from bot.app import App
 from bot.i18n import translator
 from bot.services.offer_cards import AcceptOffer, DeclineOffer, OfferDetails
 from handlers.access import NOT_ALLOWED
-from handlers.offer_links import NOT_FOR_YOU, PAUSED
+from handlers.offer_links import NOT_FOR_YOU, PAUSED, SIGN_UP_FIRST
 from handlers.offers import DeclineFor
 from storage.clock import utcnow
 from storage.models import Commission
@@ -201,12 +201,11 @@ async def test_a_forged_press_on_another_persons_offer_is_refused_and_audited(
     app: App, platform: FakePlatform
 ) -> None:
     anna, anna_stored = await member(app, platform, "1")
-    eve, _ = await member(app, platform, "2", name="Eve")
+    eve, eve_stored = await member(app, platform, "2", name="Eve")
     made = await campaign(app)
     annas = await send_offer(app, made, anna_stored)
     for data in (
         AcceptOffer(offer=annas.id).pack(),
-        OfferDetails(offer=annas.id).pack(),
         DeclineOffer(offer=annas.id).pack(),
         DeclineFor(offer=annas.id, reason="time").pack(),
         "ofa:not-a-number",
@@ -216,6 +215,16 @@ async def test_a_forged_press_on_another_persons_offer_is_refused_and_audited(
     guest = Person(platform, user_id="3")
     [refused] = await guest.press_forged(AcceptOffer(offer=annas.id).pack())
     assert refused.text == NOT_ALLOWED
+    # Details of Anna's offer: not hers, so Eve gets where she stands with the campaign (a
+    # card of her own, since she matches it), and a guest an invitation to sign up.
+    [own] = await eve.press_forged(OfferDetails(offer=annas.id).pack())
+    async with app.store.reading() as uow:
+        eves = await uow.offers.of_campaign_person(made.id, eve_stored.id)
+    assert eves is not None
+    assert own.text.startswith("Acme: Winter boots")
+    assert eve.buttons(own)[0].data == AcceptOffer(offer=eves.id).pack()
+    [invited] = await guest.press_forged(OfferDetails(offer=annas.id).pack())
+    assert invited.text == SIGN_UP_FIRST
     assert (await offer_now(app, annas.id)).status == "offered"
     async with app.store.reading() as uow:
         left = await uow.campaigns.get(made.id)
@@ -225,11 +234,12 @@ async def test_a_forged_press_on_another_persons_offer_is_refused_and_audited(
     audited = [(r.actor, r.action, r.target) for r in rows if r.outcome == "refused"]
     assert audited == [
         ("fake:2", "offer.accept", f"offer:{annas.id}"),
-        ("fake:2", "offer.details", f"offer:{annas.id}"),
         ("fake:2", "offer.decline", f"offer:{annas.id}"),
         ("fake:2", "offer.decline", f"offer:{annas.id}"),
         ("fake:2", "offer.accept", ""),
         ("fake:3", "offer.accept", f"offer:{annas.id}"),
+        ("fake:2", "offer.details", f"offer:{annas.id}"),
+        ("fake:3", "offer.details", f"offer:{annas.id}"),
     ]
     await drained(app)
     assert anna.last.buttons  # Anna's card is untouched
