@@ -164,18 +164,29 @@ def last_digest_at(settings: AlertSettings, timezone: str) -> datetime | None:
 
 
 async def send_digests(services: Services) -> int:
-    """At each person's chosen local hour, a summary of the offers new since the last one."""
+    """At each person's chosen local hour, a summary of the offers new since the last one.
+
+    Only the people whose digest is due are read: the zones and hours in use are few, and
+    for each the local date says whose digest of today is still to go."""
     sent = 0
-    after = 0
-    while True:
-        now = clock.utcnow()
-        async with services.store.unit_of_work() as uow:
-            batch = await uow.alerts.in_mode("digest", after, BATCH)
-            for settings in batch:
-                sent += await _digest(uow, settings, now)
-        if len(batch) < BATCH:
-            break
-        after = batch[-1].person_id
+    async with services.store.reading() as uow:
+        hours = await uow.alerts.digest_hours()
+    for timezone, hour in hours:
+        local = clock.utcnow().astimezone(ZoneInfo(timezone))
+        if local.hour < hour:
+            continue
+        after = 0
+        while True:
+            now = clock.utcnow()
+            async with services.store.unit_of_work() as uow:
+                batch = await uow.alerts.digests_due(
+                    timezone, hour, local.date().isoformat(), after, BATCH
+                )
+                for settings in batch:
+                    sent += await _digest(uow, settings, now)
+            if len(batch) < BATCH:
+                break
+            after = batch[-1].person_id
     if sent:
         log.info("queued %d digests", sent)
     return sent

@@ -546,8 +546,16 @@ class AlertSettingsRepository(ABC):
         """Once a local day: False when that day's digest was already recorded."""
 
     @abstractmethod
-    async def in_mode(self, mode: str, after_person_id: int, limit: int) -> list[AlertSettings]:
-        """Settings of people who chose ``mode``, by person id from past ``after_person_id``."""
+    async def digest_hours(self) -> list[tuple[str, int]]:
+        """(time zone, digest hour) of every approved person on a daily digest, once each:
+        what a digest run works out the local time for."""
+
+    @abstractmethod
+    async def digests_due(
+        self, timezone: str, digest_hour: int, local_date: str, after_person_id: int, limit: int
+    ) -> list[AlertSettings]:
+        """Approved people on a daily digest at this hour in this zone whose digest for
+        ``local_date`` was not sent yet, by person id from past ``after_person_id``."""
 
 
 class SealingKeyRepository(ABC):

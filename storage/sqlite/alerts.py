@@ -45,11 +45,26 @@ class SqliteAlertSettings(AlertSettingsRepository):
         )
         return row is not None
 
-    async def in_mode(self, mode: str, after_person_id: int, limit: int) -> list[AlertSettings]:
+    async def digest_hours(self) -> list[tuple[str, int]]:
         rows = await self._s.all(
-            "SELECT * FROM alert_settings WHERE mode = ? AND person_id > ? "
-            "ORDER BY person_id LIMIT ?",
-            (mode, after_person_id, limit),
+            "SELECT DISTINCT people.timezone, alert_settings.digest_hour FROM alert_settings "
+            "JOIN people ON people.id = alert_settings.person_id "
+            "WHERE alert_settings.mode = 'digest' AND people.status = 'approved' "
+            "ORDER BY people.timezone, alert_settings.digest_hour"
+        )
+        return [(str(row["timezone"]), int(row["digest_hour"])) for row in rows]
+
+    async def digests_due(
+        self, timezone: str, digest_hour: int, local_date: str, after_person_id: int, limit: int
+    ) -> list[AlertSettings]:
+        rows = await self._s.all(
+            "SELECT alert_settings.* FROM alert_settings "
+            "JOIN people ON people.id = alert_settings.person_id "
+            "WHERE alert_settings.mode = 'digest' AND alert_settings.digest_hour = ? "
+            "AND people.timezone = ? AND people.status = 'approved' "
+            "AND alert_settings.digest_sent_on IS DISTINCT FROM ? "
+            "AND alert_settings.person_id > ? ORDER BY alert_settings.person_id LIMIT ?",
+            (digest_hour, timezone, local_date, after_person_id, limit),
         )
         return [_settings(row) for row in rows]
 

@@ -19,6 +19,7 @@ from handlers.alerts import SetDigestHour
 from jobs.offer_alerts import send_digests, send_reminders
 from jobs.scheduler import build_scheduler
 from storage import clock
+from storage.models import AlertSettings
 from tests.fakes.platform import FakePlatform
 from tests.integration.offers_setup import campaign, member, send_offer
 
@@ -152,17 +153,30 @@ async def test_a_digest_at_the_chosen_hour_lists_what_is_new(
     first = await campaign(app, deadline=DEADLINE)
     second = await campaign(app, brand="Brandly", deadline=DEADLINE)
     day = datetime(2026, 12, 10, 7, 30, tzinfo=UTC)  # 08:30 in Berlin
+    # Ben, in New York, wants his at 09:00 there: six hours later.
+    ben, bens = await member(app, platform, "2", name="Ben")
+    await ben.say("/settings")
+    await ben.press("Daily digest")
+    await ben.press("09:00")
     async with app.store.unit_of_work() as uow:
-        await uow.offers.add_many(first.id, [stored.id], day - timedelta(hours=5))
-        await uow.offers.add_many(second.id, [stored.id], day - timedelta(hours=4))
+        await uow.people.update(bens.id, "cli", columns={"timezone": "America/New_York"})
+        for person in (stored.id, bens.id):
+            await uow.offers.add_many(first.id, [person], day - timedelta(hours=5))
+            await uow.offers.add_many(second.id, [person], day - timedelta(hours=4))
 
     frozen(day)
     assert await send_digests(app.services) == 0
-    frozen(day + timedelta(minutes=40))  # 09:10 there
+    frozen(day + timedelta(minutes=40))  # 09:10 in Berlin, 03:10 in New York
     assert await send_digests(app.services) == 1
     assert await send_digests(app.services) == 0
     [(key, when, text)] = await rows(app, "digest:")
     assert key == f"digest:{stored.id}:2026-12-10:fake:1"
+    frozen(day + timedelta(hours=6, minutes=40))  # 09:10 in New York
+    assert await send_digests(app.services) == 1
+    [_, (bens_key, _, _)] = await rows(app, "digest:")
+    assert bens_key == f"digest:{bens.id}:2026-12-10:fake:2"
+    async with app.store.unit_of_work() as uow:
+        await uow.alerts.save(AlertSettings(person_id=bens.id, mode="off"), day)
     assert when == "2026-12-10T08:10:00.000000+00:00"
     assert "2 new offers for you:" in text
     assert "Acme: Winter boots: 12.5% of each sale, until" in text
@@ -173,7 +187,7 @@ async def test_a_digest_at_the_chosen_hour_lists_what_is_new(
         await uow.offers.add_many(third.id, [stored.id], day + timedelta(hours=3))
     frozen(day + timedelta(days=1, minutes=40))
     assert await send_digests(app.services) == 1
-    [_, (_, _, text)] = await rows(app, "digest:")
+    [_, _, (_, _, text)] = await rows(app, "digest:")
     assert "1 new offer for you:" in text
     assert "Cosmo" in text
     assert "Brandly" not in text
@@ -186,7 +200,7 @@ async def test_a_digest_at_the_chosen_hour_lists_what_is_new(
         await uow.offers.add_many(fourth.id, [stored.id], day + timedelta(days=1, hours=3))
     frozen(day + timedelta(days=2, hours=-2))  # 06:30 there
     assert await send_digests(app.services) == 1
-    [_, _, (_, when, text)] = await rows(app, "digest:")
+    [*_, (_, when, text)] = await rows(app, "digest:")
     assert when == "2026-12-12T07:00:00.000000+00:00"
     assert "Dawn" in text
 
