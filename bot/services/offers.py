@@ -24,6 +24,10 @@ REF_LENGTH: Final = 6
 # Tries at a fresh random code before giving up on a campaign's crowded name prefix.
 CODE_TRIES: Final = 8
 FALLBACK_PREFIX: Final = "KOL"
+# Latin letters that Unicode does not split into a base letter and an accent.
+_NO_DECOMPOSITION: Final = str.maketrans(
+    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ß": "ss", "Æ": "AE", "æ": "ae"}
+)
 
 # Why an influencer declines, as they read it; the keys are stored.
 DECLINE_REASONS: Final = {
@@ -66,7 +70,8 @@ def new_ref(offer_id: int) -> str:
 def code_prefix(*names: str) -> str:
     """Up to three Latin letters of the first name that has two: ``Zoé`` → ``ZOE``."""
     for name in names:
-        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        spelled = name.translate(_NO_DECOMPOSITION)
+        plain = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
         letters = [c for c in plain.upper() if "A" <= c <= "Z"]
         if len(letters) >= 2:
             return "".join(letters[:3])
