@@ -53,6 +53,7 @@ FIELD_GROUPS: Final = {
         "handle",
         "followers",
         "account",
+        "account_handle",
         "account_followers",
     ),
     "niches": ("niches",),
@@ -314,7 +315,7 @@ class AccountButton(CallbackData, prefix="acct"):
     """A button about one account of the draft; there is one account per network."""
 
     network: str
-    action: Literal["open", "followers", "remove", "keep"]
+    action: Literal["open", "handle", "followers", "remove", "keep"]
 
 
 # The network of the account being changed.
@@ -358,7 +359,9 @@ async def ask_more_socials(ctx: Context) -> None:
     socials = _socials(ctx)
     lines = [ctx._("Your accounts so far:"), *socials_lines(ctx.t, socials)]
     if EDIT in ctx.data and socials:
-        lines.append(ctx._("Choose an account to change its follower count or remove it."))
+        lines.append(
+            ctx._("Choose an account to change its handle or follower count, or to remove it.")
+        )
     buttons = _hub_buttons(ctx)
     opened = [b for b in buttons if AccountButton.unpack(b.data) is not None]
     moves = buttons[len(opened) :]
@@ -420,7 +423,8 @@ async def _back_to_list(ctx: Context) -> bool:
 
 
 def _account_buttons(ctx: Context, network: str) -> list[Button]:
-    actions: list[tuple[str, Literal["followers", "remove", "keep"]]] = [
+    actions: list[tuple[str, Literal["handle", "followers", "remove", "keep"]]] = [
+        (ctx._("Change the handle"), "handle"),
         (ctx._("Change the follower count"), "followers"),
         (ctx._("Remove this account"), "remove"),
         (ctx._("Keep it as it is"), "keep"),
@@ -449,12 +453,33 @@ async def answer_account(ctx: Context) -> str:
         raise Invalid(STALE_BUTTON)
     social = _account(ctx, network)
     assert social is not None, "asking about an account that is gone returns to the list"
+    if pressed.action == "handle":
+        return "account_handle"
     if pressed.action == "followers":
         return "account_followers"
     if pressed.action == "remove":
         if len(_socials(ctx)) == 1:
             raise Invalid(N_("This is your only account. Add another one before you remove it."))
         _socials(ctx).remove(social)
+    return "more_socials"
+
+
+async def ask_account_handle(ctx: Context) -> None:
+    """A renamed account: the only one cannot be removed, nor another added on its network."""
+    if await _back_to_list(ctx):
+        return
+    network = v.NETWORK_LABELS[ctx.data[ACCOUNT]]
+    ctx.reply(
+        ctx._(
+            "What is your {network} handle? You can also paste your profile link.", network=network
+        )
+    )
+
+
+async def answer_account_handle(ctx: Context) -> str:
+    social = _account(ctx, ctx.data[ACCOUNT])
+    assert social is not None, "asking about an account that is gone returns to the list"
+    social["handle"] = v.parse_handle(social["network"], _text(ctx))
     return "more_socials"
 
 
@@ -745,6 +770,7 @@ profile_flow = ProfileFlow(
         Step("followers", ask_followers, answer_followers),
         Step("more_socials", ask_more_socials, answer_more_socials),
         Step("account", ask_account, answer_account),
+        Step("account_handle", ask_account_handle, answer_account_handle),
         Step("account_followers", ask_account_followers, answer_account_followers),
         Step("niches", ask_niches, answer_niches),
         Step("payout_method", ask_payout_method, answer_payout_method),

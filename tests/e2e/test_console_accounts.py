@@ -19,10 +19,10 @@ EDIT_ONE_ACCOUNT = [
     "anna.tok",
     "3k",
     "1",  # Instagram @anna.insta
-    "1",  # Change the follower count
+    "2",  # Change the follower count (1 is Change the handle)
     "20k",
     "TikTok @anna.tok",  # a label works as well as a number
-    "2",  # Remove this account
+    "3",  # Remove this account
     "2",  # Add another account
     "2",  # YouTube
     "annatube",

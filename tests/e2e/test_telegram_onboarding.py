@@ -169,6 +169,7 @@ async def test_editing_one_account_keeps_the_others(
         await anna.say("3k")
         await anna.press("Instagram @creator105")
         assert anna.last.labels() == [
+            "Change the handle",
             "Change the follower count",
             "Remove this account",
             "Keep it as it is",

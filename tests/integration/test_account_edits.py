@@ -45,7 +45,7 @@ async def test_changing_one_accounts_followers_keeps_the_others(
         "• Instagram @anna.insta: 12,000 followers\n"
         "• TikTok @anna.tok: 3,000 followers\n"
         "• YouTube @annatube: 2,000 followers\n"
-        "Choose an account to change its follower count or remove it."
+        "Choose an account to change its handle or follower count, or to remove it."
     )
     assert [b.data for b in person.buttons()] == [
         "acct:instagram:open",
@@ -127,6 +127,37 @@ async def test_the_only_account_cannot_be_removed(app: App, platform: FakePlatfo
     await person.press_data("more:done")
     await person.press_data("review:done")
     assert await stored_accounts(app) == [("instagram", "anna.insta", 12_000)]
+
+
+async def test_a_renamed_account_gets_its_new_handle_and_keeps_its_followers(
+    app: App, platform: FakePlatform
+) -> None:
+    """The only account cannot be removed, nor another added on its network: its handle is
+    changed where it is."""
+    person = Person(platform)
+    await sign_up(person)
+    await person.say("/edit")
+    await person.press_data("edit:socials")
+    await person.press_data("acct:instagram:open")
+    assert [b.label for b in person.buttons()] == [
+        "Change the handle",
+        "Change the follower count",
+        "Remove this account",
+        "Keep it as it is",
+    ]
+    await person.press_data("acct:instagram:handle")
+    assert person.last_text == (
+        "What is your Instagram handle? You can also paste your profile link."
+    )
+    replies = await person.say("anna..renamed")
+    assert replies[0].text.startswith("Instagram handles use letters")
+    await person.say("https://instagram.com/anna.renamed/")
+    assert person.last_text.startswith(
+        "Your accounts so far:\n• Instagram @anna.renamed: 12,000 followers"
+    )
+    await person.press_data("more:done")
+    await person.press_data("review:done")
+    assert await stored_accounts(app) == [("instagram", "anna.renamed", 12_000)]
 
 
 async def test_back_out_of_an_accounts_edit_restores_them(
