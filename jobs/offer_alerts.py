@@ -112,7 +112,7 @@ async def _remind(uow: UnitOfWork, reminder: Reminder, offer: Offer, now: dateti
     if reminder.quiet:
         not_before = after_quiet_hours(await uow.alerts.get(person.id), person.timezone, now)
     key = f"reminder:{offer.id}:{reminder.which}"
-    return await _to_person(uow, person, key, text, REMINDER_PRIORITY, not_before)
+    return await _to_person(uow, person, key, text, REMINDER_PRIORITY, not_before, now)
 
 
 async def _to_person(
@@ -122,6 +122,7 @@ async def _to_person(
     text: str,
     priority: int,
     not_before: datetime | None,
+    now: datetime,
 ) -> int:
     """One row per private chat the person can be reached at; how many."""
     rows = [
@@ -133,7 +134,8 @@ async def _to_person(
                 exclude_defaults=True
             ),
             priority=priority,
-            next_attempt_at=not_before,
+            # Due now unless quiet hours say later.
+            next_attempt_at=not_before if not_before is not None and not_before > now else None,
         )
         for account in await uow.people.accounts_of(person.id)
         if account.reachable
@@ -226,4 +228,4 @@ async def _digest(uow: UnitOfWork, settings: AlertSettings, now: datetime) -> in
     lines.append(t._("Send /offers to accept or decline them."))
     not_before = after_quiet_hours(settings, person.timezone, now)
     key = f"digest:{person.id}:{day.isoformat()}"
-    return await _to_person(uow, person, key, "\n".join(lines), DIGEST_PRIORITY, not_before)
+    return await _to_person(uow, person, key, "\n".join(lines), DIGEST_PRIORITY, not_before, now)

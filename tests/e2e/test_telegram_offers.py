@@ -5,8 +5,11 @@ callback_data naming another person's offer is refused and audited."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.i18n import translator
 from bot.services.agencies import create_agency
@@ -17,6 +20,8 @@ from bot.services.review import approve
 from bot.settings import Settings
 from handlers.access import NOT_ALLOWED
 from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
+from jobs.offer_alerts import send_digests, send_reminders
+from storage import clock
 from storage.clock import utcnow
 from storage.models import Commission, NewCampaign
 from tests.e2e.telegram_harness import RunningBot, TgUser, eventually, running_bot, sign_up
@@ -180,3 +185,71 @@ async def test_the_deep_link_invites_guests_and_keeps_a_signup_where_it_was(
         await halfway.say("PL")  # the signup goes on from its country question
         assert halfway.last.text != asked
         assert telegram.errors == []
+
+
+async def test_reminder_and_digest_arrive_with_a_frozen_clock(
+    tg_settings: Settings, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(tg_settings, telegram) as bot:
+        zoe = TgUser(bot, 831, "Zoe")
+        await sign_up(zoe, name="Zoe")
+        dan = TgUser(bot, 832, "Dan")
+        await sign_up(dan, name="Dan")
+        await published(bot, zoe, dan)
+        await zoe.press("Accept")
+        async with bot.app.store.reading() as uow:
+            campaign = await uow.campaigns.get(1)
+        assert campaign is not None
+
+        # Dan takes his offers in a daily digest at 18:00 (Warsaw).
+        await dan.say("/settings")
+        await dan.press("Daily digest")
+        await dan.press("18:00")
+        second = await published_again(bot, dan)
+
+        # Less than two hours before the deadline: the last call, never held.
+        last_call = campaign.deadline - timedelta(hours=1, minutes=50)
+        monkeypatch.setattr(clock, "utcnow", lambda: last_call)
+        assert await send_reminders(bot.app.services) == 1
+        bot.app.outbox.wake()
+        await eventually(lambda: zoe.last.text.startswith("Last call"), what="the reminder")
+
+        evening = datetime.combine(
+            utcnow().date() + timedelta(days=1), time(18, 5), tzinfo=ZoneInfo("Europe/Warsaw")
+        )
+        monkeypatch.setattr(clock, "utcnow", lambda: evening.astimezone(UTC))
+        assert await send_digests(bot.app.services) == 1
+        bot.app.outbox.wake()
+        await eventually(lambda: "new offer" in dan.last.text, what="the digest")
+        assert "Brandly: Summer hats" in dan.last.text
+        assert dan.last.text.endswith("Send /offers to accept or decline them.")
+        assert second > 0
+        await bot.settled()
+        assert telegram.errors == []
+
+
+async def published_again(bot: RunningBot, *users: TgUser) -> int:
+    """A second campaign for ``users``, who take offers in a digest: no card comes."""
+    async with bot.app.store.unit_of_work() as uow:
+        agency, _ = await create_agency(uow, "Brandly Media", "cli")
+        made = await create(
+            uow,
+            NewCampaign(
+                agency_id=agency.id,
+                brand="Brandly",
+                title="Summer hats",
+                brief="Wear the hat.",
+                commission=Commission.percent(1000),
+                slots=5,
+                deadline=utcnow() + timedelta(days=20),
+                landing_url="https://brandly.example/hats",
+                created_by="cli",
+            ),
+            "cli",
+            publish=True,
+        )
+    before = {user.user_id: len(user.messages) for user in users}
+    assert await publish_pending(bot.app.store) == 1
+    await bot.settled()
+    assert all(len(user.messages) == before[user.user_id] for user in users)
+    return made.id
