@@ -168,3 +168,32 @@ async def test_a_card_opened_from_a_channel_post_is_accepted_there_privately(
             [accepted] = await uow.offers.of_person(person.id, ["accepted"])
         assert accepted.promo_code is not None
         assert server.errors == []
+
+
+async def test_settings_pickers_fit_discord(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    server = discord_server
+    ana = server.add_user("ana")
+    async with running_bot(dc_settings, server) as bot:
+        person = await member(bot.app, ana, name="Ana")
+        shown = await server.reply_to(
+            ana, server.slash(ana, "settings"), containing="Your settings"
+        )
+        assert labels(shown) == ["Instantly", "Daily digest", "Off", "Quiet hours"]
+        hours = await server.reply_to(
+            ana, server.press(ana, "Daily digest"), containing="daily digest come"
+        )
+        assert len(labels(hours)) == 24
+        await server.reply_to(ana, server.press(ana, "18:00"), containing="18:00")
+        start = await server.reply_to(
+            ana, server.press(ana, "Quiet hours"), containing="quiet hours start"
+        )
+        assert len(labels(start)) == 25  # every hour, and none
+        await server.reply_to(ana, server.press(ana, "23:00"), containing="When do they end")
+        await server.reply_to(ana, server.press(ana, "07:00"), containing="23:00 to 07:00")
+        async with bot.app.store.reading() as uow:
+            settings = await uow.alerts.get(person.id)
+        assert (settings.mode, settings.digest_hour) == ("digest", 18)
+        assert (settings.quiet_start, settings.quiet_end) == (23 * 60, 7 * 60)
+        assert server.errors == []
