@@ -1,7 +1,17 @@
 """Platform-free flows: they see Incoming events and answer with Outgoing messages."""
 
 from bot.core.router import Router
-from handlers import agency, alerts, campaigns, commands, groups, offer_links, offers, review
+from handlers import (
+    agency,
+    alerts,
+    campaigns,
+    commands,
+    groups,
+    offer_links,
+    offers,
+    review,
+    submissions,
+)
 
 
 def build_router() -> Router:
@@ -13,5 +23,6 @@ def build_router() -> Router:
     root.include(groups.router)
     root.include(offer_links.router)
     root.include(offers.router)
+    root.include(submissions.router)
     root.include(alerts.router)
     return root

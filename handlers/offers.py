@@ -1,8 +1,9 @@
-"""The influencer's side of offers: the card's Accept / Decline / Details, /offers, /submit.
+"""The influencer's side of offers: the card's Accept / Decline / Details, and /offers.
 
 Every press loads the offer it names and checks it is the presser's: button data comes back
 from the platform, and anyone can forge one naming another person's offer. Such a press is
-refused and audited, and changes nothing.
+refused and audited, and changes nothing; Details tells the presser where they stand with the
+offer's campaign instead.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from typing import Final
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
-from bot.core.conversation import HISTORY, Flow, Step
-from bot.core.errors import Invalid
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import N_, NC_, Translator
@@ -35,19 +34,17 @@ from bot.services.offers import (
 )
 from handlers.access import NOT_ALLOWED, refuse
 from handlers.catalog import NICHES
-from handlers.commands import NO_PROFILE_YET, PREFERENCES, PRIVATE_ONLY
+from handlers.commands import NO_PROFILE_YET, PRIVATE_ONLY
 from handlers.commands import _ask_pending as ask_pending
 from handlers.keyboards import STALE_BUTTON, Keyboard, rows
 from handlers.offer_links import NOT_FOR_YOU, PAUSED, show_offer
-from handlers.validators.social import parse_post_link
 from storage import clock
 from storage.models import Campaign, Offer
 
 router = Router()
 
-COMMAND_NAMES: Final = (NC_("command name", "offers"), NC_("command name", "submit"))
+COMMAND_NAMES: Final = (NC_("command name", "offers"),)
 
-SUBMIT_FLOW: Final = "submit_post"
 # At most this many offers in /offers and in /submit's choice: the newest.
 LISTED: Final = 10
 
@@ -68,19 +65,12 @@ NO_OPEN_OFFERS: Final = N_(
 NOT_APPROVED_YET: Final = N_(
     "Offers come once your application is approved: you will hear from me here."
 )
-NOTHING_TO_SUBMIT: Final = N_(
-    "You have no accepted offer waiting for your post. Send /offers to see your offers."
-)
 FULL: Final = N_("Sorry, the campaign is full: {brand}: {title} has no slots left.")
 ENDED: Final = N_("{brand}: {title} is closed: it no longer takes acceptances.")
 ACCEPTED_ALREADY: Final = N_(
     "You accepted this offer already.\nYour personal link: {link}\nYour promo code: {code}"
 )
 DECLINED_ALREADY: Final = N_("You declined this offer.")
-CANCELLED: Final = N_("Cancelled: nothing was recorded.")
-FINISH_FIRST: Final = N_(
-    "Finish what you are doing in this chat first (or send /cancel), then send /submit again."
-)
 
 
 # The card's buttons, as offer_cards makes them: each names one offer.
@@ -94,22 +84,16 @@ class DeclineFor(CallbackData, prefix="ofr"):
     reason: str
 
 
-class SubmitChoice(CallbackData, prefix="ofs"):
-    """/submit's question of which offer; offer 0 cancels."""
-
-    offer: int
-
-
 def _answer(ctx: Context, text: str, *, buttons: Keyboard = (), edit: bool = False) -> None:
     """To the presser alone: a card opened from a group post is pressed there."""
     ctx.reply(text, buttons=buttons, edit=edit, private=not ctx.incoming.is_private)
 
 
-def _names(campaign: Campaign) -> dict[str, str]:
+def names_of(campaign: Campaign) -> dict[str, str]:
     return {"brand": campaign.brand, "title": campaign.title}
 
 
-async def _own_offer(ctx: Context, offer_id: int, action: str) -> tuple[Offer, Campaign] | None:
+async def own_offer(ctx: Context, offer_id: int, action: str) -> tuple[Offer, Campaign] | None:
     """The offer and its campaign when the presser is its person; else refused and audited.
     Wherever it is pressed: a card opened from a group post is answered to its person alone."""
     target = f"offer:{offer_id}"
@@ -132,14 +116,14 @@ async def _own_offer(ctx: Context, offer_id: int, action: str) -> tuple[Offer, C
     return offer, campaign
 
 
-async def _forged(ctx: Context, action: str) -> None:
+async def forged(ctx: Context, action: str) -> None:
     """Button data with one of our prefixes that does not parse: nobody's button."""
     await refuse(ctx, action, NOT_ALLOWED, why="malformed button data")
 
 
 def state_text(t: Translator, campaign: Campaign, offer: Offer) -> str | None:
     """Why the offer cannot be accepted now; None while it can."""
-    names = _names(campaign)
+    names = names_of(campaign)
     if offer.status in ("accepted", "submitted"):
         return t._(ACCEPTED_ALREADY, link=link_of(campaign, offer), code=offer.promo_code or "")
     if offer.status == "declined":
@@ -160,9 +144,9 @@ async def _pressed(
 ) -> tuple[Offer, Campaign] | None:
     pressed = data.unpack(ctx.incoming.button_data)
     if pressed is None:
-        await _forged(ctx, action)
+        await forged(ctx, action)
         return None
-    return await _own_offer(ctx, pressed.offer, action)
+    return await own_offer(ctx, pressed.offer, action)
 
 
 @router.button(AcceptOffer)
@@ -188,7 +172,7 @@ async def details_pressed(ctx: Context) -> None:
     campaign instead: invited to sign up, under review, not matched, or their own card."""
     pressed = OfferDetails.unpack(ctx.incoming.button_data)
     if pressed is None:
-        await _forged(ctx, "offer.details")
+        await forged(ctx, "offer.details")
         return
     offer = await ctx.uow.offers.get(pressed.offer)
     mine = offer is not None and ctx.person is not None and offer.person_id == ctx.person.id
@@ -205,7 +189,7 @@ async def details_pressed(ctx: Context) -> None:
         await show_offer(ctx, offer.campaign_id)
         await ask_pending(ctx)
         return
-    found = await _own_offer(ctx, pressed.offer, "offer.details")
+    found = await own_offer(ctx, pressed.offer, "offer.details")
     if found is not None:
         _details(ctx, *found)
         await ask_pending(ctx)
@@ -216,7 +200,7 @@ def accepted_text(t: Translator, result: AcceptResult, timezone: str) -> str:
     assert campaign is not None
     return t._(
         ACCEPTED,
-        **_names(campaign),
+        **names_of(campaign),
         link=result.link,
         code=result.code,
         disclosure=t._(DISCLOSURE),
@@ -242,9 +226,9 @@ async def _accept(ctx: Context, offer: Offer) -> None:
         _answer(ctx, ctx._(PAUSED))
         return
     if result.outcome == "full":
-        answer = ctx._(FULL, **_names(campaign))
+        answer = ctx._(FULL, **names_of(campaign))
     elif result.outcome == "closed":
-        answer = ctx._(ENDED, **_names(campaign))
+        answer = ctx._(ENDED, **names_of(campaign))
     else:
         answer = state_text(ctx.t, campaign, result.offer or offer) or ctx._(STALE_BUTTON)
     _answer(ctx, answer, edit=True)
@@ -260,7 +244,7 @@ async def _ask_decline_reason(ctx: Context, offer: Offer, campaign: Campaign) ->
     ]
     skip = Button(label=ctx._("Skip"), data=DeclineFor(offer=offer.id, reason=NO_REASON).pack())
     _answer(
-        ctx, ctx._(WHY_DECLINE, **_names(campaign)), buttons=(*rows(reasons), (skip,)), edit=True
+        ctx, ctx._(WHY_DECLINE, **names_of(campaign)), buttons=(*rows(reasons), (skip,)), edit=True
     )
 
 
@@ -268,9 +252,9 @@ async def _ask_decline_reason(ctx: Context, offer: Offer, campaign: Campaign) ->
 async def decline_for(ctx: Context) -> None:
     pressed = DeclineFor.unpack(ctx.incoming.button_data)
     if pressed is None or (pressed.reason not in DECLINE_REASONS and pressed.reason != NO_REASON):
-        await _forged(ctx, "offer.decline")
+        await forged(ctx, "offer.decline")
         return
-    found = await _own_offer(ctx, pressed.offer, "offer.decline")
+    found = await own_offer(ctx, pressed.offer, "offer.decline")
     if found is None:
         return
     offer, campaign = found
@@ -279,9 +263,9 @@ async def decline_for(ctx: Context) -> None:
     if declined is None:
         _answer(ctx, state_text(ctx.t, campaign, offer) or ctx._(STALE_BUTTON), edit=True)
     elif pressed.reason == NO_REASON:
-        _answer(ctx, ctx._(DECLINED_NO_REASON, **_names(campaign)), edit=True)
+        _answer(ctx, ctx._(DECLINED_NO_REASON, **names_of(campaign)), edit=True)
     else:
-        _answer(ctx, ctx._(DECLINED, **_names(campaign)), edit=True)
+        _answer(ctx, ctx._(DECLINED, **names_of(campaign)), edit=True)
     await ask_pending(ctx)
 
 
@@ -321,7 +305,7 @@ def _details(ctx: Context, offer: Offer, campaign: Campaign) -> None:
         _answer(ctx, "\n".join(lines), buttons=card_buttons(t, offer.id))
 
 
-async def _member(ctx: Context) -> bool:
+async def member_here(ctx: Context) -> bool:
     """A private chat with someone who has a profile; else say what to do."""
     if not ctx.incoming.is_private:
         ctx.reply(ctx._(PRIVATE_ONLY))
@@ -339,7 +323,7 @@ async def _member(ctx: Context) -> bool:
 
 @router.command("offers", N_("Your open offers"), audience="member")
 async def offers_command(ctx: Context) -> None:
-    if not await _member(ctx):
+    if not await member_here(ctx):
         return
     person = ctx.person
     assert person is not None
@@ -351,7 +335,7 @@ async def offers_command(ctx: Context) -> None:
             continue
         if offer.status == "accepted":
             lines = [
-                ctx._("Accepted: {brand}: {title}", **_names(campaign)),
+                ctx._("Accepted: {brand}: {title}", **names_of(campaign)),
                 ctx._("Your personal link: {link}", link=link_of(campaign, offer)),
                 ctx._("Your promo code: {code}", code=offer.promo_code or ""),
                 ctx._(
@@ -368,136 +352,3 @@ async def offers_command(ctx: Context) -> None:
     if not shown:
         ctx.reply(ctx._(NO_OPEN_OFFERS))
     await ask_pending(ctx)
-
-
-@router.command("submit", N_("Send the link to your published post"), audience="member")
-async def submit_command(ctx: Context) -> None:
-    if not await _member(ctx):
-        return
-    person = ctx.person
-    assert person is not None
-    kept = ctx.conversation
-    if kept is not None and kept.flow not in (SUBMIT_FLOW, PREFERENCES):
-        ctx.reply(ctx._(FINISH_FIRST))
-        await ask_pending(ctx)
-        return
-    waiting = await ctx.uow.offers.of_person(person.id, ["accepted"], limit=LISTED)
-    if not waiting:
-        ctx.reply(ctx._(NOTHING_TO_SUBMIT))
-        return
-    data: dict[str, object] = {}
-    if kept is not None and kept.data.get("lang"):
-        data["lang"] = kept.data["lang"]  # a language chosen with /language stays chosen
-    if len(waiting) == 1:
-        data["offer"] = waiting[0].id
-        await submit_flow.begin(ctx, "link", data)
-    else:
-        await submit_flow.begin(ctx, "pick", data)
-
-
-def _end_submit(ctx: Context) -> None:
-    lang = ctx.data.get("lang")
-    ctx.finish()
-    if lang:
-        ctx.start(PREFERENCES, PREFERENCES, {"lang": lang})
-
-
-def _cancel_button(ctx: Context) -> Button:
-    return Button(label=ctx._("Cancel"), data=SubmitChoice(offer=0).pack())
-
-
-async def ask_pick(ctx: Context) -> None:
-    assert ctx.person is not None
-    waiting = await ctx.uow.offers.of_person(ctx.person.id, ["accepted"], limit=LISTED)
-    buttons = []
-    for offer in waiting:
-        campaign = await ctx.uow.campaigns.get(offer.campaign_id)
-        if campaign is not None:
-            label = ctx._("{brand}: {title}", **_names(campaign))[:80]
-            buttons.append(Button(label=label, data=SubmitChoice(offer=offer.id).pack()))
-    ctx.reply(
-        ctx._("Which offer is your post for?"),
-        buttons=(*rows(buttons, per_row=1), (_cancel_button(ctx),)),
-    )
-
-
-async def answer_pick(ctx: Context) -> str | None:
-    raise Invalid(N_("Please choose one of the offers below."))
-
-
-async def ask_link(ctx: Context) -> None:
-    offer = await ctx.uow.offers.get(int(ctx.data["offer"]))
-    campaign = await ctx.uow.campaigns.get(offer.campaign_id) if offer else None
-    names = _names(campaign) if campaign else {"brand": "", "title": ""}
-    ctx.reply(
-        ctx._("Send me the link to your published post for {brand}: {title}.", **names),
-        buttons=((_cancel_button(ctx),),),
-    )
-
-
-async def answer_link(ctx: Context) -> str | None:
-    person = ctx.person
-    assert person is not None
-    if ctx.incoming.kind != "text":
-        raise Invalid(N_("Please send the link to your post, or press Cancel."))
-    networks = tuple(dict.fromkeys(social.network for social in person.socials))
-    link = parse_post_link(ctx.incoming.text, networks)
-    offer_id = int(ctx.data["offer"])
-    _end_submit(ctx)
-    submitted = await ctx.uow.offers.submit(offer_id, person.id, link, clock.utcnow())
-    campaign = await ctx.uow.campaigns.get(submitted.campaign_id) if submitted else None
-    if submitted is None or campaign is None:
-        ctx.reply(ctx._("That offer is no longer waiting for a post: nothing was recorded."))
-        return None
-    ctx.reply(
-        ctx._(
-            "Thank you! Your post for {brand}: {title} is recorded: {link}",
-            **_names(campaign),
-            link=link,
-        )
-    )
-    return None
-
-
-@router.button(SubmitChoice)
-async def submit_choice(ctx: Context) -> None:
-    pressed = SubmitChoice.unpack(ctx.incoming.button_data)
-    if pressed is None:
-        await _forged(ctx, "offer.submit")
-        return
-    if ctx.conversation is None or ctx.conversation.flow != SUBMIT_FLOW:
-        ctx.reply(ctx._(STALE_BUTTON))
-        return
-    if pressed.offer == 0:
-        _end_submit(ctx)
-        ctx.reply(ctx._(CANCELLED))
-        return
-    found = await _own_offer(ctx, pressed.offer, "offer.submit")
-    if found is None:
-        return
-    offer, _ = found
-    if offer.status != "accepted":
-        ctx.reply(ctx._("That offer is no longer waiting for a post: nothing was recorded."))
-        _end_submit(ctx)
-        return
-    ctx.data["offer"] = offer.id
-    ctx.data.setdefault(HISTORY, []).append("pick")
-    await submit_flow.go(ctx, "link")
-
-
-class SubmitFlow(Flow):
-    """/back from the link goes to the choice of offer; /cancel stops, recording nothing."""
-
-    navigable = True
-
-    async def cancel(self, ctx: Context) -> bool:
-        _end_submit(ctx)
-        ctx.reply(ctx._(CANCELLED))
-        return True
-
-
-submit_flow = router.flow(
-    SubmitFlow(
-        SUBMIT_FLOW, [Step("pick", ask_pick, answer_pick), Step("link", ask_link, answer_link)]
-    )
-)

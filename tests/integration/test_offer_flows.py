@@ -7,7 +7,8 @@ from bot.i18n import translator
 from bot.services.offer_cards import AcceptOffer, OpenOffer, start_payload
 from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
 from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, UNDER_REVIEW
-from handlers.offers import NOT_APPROVED_YET, SubmitChoice
+from handlers.offers import NOT_APPROVED_YET
+from handlers.submissions import SubmitChoice
 from storage.clock import utcnow
 from storage.models import ConversationKey
 from tests.fakes.platform import FakePlatform, Person
