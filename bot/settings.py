@@ -6,7 +6,14 @@ import logging
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -129,6 +136,16 @@ class Settings(BaseSettings):
                 f"too short ({len(value.get_secret_value())} characters); to leave a short "
                 "one, set a long one here and run `kolbot db rekey`, giving it the short one"
             )
+        return value
+
+    @field_validator("key_file")
+    @classmethod
+    def _apart_from_the_database(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """The key cannot live in the database; and a key file found holding no key may be
+        deleted, as kolbot advises, which would delete the database."""
+        database = info.data.get("database")
+        if value is not None and database is not None and value.resolve() == database.resolve():
+            raise ValueError("it is the database file itself; the key needs a file of its own")
         return value
 
     @field_validator("log_level")

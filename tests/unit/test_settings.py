@@ -194,3 +194,18 @@ def test_the_key_file_is_named_apart_from_the_database(tmp_path: Path) -> None:
     assert (default.key_path, default.old_key_path) == (tmp_path / "kolbot.key", None)
     chosen = Settings(_env_file=None, database=tmp_path / "a.db", key_file=tmp_path / "a.key")
     assert (chosen.key_path, chosen.old_key_path) == (tmp_path / "a.key", None)
+
+
+def test_a_key_file_that_is_the_database_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its key would not be found there, and the advice to delete a key file that holds no key
+    would delete the database."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KOLBOT_DATABASE", str(tmp_path / "kolbot.db"))
+    monkeypatch.setenv("KOLBOT_KEY_FILE", "kolbot.db")
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    assert setting_problems(refused.value) == [
+        "KOLBOT_KEY_FILE: it is the database file itself; the key needs a file of its own"
+    ]
