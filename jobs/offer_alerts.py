@@ -124,23 +124,24 @@ async def _to_person(
     not_before: datetime | None,
     now: datetime,
 ) -> int:
-    """One row per private chat the person can be reached at; how many."""
-    rows = [
-        NewDelivery(
-            dedupe_key=f"{key}:{account.dm_chat}",
-            platform=account.platform,
-            chat=account.dm_chat,
-            payload=Outgoing(chat=ChatRef.parse(account.dm_chat), text=text).model_dump_json(
-                exclude_defaults=True
-            ),
-            priority=priority,
-            # Due now unless quiet hours say later.
-            next_attempt_at=not_before if not_before is not None and not_before > now else None,
-        )
-        for account in await uow.people.accounts_of(person.id)
-        if account.reachable
-    ]
-    return len(await uow.outbox.add(rows))
+    """One row, to the first private chat the person can still be reached at (where their
+    offers go); how many were queued (0 when they cannot be reached, or it was queued before)."""
+    reachable = [a for a in await uow.people.accounts_of(person.id) if a.reachable]
+    if not reachable:
+        return 0
+    chat = reachable[0].dm_chat
+    row = NewDelivery(
+        dedupe_key=f"{key}:{chat}",
+        platform=reachable[0].platform,
+        chat=chat,
+        payload=Outgoing(chat=ChatRef.parse(chat), text=text).model_dump_json(
+            exclude_defaults=True
+        ),
+        priority=priority,
+        # Due now unless quiet hours say later.
+        next_attempt_at=not_before if not_before is not None and not_before > now else None,
+    )
+    return len(await uow.outbox.add([row]))
 
 
 def after_quiet_hours(settings: AlertSettings, timezone: str, now: datetime) -> datetime:
