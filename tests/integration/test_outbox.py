@@ -402,3 +402,30 @@ async def test_wakes_close_together_share_one_claim(
         await eventually(lambda: len(fake.sent) == 1, within=2)
     finally:
         await stop(outbox)
+
+
+async def test_rescheduling_by_reference_never_reads_other_rows(store: SqliteStore) -> None:
+    """A paused campaign's rows are found by their reference through an index: with 20,000
+    other rows waiting, rescheduling one costs a handful of instructions, not a pass."""
+    others = [
+        message(f"other {n}", ChatRef(platform="fake", chat_id=str(n))) for n in range(20_000)
+    ]
+    offer = NewDelivery(dedupe_key="offer:1:1", platform="fake", chat="fake:7", ref="offer:1")
+    async with store.unit_of_work() as uow:
+        await uow.outbox.enqueue([*others, offer])
+    later = utcnow() + timedelta(days=1)
+    with closing(sqlite3.connect(store.db.path, isolation_level=None)) as conn:
+        conn.row_factory = sqlite3.Row
+        instructions = 0
+
+        def count() -> int:
+            nonlocal instructions
+            instructions += 100
+            return 0
+
+        conn.set_progress_handler(count, 100)
+        conn.execute("BEGIN IMMEDIATE")
+        moved = await SqliteOutbox(InlineSession(conn)).reschedule([("offer:1", later)], 5)
+        conn.execute("COMMIT")
+    assert moved == 1
+    assert instructions < 5_000
