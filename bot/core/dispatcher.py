@@ -14,6 +14,7 @@ from datetime import datetime
 
 from bot.core.context import Context, conversation_key
 from bot.core.messages import Incoming, Outgoing
+from bot.core.outbox import outbox_payload
 from bot.core.router import Router
 from bot.i18n import N_, normalize_language, translator
 from bot.services import Services
@@ -38,7 +39,7 @@ def reply_rows(item: InboxItem, replies: list[Outgoing]) -> list[NewDelivery]:
                 dedupe_key=f"reply:{item.source}:{item.update_id}:{index}",
                 platform=message.chat.platform,
                 chat=str(message.chat),
-                payload=message.model_dump_json(exclude_defaults=True),
+                payload=outbox_payload(message),
                 priority=REPLY_PRIORITY,
                 collapse_key=f"{message.chat}#{edit}" if edit is not None else None,
             )

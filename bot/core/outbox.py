@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from bot.core.delivery import Decision, decide, sent
+from bot.core.lru import Lru
 from bot.core.messages import Outgoing
 from bot.core.platform import BadRequest, Platform, SendError, Transient
 from bot.services.people import mark_unreachable
@@ -76,6 +77,18 @@ def sending_urgently() -> bool:
 
 
 _NO_SLOT = _Slot(asyncio.Semaphore(0))
+
+# A reply is written to its row and sent from it moments later, in the same process: the
+# message itself is kept for that moment rather than parsed back from the row. The row stays
+# the whole truth; one sent later, or by another process, is parsed.
+_JUST_WRITTEN: Lru[str, Outgoing] = Lru(4096)
+
+
+def outbox_payload(message: Outgoing) -> str:
+    """What a deliveries row holds for ``message``."""
+    payload = message.model_dump_json(exclude_defaults=True)
+    _JUST_WRITTEN.put(payload, message)
+    return payload
 
 
 @asynccontextmanager
@@ -441,7 +454,8 @@ class Outbox:
 
     async def _render(self, row: Delivery) -> Outgoing | None:
         if row.payload is not None:
-            return Outgoing.model_validate_json(row.payload)
+            message = _JUST_WRITTEN.pop(row.payload, None)
+            return message or Outgoing.model_validate_json(row.payload)
         assert row.ref is not None
         prefix = row.ref.partition(":")[0]
         renderer = self._renderers.get(prefix)

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.messages import ChatRef, Outgoing
-from bot.core.outbox import CLAIM_GAP, Outbox
+from bot.core.messages import Button, ChatRef, Outgoing
+from bot.core.outbox import CLAIM_GAP, Outbox, outbox_payload
 from bot.core.platform import BadRequest, RateLimited, Transient, Unreachable
 from storage.base import UnitOfWork
 from storage.clock import utcnow
@@ -429,3 +429,39 @@ async def test_rescheduling_by_reference_never_reads_other_rows(store: SqliteSto
         conn.execute("COMMIT")
     assert moved == 1
     assert instructions < 5_000
+
+
+async def test_a_row_written_here_is_sent_without_parsing_it_back(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replies go out moments after they were written: the message is not parsed back from
+    its row; a row written elsewhere (or earlier) is."""
+    parsed: list[str] = []
+    validate = Outgoing.model_validate_json
+
+    def counted(payload: str | bytes) -> Outgoing:
+        parsed.append(str(payload))
+        return validate(payload)
+
+    monkeypatch.setattr(Outgoing, "model_validate_json", counted)
+    fake = FakePlatform()
+    outbox = await running(store, fake)
+    try:
+        here = Outgoing(
+            chat=CHAT, text="written here", buttons=((Button(label="OK", data="ok:1"),),)
+        )
+        row = NewDelivery(
+            dedupe_key="here", platform="fake", chat=str(CHAT), payload=outbox_payload(here)
+        )
+        async with store.unit_of_work() as uow:
+            leased = await uow.outbox.add([row], lease=outbox.lease())
+        await outbox.push(leased)
+        await queue(store, message("written elsewhere"))
+        outbox.wake()
+        await eventually(lambda: len(fake.sent) == 2, within=5)
+    finally:
+        await stop(outbox)
+    assert fake.sent[0] == here
+    assert [m.text for m in fake.sent] == ["written here", "written elsewhere"]
+    assert len(parsed) == 1
+    assert "written elsewhere" in parsed[0]
