@@ -20,7 +20,7 @@ from bot.core.platform import Platform
 from bot.core.router import Command
 from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR
 from bot.services.sealing import key_source
-from bot.setting_problems import setting_problems, unknown_settings
+from bot.setting_problems import not_utf8, setting_problems, unknown_settings
 from bot.settings import Settings
 from bot.web import WebServer
 from storage.sealing import (
@@ -242,6 +242,8 @@ def check(build: PlatformBuilder, load: Callable[[], Settings] = Settings) -> Re
     except ValidationError as error:
         for line in setting_problems(error):
             report.problem(line)
+    except UnicodeDecodeError as error:
+        report.problem(not_utf8(error))
     for line in unknown_settings():
         report.problem(line)
     if settings is not None:

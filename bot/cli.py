@@ -24,7 +24,7 @@ from bot.check import check
 from bot.core.platform import Platform, ResumePoints
 from bot.core.router import Command
 from bot.services.sealing import key_source, rekey, unlock
-from bot.setting_problems import setting_problems, unknown_settings
+from bot.setting_problems import not_utf8, setting_problems, unknown_settings
 from bot.settings import Settings
 from storage.clock import utcnow
 from storage.sealing import KeyUnusable, Sealer, fernet_key, read_key_file
@@ -482,6 +482,8 @@ def _settings() -> Settings:
         settings = Settings()
     except ValidationError as error:
         raise ConfigError(*setting_problems(error)) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(not_utf8(error)) from None
     for line in unknown_settings():
         print(f"kolbot: {line}", file=sys.stderr)
     return settings

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import annotated_types
-from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -50,23 +50,36 @@ def setting_problems(error: ValidationError) -> list[str]:
     return lines
 
 
+ENV_FILE: Final = Path(str(Settings.model_config.get("env_file")))
+
+
 def unknown_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+    environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
 ) -> list[str]:
     """One line per KOLBOT_ name, in the environment or ``.env``, that is no setting: a
     misspelt one is otherwise ignored without a word (KOLBOT_TELEGRAM_TOKN leaves the bot on
     the console). Values are never shown."""
     known = {f"KOLBOT_{name.upper()}" for name in Settings.model_fields}
     names = {name.upper() for name in (os.environ if environ is None else environ)}
-    env_file = env_file or Path(str(Settings.model_config.get("env_file")))
     if env_file.is_file():
-        names |= {name.upper() for name in dotenv_values(env_file)}
+        try:
+            with env_file.open(encoding="utf-8") as stream:
+                bindings = list(parse_stream(stream))
+        except (OSError, UnicodeDecodeError):
+            bindings = []  # reported when the settings are read
+        # A line that is not NAME=value python-dotenv reports itself.
+        names |= {b.key.upper() for b in bindings if not b.error and b.key is not None}
     lines = []
     for name in sorted(n for n in names if n.startswith("KOLBOT_") and n not in known):
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
         hint = f"did you mean {close[0]}?" if close else "the settings are listed in .env.example"
         lines.append(f"{name} is not a setting and is ignored; {hint}")
     return lines
+
+
+def not_utf8(error: UnicodeDecodeError, env_file: Path = ENV_FILE) -> str:
+    """``.env`` in another encoding: where, rather than a traceback."""
+    return f"{env_file} is not UTF-8 text ({error.reason} at byte {error.start}): save it as UTF-8"
 
 
 def allowed_values(name: str) -> str | None:

@@ -306,6 +306,19 @@ def test_a_misspelt_setting_is_named_not_ignored_without_a_word(tmp_path: Path) 
     ]
 
 
+def test_an_env_file_that_is_not_utf8_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Saved by an editor in another encoding (a comment with an accent in Latin-1)."""
+    (tmp_path / ".env").write_bytes("# clé\nKOLBOT_MIN_FOLLOWERS=500\n".encode("latin-1"))
+    for command in (("run",), ("check",)):
+        result = kolbot(*command, cwd=tmp_path)
+        assert result.returncode == (2 if command == ("run",) else 1), result.stderr
+        assert "Traceback" not in result.stderr
+        assert (
+            ".env is not UTF-8 text (invalid continuation byte at byte 4): save it as UTF-8"
+            in result.stderr
+        )
+
+
 def test_a_verbatim_env_example_runs_the_console_with_a_key_file(tmp_path: Path) -> None:
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     result = kolbot("run", cwd=tmp_path)
