@@ -21,6 +21,7 @@ from bot.settings import LOG_LEVELS, MIN_PASSPHRASE, Settings
 
 # What is allowed, where the field's type and bounds do not say it well.
 _ALLOWED: Final = {
+    "database": "the path of the database file, such as kolbot.db",
     "secret_key": f"a passphrase of at least {MIN_PASSPHRASE} characters, or a Fernet key",
     "log_level": f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
     "telegram_base_url": "an address starting with http:// or https://, such as https://api.telegram.org/bot",

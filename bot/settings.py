@@ -138,6 +138,15 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("database")
+    @classmethod
+    def _a_file(cls, value: Path) -> Path:
+        """SQLite reads ":memory:" as a database that each connection has on its own, gone at
+        every stop."""
+        if str(value) == ":memory:":
+            raise ValueError("kolbot keeps its data in a file, not in memory")
+        return value
+
     @field_validator("key_file")
     @classmethod
     def _apart_from_the_database(cls, value: Path | None, info: ValidationInfo) -> Path | None:

@@ -85,6 +85,15 @@ class NoSuchFolder(CannotOpen):
 def _create(path: Path) -> bool:
     """Create the file, readable by its owner only (SQLite gives its WAL files the same mode),
     but never the folders above it: a typo in the path must not start a new database."""
+    try:
+        return _create_file(path)
+    except CannotOpen:
+        raise
+    except OSError as error:  # a name too long, a loop of links
+        raise CannotOpen(f"database {path}: {error.strerror or error}") from None
+
+
+def _create_file(path: Path) -> bool:
     if path.is_dir():
         raise CannotOpen(f"database {path}: it is a folder, not a file")
     if path.exists():

@@ -141,6 +141,25 @@ def test_a_path_through_a_file_or_into_a_read_only_folder_fails_clearly(tmp_path
     )
 
 
+def test_a_path_too_long_for_the_system_fails_clearly(tmp_path: Path) -> None:
+    long = tmp_path / ("a" * 300 + ".db")
+    result = kolbot("run", cwd=tmp_path, env={"KOLBOT_DATABASE": str(long)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"kolbot: database {long}: File name too long"
+
+
+def test_an_in_memory_database_is_refused(tmp_path: Path) -> None:
+    """SQLite's :memory: would forget everything at every stop, and each connection sees a
+    database of its own."""
+    result = kolbot("run", cwd=tmp_path, env={"KOLBOT_DATABASE": ":memory:"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "kolbot: KOLBOT_DATABASE: kolbot keeps its data in a file, not in memory; allowed: "
+        "the path of the database file, such as kolbot.db"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_new_database_is_announced_and_private(tmp_path: Path) -> None:
     result = kolbot("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0
