@@ -84,7 +84,7 @@ class Settings(BaseSettings):
 
     # Delivery: sends at once across all chats, how long a platform outage is ridden out
     # before a message counts as failed, and how long sent messages are kept.
-    outbox_concurrency: int = Field(default=128, ge=1, le=1000)
+    outbox_concurrency: int = Field(default=512, ge=1, le=1000)
     delivery_give_up_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     outbox_retention_days: int = Field(default=7, ge=1, le=365)
     # Updates handled at once (different people); one person's always in order.
