@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
@@ -32,6 +33,10 @@ def _operator_accounts(value: object) -> object:
         if not (platform.isalpha() and platform.islower() and user_id.isalnum()):
             raise ValueError(f"{account!r} is not platform:user_id, e.g. telegram:123")
     return accounts
+
+
+def same_file(one: Path, other: Path) -> bool:
+    return os.path.realpath(one) == os.path.realpath(other)
 
 
 class Settings(BaseSettings):
@@ -153,7 +158,8 @@ class Settings(BaseSettings):
         """The key cannot live in the database; and a key file found holding no key may be
         deleted, as kolbot advises, which would delete the database."""
         database = info.data.get("database")
-        if value is not None and database is not None and value.resolve() == database.resolve():
+        # realpath, unlike Path.resolve, does not raise on a loop of links.
+        if value is not None and database is not None and same_file(value, database):
             raise ValueError("it is the database file itself; the key needs a file of its own")
         return value
 

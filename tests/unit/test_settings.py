@@ -209,3 +209,11 @@ def test_a_key_file_that_is_the_database_is_refused(
     assert setting_problems(refused.value) == [
         "KOLBOT_KEY_FILE: it is the database file itself; the key needs a file of its own"
     ]
+
+
+def test_a_key_file_in_a_loop_of_links_is_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    settings = Settings(
+        _env_file=None, database=tmp_path / "kolbot.db", key_file=tmp_path / "loop" / "k.key"
+    )
+    assert settings.key_path == tmp_path / "loop" / "k.key"
