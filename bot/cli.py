@@ -26,6 +26,7 @@ from bot.core.router import Command
 from bot.services.sealing import key_source, rekey, unlock
 from bot.setting_problems import not_utf8, setting_problems, unknown_settings
 from bot.settings import Settings
+from bot.web import CannotListen
 from storage.clock import utcnow
 from storage.sealing import KeyUnusable, Sealer, fernet_key, read_key_file
 from storage.sqlite import Database, SqliteStore
@@ -504,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CannotOpen as error:
         print(f"kolbot: {error}", file=sys.stderr)
         return CONFIG_ERROR if isinstance(error, NoSuchFolder) else 1
+    except CannotListen as error:
+        print(f"kolbot: {error}", file=sys.stderr)
+        return 1
     except KeyUnusable as error:
         print(f"kolbot: {error}", file=sys.stderr)
         return CONFIG_ERROR

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -12,6 +13,15 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Health = Callable[[], bool]
+
+
+class CannotListen(Exception):
+    """The address is taken or not this machine's: one line for the operator, naming it."""
+
+
+def _reason(error: OSError) -> str:
+    """asyncio words a failed bind as a sentence around the system's reason: the reason."""
+    return (os.strerror(error.errno) if error.errno else str(error)).lower()
 
 
 class WebServer:
@@ -44,10 +54,13 @@ class WebServer:
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, self.listen, self.port).start()
-        except OSError:
+        except OSError as error:
             await self._runner.cleanup()
             self._runner = None
-            raise
+            raise CannotListen(
+                f"the web server cannot listen on {self.listen}:{self.port}: "
+                f"{_reason(error)} (KOLBOT_WEB_LISTEN, KOLBOT_WEB_PORT)"
+            ) from None
         log.info("web server on %s:%d", self.listen, self.port)
 
     async def stop(self) -> None:
