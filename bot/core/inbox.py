@@ -360,7 +360,9 @@ class Inbox:
         except StorageUnavailable as error:
             return await self._retry(item, error)
         sending = self._outbox.push(rows)
-        self._outbox.wake()
+        if any(row.status == "pending" for row in rows):
+            # Some wait behind an earlier row of their chat: a claim takes them in turn.
+            self._outbox.wake()
         waiter = self._settled.get(key)
         if waiter is not None:
 
