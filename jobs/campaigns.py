@@ -1,11 +1,12 @@
-"""Campaign jobs: publish what was marked for publishing, close what has ended."""
+"""Campaign jobs: publish what was marked for publishing, settle the rows a pause, resume
+or close owes, close what has ended."""
 
 from __future__ import annotations
 
 import logging
 
 from bot.services import Services
-from bot.services.publishing import close_ended, publish_pending
+from bot.services.publishing import close_ended, publish_pending, settle_pending
 from storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,16 @@ async def publish_campaigns(services: Services) -> int:
         return await publish_pending(services.store)
     except StorageUnavailable as error:
         log.warning("publishing: the store is busy, carrying on at the next run (%s)", error)
+        return 0
+
+
+async def settle_campaigns(services: Services) -> int:
+    try:
+        return await settle_pending(services.store)
+    except StorageUnavailable as error:
+        log.warning(
+            "settling campaigns: the store is busy, carrying on at the next run (%s)", error
+        )
         return 0
 
 

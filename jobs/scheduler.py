@@ -11,7 +11,7 @@ from datetime import UTC
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from jobs.campaigns import close_ended_campaigns, publish_campaigns
+from jobs.campaigns import close_ended_campaigns, publish_campaigns, settle_campaigns
 from jobs.maintenance import (
     purge_expired_conversations,
     purge_handled_updates,
@@ -36,6 +36,8 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
     # Publishing starts within seconds of a campaign being marked for it, and carries on
     # after a restart; a deadline closes its campaign within the minute.
     scheduler.add_job(publish_campaigns, "interval", seconds=2, args=[services], id="publish")
+    # A pause, resume or close settles its first batch of offers at once, the rest here.
+    scheduler.add_job(settle_campaigns, "interval", seconds=2, args=[services], id="settle")
     scheduler.add_job(
         close_ended_campaigns, "interval", minutes=1, args=[services], id="close_campaigns"
     )

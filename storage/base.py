@@ -365,6 +365,16 @@ class CampaignRepository(ABC):
         job's work (a crash leaves them there, so it resumes them)."""
 
     @abstractmethod
+    async def settling(self, limit: int = 100, after_id: int = 0) -> list[Campaign]:
+        """Campaigns whose offers' rows a pause, resume or close has not settled yet, oldest
+        first: the job's work after the first batch."""
+
+    @abstractmethod
+    async def settle_from(self, campaign_id: int, expected: int | None, after: int | None) -> bool:
+        """Compare-and-set of ``settle_after``: 0 owes every offer's rows, an offer id those
+        after it, None nothing; False (nothing written) when it is not ``expected``."""
+
+    @abstractmethod
     async def change_status(
         self,
         campaign_id: int,
@@ -432,10 +442,15 @@ class OfferRepository(ABC):
 
     @abstractmethod
     async def cards(
-        self, campaign_id: int, offer_ids: Sequence[int], sent_after: datetime
+        self,
+        campaign_id: int,
+        offer_ids: Sequence[int],
+        sent_after: datetime,
+        *,
+        accepted: bool = True,
     ) -> list[OfferCard]:
-        """The sent cards of the campaign's accepted offers, and of these offers those sent
-        since ``sent_after``."""
+        """The sent cards of the campaign's accepted offers (unless not ``accepted``), and of
+        these offers those sent since ``sent_after``."""
 
     @abstractmethod
     async def get(self, offer_id: int) -> Offer | None: ...
@@ -474,8 +489,11 @@ class OfferRepository(ABC):
         """Give an accepted offer its code; False when the campaign already gave it away."""
 
     @abstractmethod
-    async def withdraw_open(self, campaign_id: int, now: datetime) -> list[int]:
-        """Every offer still ``offered`` becomes withdrawn; their ids."""
+    async def withdraw_open(
+        self, campaign_id: int, now: datetime, after_offer_id: int = 0, limit: int | None = None
+    ) -> list[int]:
+        """Offers still ``offered`` become withdrawn: every one, or the first ``limit`` after
+        ``after_offer_id``; their ids, in order."""
 
     @abstractmethod
     async def record_message(

@@ -300,6 +300,8 @@ class Campaign(NewCampaign):
     updated_at: datetime
     published_at: datetime | None = None
     closed_at: datetime | None = None
+    # The last offer whose rows a pause, resume or close has settled; None when none is owed.
+    settle_after: int | None = None
 
     @property
     def slots_left(self) -> int:

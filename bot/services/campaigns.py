@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from bot.services.access import audit
-from bot.services.publishing import hold_offers, release_offers, withdraw_offers
+from bot.services.publishing import start_settling
 from storage.base import UnitOfWork
 from storage.clock import utcnow
 from storage.models import Campaign, CampaignFigures, CampaignStatus, NewCampaign
@@ -119,16 +119,11 @@ async def apply(
             detail="changed meanwhile",
         )
         return Change("not_now", await uow.campaigns.get(campaign_id))
-    if action == "close":
-        withdrawn = await withdraw_offers(uow, campaign_id, "closed")
-        detail = f"{campaign.status} -> closed, {withdrawn} open offers withdrawn"
-    else:
-        detail = f"{campaign.status} -> {following}"
-    # Offers not sent yet wait while it is paused, and go out when it resumes.
-    if action == "pause":
-        await hold_offers(uow, campaign_id)
-    elif action == "resume":
-        await release_offers(uow, campaign_id)
+    # Offers not sent yet wait while it is paused, go out when it resumes, and are withdrawn
+    # when it closes: a batch now, the rest by the job.
+    if action != "publish":
+        await start_settling(uow, campaign_id)
+    detail = f"{campaign.status} -> {following}"
     await audit(uow, actor, name, target=target, agency_id=campaign.agency_id, detail=detail)
     return Change("done", await uow.campaigns.get(campaign_id))
 

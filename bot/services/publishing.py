@@ -41,6 +41,9 @@ BATCH: Final = 20_000
 # Cards sent this recently are edited when their campaign stops taking people; older ones
 # are answered when pressed.
 RECENT_CARDS: Final = timedelta(hours=48)
+# Offers whose rows one transaction settles after a pause, resume or close: the press does
+# the first batch, the job the rest, so none holds the one writer for long.
+SETTLE_BATCH: Final = 2_000
 
 OFFER_REF: Final = "offer"
 POST_REF: Final = "post"
@@ -246,35 +249,83 @@ async def offer_to_newcomer(uow: UnitOfWork, person_id: int) -> int:
 # Pausing, resuming, closing ----------------------------------------------------------------
 
 
-async def hold_offers(uow: UnitOfWork, campaign_id: int) -> int:
-    """A pause: the campaign's offers and posts not sent yet wait until it resumes."""
-    held = await uow.outbox.reschedule(
-        [(ref, HELD_UNTIL) for ref in await _post_refs(uow, campaign_id)], HELD_PRIORITY
-    )
+async def start_settling(uow: UnitOfWork, campaign_id: int) -> None:
+    """After a pause, resume or close, in its unit of work: every offer's rows are owed the
+    change, and the first batch (all of a small campaign's) settles at once."""
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is not None:
+        await uow.campaigns.settle_from(campaign_id, campaign.settle_after, 0)
+        await settle(uow, campaign_id)
+
+
+async def settle(uow: UnitOfWork, campaign_id: int) -> bool:
+    """One batch of what the campaign's last pause, resume or close owes its offers' rows:
+    held, released or withdrawn as its status is now. True while more remain."""
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None or campaign.settle_after is None:
+        return False
+    after = campaign.settle_after
+    last: int | None = None
+    if campaign.status == "paused":
+        last = await hold_offers(uow, campaign_id, after, SETTLE_BATCH)
+    elif campaign.status in ("publishing", "published"):
+        last = await release_offers(uow, campaign_id, after, SETTLE_BATCH)
+    elif campaign.status == "closed":
+        last = await withdraw_offers(uow, campaign, after, SETTLE_BATCH)
+    await uow.campaigns.settle_from(campaign_id, after, last)
+    return last is not None
+
+
+async def settle_pending(store: Store) -> int:
+    """The job: every campaign still owed a pause's, resume's or close's rows, a batch per
+    transaction, so replies go out between them. How many campaigns were settled."""
+    settled = 0
     after = 0
-    while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
-        after = recipients[-1].offer_id
-        held += await uow.outbox.reschedule(
-            [(offer_ref(r.offer_id), HELD_UNTIL) for r in recipients], HELD_PRIORITY
-        )
-    return held
+    while True:
+        async with store.reading() as uow:
+            owing = await uow.campaigns.settling(after_id=after)
+        if not owing:
+            return settled
+        after = owing[-1].id
+        for campaign in owing:
+            more = True
+            while more:
+                async with store.unit_of_work() as uow:
+                    more = await settle(uow, campaign.id)
+            settled += 1
 
 
-async def release_offers(uow: UnitOfWork, campaign_id: int) -> int:
-    """A resume: the held offers go out, each when its person may receive it, and the
-    posts at once."""
+def _last(offer_ids: Sequence[int], limit: int) -> int | None:
+    """Where the next batch starts; None when this one was the last."""
+    return offer_ids[-1] if len(offer_ids) >= limit else None
+
+
+async def hold_offers(uow: UnitOfWork, campaign_id: int, after: int, limit: int) -> int | None:
+    """A pause: the campaign's posts (with the first batch) and its offers after ``after``
+    not sent yet wait until it resumes. The last offer held, None when none is left."""
+    if after == 0:
+        refs = await _post_refs(uow, campaign_id)
+        await uow.outbox.reschedule([(ref, HELD_UNTIL) for ref in refs], HELD_PRIORITY)
+    recipients = await uow.offers.open_recipients(campaign_id, after, limit)
+    await uow.outbox.reschedule(
+        [(offer_ref(r.offer_id), HELD_UNTIL) for r in recipients], HELD_PRIORITY
+    )
+    return _last([r.offer_id for r in recipients], limit)
+
+
+async def release_offers(uow: UnitOfWork, campaign_id: int, after: int, limit: int) -> int | None:
+    """A resume: the held offers go out, each when its person may receive it, and the posts
+    at once (with the first batch). The last offer released, None when none is left."""
     now = utcnow()
-    released = await uow.outbox.reschedule(
-        [(ref, now) for ref in await _post_refs(uow, campaign_id)], OFFER_PRIORITY
+    if after == 0:
+        refs = await _post_refs(uow, campaign_id)
+        await uow.outbox.reschedule([(ref, now) for ref in refs], OFFER_PRIORITY)
+    recipients = await uow.offers.open_recipients(campaign_id, after, limit)
+    await uow.outbox.reschedule(
+        [(offer_ref(r.offer_id), recipient_send_time(r, now)) for r in recipients],
+        OFFER_PRIORITY,
     )
-    after = 0
-    while recipients := await uow.offers.open_recipients(campaign_id, after, BATCH):
-        after = recipients[-1].offer_id
-        released += await uow.outbox.reschedule(
-            [(offer_ref(r.offer_id), recipient_send_time(r, now)) for r in recipients],
-            OFFER_PRIORITY,
-        )
-    return released
+    return _last([r.offer_id for r in recipients], limit)
 
 
 async def _post_refs(uow: UnitOfWork, campaign_id: int) -> list[str]:
@@ -285,26 +336,38 @@ async def _post_refs(uow: UnitOfWork, campaign_id: int) -> list[str]:
     return [post_ref(campaign_id, chat.id) for chat in chats]
 
 
-async def withdraw_offers(uow: UnitOfWork, campaign_id: int, ending: Ending) -> int:
-    """The campaign takes nobody more: open offers are withdrawn (their rows not sent yet
-    send nothing), and the cards of accepted offers and of those sent in the last 48 hours
-    are edited to say so. How many offers were withdrawn."""
+def ending_of(campaign: Campaign) -> Ending:
+    """Why a closed campaign takes nobody more, as its cards say."""
+    if campaign.closed_at is not None and campaign.deadline <= campaign.closed_at:
+        return "deadline"
+    if campaign.slots_left <= 0:
+        return "full"
+    return "closed"
+
+
+async def withdraw_offers(
+    uow: UnitOfWork, campaign: Campaign, after: int, limit: int
+) -> int | None:
+    """The campaign takes nobody more: its open offers after ``after`` are withdrawn (their
+    rows not sent yet send nothing), and the cards of those sent in the last 48 hours, and
+    (with the first batch) of accepted offers, are edited to say so. The last offer
+    withdrawn, None when none is left."""
     now = utcnow()
-    withdrawn = await uow.offers.withdraw_open(campaign_id, now)
-    cards = await uow.offers.cards(campaign_id, withdrawn, now - RECENT_CARDS)
-    campaign = await uow.campaigns.get(campaign_id)
-    if campaign is not None and cards:
-        await uow.outbox.add(ending_edits(campaign, cards, ending))
-    return len(withdrawn)
+    withdrawn = await uow.offers.withdraw_open(campaign.id, now, after, limit)
+    cards = await uow.offers.cards(campaign.id, withdrawn, now - RECENT_CARDS, accepted=after == 0)
+    if cards:
+        await uow.outbox.add(ending_edits(campaign, cards, ending_of(campaign)))
+    return _last(withdrawn, limit)
 
 
 async def close(uow: UnitOfWork, campaign_id: int, ending: Ending, actor: str) -> bool:
-    """Close a campaign (from any open status) and withdraw its open offers."""
+    """Close a campaign (from any open status); its open offers are withdrawn, the first
+    batch at once and the rest by the job."""
     changed = await uow.campaigns.change_status(
         campaign_id, ("publishing", "published", "paused"), "closed", utcnow()
     )
     if changed:
-        await withdraw_offers(uow, campaign_id, ending)
+        await start_settling(uow, campaign_id)
         campaign = await uow.campaigns.get(campaign_id)
         await audit(
             uow,

@@ -88,6 +88,19 @@ class SqliteCampaigns(CampaignRepository):
             "WHERE status = ? AND id > ? ORDER BY id LIMIT ?", (status, after_id, limit)
         )
 
+    async def settling(self, limit: int = 100, after_id: int = 0) -> list[Campaign]:
+        return await self._load(
+            "WHERE settle_after IS NOT NULL AND id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+
+    async def settle_from(self, campaign_id: int, expected: int | None, after: int | None) -> bool:
+        changed = await self._s.run(
+            "UPDATE campaigns SET settle_after = ? "
+            "WHERE id = ? AND settle_after IS NOT DISTINCT FROM ?",
+            (after, campaign_id, expected),
+        )
+        return changed > 0
+
     async def change_status(
         self,
         campaign_id: int,
@@ -246,4 +259,5 @@ def _campaign(row: Row, countries: tuple[str, ...], niches: tuple[str, ...]) -> 
         updated_at=from_db_time(row["updated_at"]),
         published_at=maybe_time(row["published_at"]),
         closed_at=maybe_time(row["closed_at"]),
+        settle_after=row["settle_after"],
     )

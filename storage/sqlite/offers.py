@@ -155,7 +155,12 @@ class SqliteOffers(OfferRepository):
         return [_recipient(row) for row in rows]
 
     async def cards(
-        self, campaign_id: int, offer_ids: Sequence[int], sent_after: datetime
+        self,
+        campaign_id: int,
+        offer_ids: Sequence[int],
+        sent_after: datetime,
+        *,
+        accepted: bool = True,
     ) -> list[OfferCard]:
         cards: list[OfferCard] = []
         since = to_db_time(sent_after)
@@ -164,10 +169,11 @@ class SqliteOffers(OfferRepository):
             "m.message_id FROM offers o JOIN offer_messages m ON m.offer_id = o.id "
             "JOIN people p ON p.id = o.person_id WHERE o.campaign_id = ? "
         )
-        accepted = await self._s.all(
-            query + "AND o.status IN ('accepted', 'submitted') ORDER BY o.id", (campaign_id,)
-        )
-        cards += [_card(row) for row in accepted]
+        if accepted:
+            taken = await self._s.all(
+                query + "AND o.status IN ('accepted', 'submitted') ORDER BY o.id", (campaign_id,)
+            )
+            cards += [_card(row) for row in taken]
         for start in range(0, len(offer_ids), 500):
             chunk = offer_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
@@ -289,12 +295,15 @@ class SqliteOffers(OfferRepository):
         )
         return row is not None
 
-    async def withdraw_open(self, campaign_id: int, now: datetime) -> list[int]:
+    async def withdraw_open(
+        self, campaign_id: int, now: datetime, after_offer_id: int = 0, limit: int | None = None
+    ) -> list[int]:
         at = to_db_time(now)
         rows = await self._s.all(
             "UPDATE offers SET status = 'withdrawn', withdrawn_at = ?, updated_at = ? "
-            "WHERE campaign_id = ? AND status = 'offered' RETURNING id",
-            (at, at, campaign_id),
+            "WHERE id IN (SELECT id FROM offers WHERE campaign_id = ? AND status = 'offered' "
+            "AND id > ? ORDER BY id LIMIT ?) RETURNING id",
+            (at, at, campaign_id, after_offer_id, -1 if limit is None else limit),
         )
         return sorted(int(row["id"]) for row in rows)
 

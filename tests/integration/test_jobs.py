@@ -38,6 +38,7 @@ async def test_scheduler_starts_and_stops_with_the_app(app: App) -> None:
         "purge_updates",
         "purge_deliveries",
         "publish",
+        "settle",
         "close_campaigns",
         "reminders",
         "digests",

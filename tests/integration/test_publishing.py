@@ -264,7 +264,7 @@ async def test_a_pause_holds_unsent_offers_until_the_campaign_resumes(
 
     async with store.unit_of_work() as uow:
         await uow.campaigns.change_status(campaign_id, ("published",), "paused", utcnow())
-        assert await hold_offers(uow, campaign_id) == 4
+        assert await hold_offers(uow, campaign_id, 0, 10) is None
     assert await _claimable(store) == []
     assert {priority for _, _, priority, *_ in offer_rows(store)} == {HELD_PRIORITY}
     async with store.reading() as uow:
@@ -272,7 +272,7 @@ async def test_a_pause_holds_unsent_offers_until_the_campaign_resumes(
 
     async with store.unit_of_work() as uow:
         await uow.campaigns.change_status(campaign_id, ("paused",), "published", utcnow())
-        assert await release_offers(uow, campaign_id) == 4
+        assert await release_offers(uow, campaign_id, 0, 10) is None
     assert len(await _claimable(store)) == 4
     assert {priority for _, _, priority, *_ in offer_rows(store)} == {OFFER_PRIORITY}
 
@@ -294,6 +294,42 @@ async def test_pause_resume_and_close_as_agencies_do_them_hold_and_withdraw(
         await campaigns.apply(uow, campaign_id, "close", "cli", agency_id=None)
         assert await render_offer(uow, "offer:1") is None
     assert rows(store, "SELECT DISTINCT status FROM offers") == [("withdrawn",)]
+
+
+async def test_pause_resume_and_close_write_one_batch_then_the_job_carries_on(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A campaign of a million: the admin's press changes the status and one batch of its
+    offers' rows at once, and the job does the rest a batch per transaction, so the press
+    never holds the one writer for seconds."""
+    monkeypatch.setattr(publishing, "SETTLE_BATCH", 2)
+    await add_people(store, [person(n) for n in range(1, 6)])
+    campaign_id = await campaign(store)
+    await publish(store, campaign_id)
+
+    def priorities() -> list[object]:
+        return [priority for _, _, priority, *_ in offer_rows(store)]
+
+    async with store.unit_of_work() as uow:
+        paused = await campaigns.apply(uow, campaign_id, "pause", "cli", agency_id=None)
+    assert paused.outcome == "done"
+    assert priorities().count(HELD_PRIORITY) == 2
+    assert await publishing.settle_pending(store) == 1
+    assert priorities() == [HELD_PRIORITY] * 5
+
+    async with store.unit_of_work() as uow:
+        await campaigns.apply(uow, campaign_id, "resume", "cli", agency_id=None)
+    assert priorities().count(OFFER_PRIORITY) == 2
+    await publishing.settle_pending(store)
+    assert priorities() == [OFFER_PRIORITY] * 5
+
+    async with store.unit_of_work() as uow:
+        await campaigns.apply(uow, campaign_id, "close", "cli", agency_id=None)
+    statuses = "SELECT status, COUNT(*) FROM offers GROUP BY status ORDER BY status"
+    assert rows(store, statuses) == [("offered", 3), ("withdrawn", 2)]
+    await publishing.settle_pending(store)
+    assert rows(store, statuses) == [("withdrawn", 5)]
+    assert await publishing.settle_pending(store) == 0
 
 
 async def test_closing_withdraws_open_offers_and_edits_recent_and_accepted_cards(
