@@ -62,6 +62,10 @@ class ConsolePlatform:
         # an offer) arrives on its own, and without choices of its own it leaves the open
         # question's numbers as they were.
         self._answering = False
+        # The lines read, while the chat runs; None in it ends the chat.
+        self._lines: asyncio.Queue[str | None] | None = None
+        # Whoever read the output has gone (``kolbot run | head``).
+        self._output_closed = False
         # Waiting at "> " on a terminal: what is sent meanwhile goes below it, and a stop
         # (Ctrl-D, Ctrl-C) leaves the shell's prompt a line of its own.
         self._at_prompt = False
@@ -121,6 +125,7 @@ class ConsolePlatform:
 
     async def _serve(self, sink: UpdateSink) -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._lines = lines
         if self._stdin is None:
             self._stdin = _standard_input()
             self._interactive = self._stdin.isatty()
@@ -225,8 +230,28 @@ class ConsolePlatform:
         return Incoming(kind="text", chat=CHAT, user=self._user, text=text)
 
     def _write(self, text: str) -> None:
-        self._stdout.write(text)
-        self._stdout.flush()
+        if self._output_closed:
+            return
+        try:
+            self._stdout.write(text)
+            self._stdout.flush()
+        except BrokenPipeError:
+            # No one reads the answers any more: the chat ends, as at the end of its input.
+            self._output_closed = True
+            _silence(self._stdout)
+            if self._lines is not None:
+                self._lines.put_nowait(None)
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's descriptor at /dev/null, so the flush at exit cannot fail too."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a file (a test's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _standard_input() -> io.BufferedIOBase:

@@ -400,3 +400,31 @@ def test_a_long_piped_script_is_read_to_its_last_line(tmp_path: Path) -> None:
     result = run_bot(tmp_path, ["/help"] * 40)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Commands:") == 40
+
+
+def test_output_closed_by_its_reader_ends_the_chat_quietly(tmp_path: Path) -> None:
+    """``kolbot run | head``: once no one reads the answers, the chat ends as at the end of
+    input, without a traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=bot_env(tmp_path),
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout.readline().startswith(b"Hello!")
+    process.stdout.close()
+    try:
+        process.stdin.write(b"/help\n" * 20)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass  # it has already gone
+    assert process.stderr is not None
+    assert process.wait(timeout=30) == 0, process.stderr.read().decode()
+    errors = process.stderr.read()
+    process.stderr.close()
+    assert b"Traceback" not in errors
+    assert b"Broken pipe" not in errors
