@@ -71,7 +71,13 @@ def _webhook(settings: Settings) -> _Webhook | None:
         raise ValueError(
             "KOLBOT_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
         )
-    return _Webhook(url=url, path=urlsplit(url).path or "/", secret=secret.get_secret_value())
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(
+            f"KOLBOT_TELEGRAM_WEBHOOK_URL {url!r} is not a web address: set the https:// "
+            "address Telegram posts updates to, such as https://bot.example.com/telegram"
+        )
+    return _Webhook(url=url, path=parts.path or "/", secret=secret.get_secret_value())
 
 
 class TelegramPlatform:

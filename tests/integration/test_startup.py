@@ -368,6 +368,22 @@ def test_a_web_port_in_use_is_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("url", ["bot.example.com/telegram", "https://", "ftp://example.com/x"])
+def test_a_webhook_url_that_is_no_web_address_is_one_line(tmp_path: Path, url: str) -> None:
+    env = {
+        "KOLBOT_TELEGRAM_TOKEN": TOKEN,
+        "KOLBOT_TELEGRAM_WEBHOOK_URL": url,
+        "KOLBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret",
+    }
+    result = kolbot("run", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert last_line(result) == (
+        f"kolbot: KOLBOT_TELEGRAM_WEBHOOK_URL {url!r} is not a web address: set the https:// "
+        "address Telegram posts updates to, such as https://bot.example.com/telegram"
+    )
+
+
 def test_the_token_never_reaches_the_output(tmp_path: Path) -> None:
     """A Bot API root without /bot: the token lands in the URL where the usual pattern does
     not find it, and the URL in the startup error."""
