@@ -72,7 +72,7 @@ async def show_offer(ctx: Context, campaign_id: int) -> None:
     now = utcnow()
     taking = campaign.status != "paused" and campaign.deadline > now and campaign.slots_left > 0
     if offer_id is None and taking:
-        made = await ctx.uow.offers.offer_to(campaign.id, person.id, now)
+        made = await ctx.uow.offers.offer_to(campaign.id, person.id, now, asked=True)
         if made is None:
             say(ctx._(NO_MATCH))
             return

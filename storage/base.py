@@ -427,8 +427,11 @@ class OfferRepository(ABC):
         """The distinct timezones and alert settings of these offers' people."""
 
     @abstractmethod
-    async def offer_to(self, campaign_id: int, person_id: int, now: datetime) -> Recipient | None:
-        """Offer the campaign to this one person if they match it and have no offer of it."""
+    async def offer_to(
+        self, campaign_id: int, person_id: int, now: datetime, *, asked: bool = False
+    ) -> Recipient | None:
+        """Offer the campaign to this one person if they match it and have no offer of it;
+        ``asked`` (they opened its post themselves) whatever their alert settings."""
 
     @abstractmethod
     async def count_matching(self, campaign_id: int) -> int:

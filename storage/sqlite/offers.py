@@ -22,9 +22,9 @@ from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_d
 _REMINDERS = {"48h": "reminded_48h_at", "2h": "reminded_2h_at"}
 
 # Approved people a campaign (``c``) targets and has not offered itself to yet: its countries,
-# one of its niches, its follower minimum over all their networks, alerts not turned off, and
-# an account to send to. A campaign with no countries (or niches) takes every one.
-_MATCHES = (
+# one of its niches, its follower minimum over all their networks, and an account to send
+# to. A campaign with no countries (or niches) takes every one.
+_TARGETED = (
     "p.status = 'approved' AND p.erased_at IS NULL "
     "AND (NOT EXISTS (SELECT 1 FROM campaign_countries cc WHERE cc.campaign_id = c.id) "
     "OR EXISTS (SELECT 1 FROM campaign_countries cc "
@@ -34,11 +34,15 @@ _MATCHES = (
     "ON cn.campaign_id = c.id AND cn.niche = pn.niche WHERE pn.person_id = p.id)) "
     "AND (c.min_followers = 0 OR (SELECT COALESCE(SUM(s.followers), 0) "
     "FROM social_profiles s WHERE s.person_id = p.id) >= c.min_followers) "
-    "AND NOT EXISTS (SELECT 1 FROM alert_settings al "
-    "WHERE al.person_id = p.id AND al.mode = 'off') "
     "AND EXISTS (SELECT 1 FROM accounts ac WHERE ac.person_id = p.id) "
     "AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.campaign_id = c.id AND o.person_id = p.id)"
 )
+# Offers pushed to people (publishing, a newcomer's approval) skip those who turned alerts off.
+_ALERTED = (
+    " AND NOT EXISTS (SELECT 1 FROM alert_settings al "
+    "WHERE al.person_id = p.id AND al.mode = 'off')"
+)
+_MATCHES = _TARGETED + _ALERTED
 
 # What a person who never changed their alert settings has (the table's defaults).
 _DEFAULT = AlertSettings(person_id=0)
@@ -122,12 +126,15 @@ class SqliteOffers(OfferRepository):
             for row in rows
         ]
 
-    async def offer_to(self, campaign_id: int, person_id: int, now: datetime) -> Recipient | None:
+    async def offer_to(
+        self, campaign_id: int, person_id: int, now: datetime, *, asked: bool = False
+    ) -> Recipient | None:
         at = to_db_time(now)
+        matches = _TARGETED if asked else _MATCHES
         made = await self._s.one(
             "INSERT INTO offers (campaign_id, person_id, created_at, updated_at) "  # noqa: S608
             "SELECT c.id, p.id, ?, ? FROM campaigns c JOIN people p ON p.id = ? "
-            f"WHERE c.id = ? AND {_MATCHES} "
+            f"WHERE c.id = ? AND {matches} "
             "ON CONFLICT (campaign_id, person_id) DO NOTHING RETURNING id",
             (at, at, person_id, campaign_id),
         )

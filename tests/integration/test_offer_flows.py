@@ -10,7 +10,7 @@ from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, UNDER_REVIEW
 from handlers.offers import NOT_APPROVED_YET
 from handlers.submissions import SubmitChoice
 from storage.clock import utcnow
-from storage.models import ConversationKey
+from storage.models import AlertSettings, ConversationKey
 from tests.fakes.platform import FakePlatform, Person
 from tests.fakes.store import conversations
 from tests.integration.offers_setup import campaign, member, offer_now, send_offer
@@ -201,3 +201,19 @@ async def test_a_card_opened_from_a_group_post_is_answered_privately(
         offer = await uow.offers.of_campaign_person(made.id, stored.id)
     assert offer is not None
     assert offer.status == "accepted"
+
+
+async def test_alerts_turned_off_hold_back_offers_not_the_link_someone_follows(
+    app: App, platform: FakePlatform
+) -> None:
+    """Alerts off means no offers pushed; a matching member who opens a campaign's post
+    themselves is offered it, not told the campaign looks for other creators."""
+    anna, stored = await member(app, platform, "1")
+    async with app.store.unit_of_work() as uow:
+        await uow.alerts.save(AlertSettings(person_id=stored.id, mode="off"), utcnow())
+    made = await campaign(app)
+    [card] = await anna.say(f"/start {start_payload(made.id)}")
+    assert card.text.startswith("Acme: Winter boots\nShow the boots in snow.")
+    assert anna.labels(card) == ["Accept", "Decline", "Details"]
+    [accepted] = await anna.press("Accept")
+    assert accepted.text.startswith("You are in: Acme: Winter boots")
