@@ -20,8 +20,11 @@ class CannotListen(Exception):
 
 
 def _reason(error: OSError) -> str:
-    """asyncio words a failed bind as a sentence around the system's reason: the reason."""
-    return (os.strerror(error.errno) if error.errno else str(error)).lower()
+    """asyncio words a failed bind as a sentence around the system's reason: the reason. An
+    address that names no host is the resolver's error, with a negative number."""
+    if error.errno is not None and error.errno > 0:
+        return os.strerror(error.errno).lower()
+    return (error.strerror or str(error)).lower()
 
 
 class WebServer:

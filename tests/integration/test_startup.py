@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from bot.app import App
 from bot.settings import Settings
+from bot.web import CannotListen, WebServer
 from storage.sqlite import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -382,6 +383,16 @@ def test_a_webhook_url_that_is_no_web_address_is_one_line(tmp_path: Path, url: s
         f"kolbot: KOLBOT_TELEGRAM_WEBHOOK_URL {url!r} is not a web address: set the https:// "
         "address Telegram posts updates to, such as https://bot.example.com/telegram"
     )
+
+
+async def test_a_web_address_that_names_no_host_says_why() -> None:
+    server = WebServer("no-such-host.invalid", 8080)
+    with pytest.raises(CannotListen) as refused:
+        await server.start()
+    assert str(refused.value).startswith(
+        "the web server cannot listen on no-such-host.invalid:8080: "
+    )
+    assert "unknown error" not in str(refused.value)
 
 
 def test_the_token_never_reaches_the_output(tmp_path: Path) -> None:
