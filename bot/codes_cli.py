@@ -24,6 +24,8 @@ INVALID: Final = 2
 # What shops accept as a code, give or take: letters, digits, dashes and underscores.
 CODE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,31}")
 COLUMNS: Final = ("code", "source", "status", "offer", "person", "name", "ref")
+# A cell starting with one of these runs as a formula when a spreadsheet opens the file.
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_commands(campaign_commands: Any) -> None:
@@ -53,6 +55,11 @@ def add_commands(campaign_commands: Any) -> None:
         "person id, name and the tracking ref of whoever holds it.",
     )
     exporting.add_argument("id", type=int, metavar="ID", help="the campaign's id")
+
+
+def as_text(value: str) -> str:
+    """A value someone chose (a name), kept text in a spreadsheet: a leading quote."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def read_codes(text: str) -> tuple[list[str], list[str], list[str]]:
@@ -149,7 +156,7 @@ async def _export(uow: UnitOfWork, campaign_id: int) -> int:
             out.writerow((code, source, "free", "", "", "", ""))
             continue
         person = await uow.people.get(offer.person_id)
-        name = plain(person.display_name) if person is not None else ""
+        name = as_text(plain(person.display_name)) if person is not None else ""
         out.writerow(
             (code, source, offer.status, offer.id, offer.person_id, name, offer.ref_code or "")
         )

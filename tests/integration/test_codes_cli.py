@@ -15,11 +15,17 @@ from tests.integration.test_offer_slots import _profile
 from tests.integration.test_operator_cli import kolbot
 
 
-async def _campaign_with_offers(database: Path, people: int, slots: int) -> int:
+async def _campaign_with_offers(
+    database: Path, people: int, slots: int, names: tuple[str, ...] = ()
+) -> int:
+    profiles = [_profile(n) for n in range(1, people + 1)]
+    for index, name in enumerate(names):
+        profile, account = profiles[index]
+        profiles[index] = (profile.model_copy(update={"display_name": name}), account)
     store = await SqliteStore.open(database, timedelta(days=7))
     try:
         async with store.unit_of_work() as uow:
-            await uow.people.import_many([_profile(n) for n in range(1, people + 1)])
+            await uow.people.import_many(profiles)
             agency = await uow.agencies.create("Acme Media")
             made = await uow.campaigns.create(
                 NewCampaign(
@@ -111,3 +117,16 @@ async def test_imported_codes_go_out_first_and_the_export_says_who_holds_each(
     tail = kolbot(database, "audit", "tail").stdout
     assert "allowed cli campaign.codes.import" in tail
     assert "allowed cli campaign.codes.export" in tail
+
+
+async def test_a_name_that_looks_like_a_formula_is_exported_as_text(tmp_path: Path) -> None:
+    """The shop opens the export in a spreadsheet: a name an influencer chose, such as
+    ``=HYPERLINK(...)``, must stay text there, never run as a formula."""
+    database = tmp_path / "kolbot.db"
+    names = ('=HYPERLINK("https://evil.example","Pay")', "+Zoe", "-Zoe", "@Zoe")
+    campaign_id = await _campaign_with_offers(database, people=4, slots=4, names=names)
+    for person_id in range(1, 5):
+        await _accept(database, campaign_id, person_id)
+    exported = kolbot(database, "campaign", "codes", "export", str(campaign_id))
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert sorted(row["name"] for row in rows) == sorted("'" + name for name in names)
