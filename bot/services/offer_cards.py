@@ -76,7 +76,7 @@ def commission(t: Translator, campaign: Campaign) -> str:
         return t._("{rate} of each sale", rate=rate)
     assert c.amount_minor is not None
     assert c.currency is not None
-    return t._("{amount} per post", amount=t.money(c.amount_minor, c.currency))
+    return t._("{amount} per sale", amount=t.money(c.amount_minor, c.currency))
 
 
 def card_text(t: Translator, campaign: Campaign, timezone: str) -> str:

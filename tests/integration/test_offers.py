@@ -34,7 +34,8 @@ async def test_the_card_speaks_the_persons_language_money_and_time(
     card = ola.last
     pl = translator("pl")
     assert card.text.startswith("Acme: Winter boots\nShow the boots")
-    assert pl._("Commission: {commission}", commission="25,00\xa0€ za publikację") in card.text
+    fixed = "25,00\xa0€ za każdą sprzedaż"
+    assert pl._("Commission: {commission}", commission=fixed) in card.text
     assert pl.datetime(made.deadline, stored.timezone) in card.text
     assert "Zostały 3 miejsca" in card.text
     assert ola.labels(card) == ["Akceptuję", "Odrzucam", "Szczegóły"]
