@@ -123,7 +123,7 @@ class App:
         for platform in platforms:
             self.platforms[platform.name] = platform
             self.services.platforms.add(platform)
-            self.outbox.register(platform)
+            self.outbox.expect(platform.name)
             own: tuple[tuple[str, str], ...] = getattr(platform, "own_commands", ())
             self.dispatcher.router.platform_commands[platform.name] = own
         if web is None:
@@ -143,6 +143,7 @@ class App:
                 await self.web.start()
             for platform in platforms:
                 await platform.start(self.inbox)
+                self.outbox.register(platform)
                 started.append(platform)
                 log.info("%s is up", platform.name)
             self.scheduler.start()

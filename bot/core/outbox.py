@@ -159,6 +159,9 @@ class Outbox:
     ) -> None:
         self._store = store
         self._platforms = dict(platforms)
+        # Platforms being started: a row for one waits for it rather than fail (a reply to an
+        # update taken up at start is sent before its platform has finished starting).
+        self._starting: dict[str, asyncio.Event] = {}
         self.owner = owner or new_owner()
         self._lease = lease
         self._give_up_after = give_up_after
@@ -188,8 +191,16 @@ class Outbox:
 
     # Lifecycle ---------------------------------------------------------------------------
 
+    def expect(self, name: str) -> None:
+        """``name`` is starting: its rows wait for ``register`` instead of failing."""
+        self._starting.setdefault(name, asyncio.Event())
+
     def register(self, platform: Platform) -> None:
+        """Send through ``platform`` from now on (started, or able to send without starting)."""
         self._platforms[platform.name] = platform
+        starting = self._starting.pop(platform.name, None)
+        if starting is not None:
+            starting.set()
 
     def add_renderer(
         self, prefix: str, renderer: Renderer, *, on_sent: SentRecorder | None = None
@@ -428,6 +439,12 @@ class Outbox:
 
     async def _deliver(self, row: Delivery) -> Decision:
         platform = self._platforms.get(row.platform)
+        starting = self._starting.get(row.platform)
+        if platform is None and starting is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await starting.wait()
+            platform = self._platforms.get(row.platform)
         now = utcnow()
         try:
             if platform is None:

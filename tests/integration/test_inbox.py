@@ -6,7 +6,8 @@ import asyncio
 
 from bot.app import App
 from bot.core.inbox import Inbox
-from bot.core.messages import Incoming
+from bot.core.messages import Incoming, Outgoing
+from bot.core.platform import UpdateSink
 from bot.settings import Settings
 from storage.clock import utcnow
 from storage.models import NewInboxItem
@@ -189,3 +190,45 @@ async def test_a_restart_reads_a_large_stored_backlog_back_in_order(settings: Se
     for person in people:
         assert texts(person)[1] == "Choose your language:"
         assert texts(person)[-1].startswith("What name should brands see?")
+
+
+class SlowToStart(FakePlatform):
+    """A platform that can send only once started, and takes its time starting (a bot that
+    logs in and asks who it is first)."""
+
+    async def start(self, sink: UpdateSink) -> None:
+        await asyncio.sleep(0.5)
+        await super().start(sink)
+
+    async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
+        if not self.started.is_set():
+            raise RuntimeError("not started")
+        return await super().send(message, first_part=first_part)
+
+
+async def test_replies_to_updates_taken_up_at_start_wait_for_their_platform(
+    settings: Settings,
+) -> None:
+    app = await App.open(settings)
+    person = Person(FakePlatform())
+    start = person._incoming(kind="command", text="/start", command="start")
+    try:
+        stored = NewInboxItem(
+            source="fake",
+            update_id=start.update_id or "",
+            sender=str(start.user),
+            payload=start.model_dump_json(),
+            received_at=utcnow(),
+        )
+        assert len(await inbox(app).add_many([stored])) == 1
+    finally:
+        await app.close()
+    reopened = await App.open(settings)
+    try:
+        async with serving(reopened, SlowToStart()) as slow:
+            await eventually(lambda: len(slow.sent) == 2, within=10)
+            assert slow.sent[-1].text == "Choose your language:"
+        rows = await reopened.store.db.fetchall("SELECT status FROM deliveries")
+        assert [row["status"] for row in rows] == ["sent", "sent"]
+    finally:
+        await reopened.close()
