@@ -79,13 +79,20 @@ def commission(t: Translator, campaign: Campaign) -> str:
     return t._("{amount} per sale", amount=t.money(c.amount_minor, c.currency))
 
 
-def card_text(t: Translator, campaign: Campaign, timezone: str) -> str:
+def card_text(
+    t: Translator, campaign: Campaign, timezone: str, *, zone_named: bool = False
+) -> str:
+    """A person reads the deadline in their own time zone; a group, which has none, is told
+    which one it is in (``zone_named``)."""
+    deadline = t.datetime(campaign.deadline, timezone)
     lines = [
         t._("{brand}: {title}", brand=campaign.brand, title=campaign.title),
         campaign.brief,
         "",
         t._("Commission: {commission}", commission=commission(t, campaign)),
-        t._("Deadline: {deadline}", deadline=t.datetime(campaign.deadline, timezone)),
+        t._("Deadline: {deadline} ({zone})", deadline=deadline, zone=timezone)
+        if zone_named
+        else t._("Deadline: {deadline}", deadline=deadline),
         t.ngettext("{n} slot left", "{n} slots left", max(campaign.slots_left, 0)),
     ]
     return "\n".join(lines)
@@ -157,7 +164,7 @@ def post_renderer(links: PrivateLinks) -> Callable[[UnitOfWork, str], Awaitable[
         text = "\n".join(
             [
                 t._("New campaign"),
-                card_text(t, campaign, "UTC"),
+                card_text(t, campaign, "UTC", zone_named=True),
                 "",
                 t._("Open the offer in a private chat with me to take part."),
             ]

@@ -16,7 +16,7 @@ import pytest
 from bot.app import App
 from bot.core.messages import Outgoing
 from bot.services import campaigns, publishing
-from bot.services.offer_cards import OFFER_PRIORITY, render_offer
+from bot.services.offer_cards import OFFER_PRIORITY, post_renderer, render_offer
 from bot.services.publishing import (
     HELD_PRIORITY,
     close,
@@ -504,3 +504,22 @@ async def test_matching_and_queueing_100_000_influencers_takes_seconds(
     assert len(offered_people(store, campaign_id)) == expected
     assert len(offer_rows(store)) == expected
     assert seconds < 30
+
+
+async def test_a_group_post_says_which_time_zone_its_deadline_is_in(store: SqliteStore) -> None:
+    """A group has no one time zone: its post's deadline names UTC, so nobody reads 17:00
+    UTC as 17:00 where they live."""
+    deadline = datetime(2027, 1, 10, 17, 0, tzinfo=UTC)
+    campaign_id = await campaign(store, "published", deadline=deadline)
+    async with store.unit_of_work() as uow:
+        found = await uow.campaigns.get(campaign_id)
+        assert found is not None
+        chat = await uow.agency_chats.link(
+            found.agency_id, "telegram", "telegram:-100200", "", "cli", utcnow()
+        )
+        assert chat is not None
+        post = await post_renderer(lambda platform, payload: None)(
+            uow, publishing.post_ref(campaign_id, chat.id)
+        )
+    assert post is not None
+    assert "Deadline: Jan 10, 2027, 5:00:00\u202fPM (UTC)" in post.text
