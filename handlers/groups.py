@@ -101,7 +101,7 @@ async def link_group(ctx: Context) -> None:
     info = await _target(ctx, LINK, agency)
     if info is None:
         return
-    linked = await link_chat(ctx.uow, agency, info, str(ctx.incoming.user))
+    linked = await link_chat(ctx.uow, agency, info, str(ctx.incoming.user), ctx.language)
     if linked is None:
         await refuse(
             ctx,

@@ -527,7 +527,14 @@ class OfferRepository(ABC):
 class AgencyChatRepository(ABC):
     @abstractmethod
     async def link(
-        self, agency_id: int, platform: str, chat: str, title: str, linked_by: str, now: datetime
+        self,
+        agency_id: int,
+        platform: str,
+        chat: str,
+        title: str,
+        linked_by: str,
+        now: datetime,
+        language: str = "en",
     ) -> AgencyChat | None:
         """Make the chat one of the agency's targets (again: the title is refreshed); None when
         another agency has linked it."""

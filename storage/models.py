@@ -385,6 +385,7 @@ class AgencyChat(_Frozen):
     title: str = ""
     linked_by: str
     linked_at: datetime
+    language: str = "en"  # its posts': the linking admin's
 
 
 class CampaignPost(_Frozen):

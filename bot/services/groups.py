@@ -19,11 +19,12 @@ def chat_target(address: str) -> str:
 
 
 async def link_chat(
-    uow: UnitOfWork, agency: Agency, chat: ChatInfo, actor: str
+    uow: UnitOfWork, agency: Agency, chat: ChatInfo, actor: str, language: str
 ) -> AgencyChat | None:
-    """The chat becomes one of the agency's targets; None when another agency has it."""
+    """The chat becomes one of the agency's targets, posted to in ``language`` (a group has
+    none of its own: the linking admin's); None when another agency has it."""
     linked = await uow.agency_chats.link(
-        agency.id, chat.chat.platform, str(chat.chat), chat.title, actor, utcnow()
+        agency.id, chat.chat.platform, str(chat.chat), chat.title, actor, utcnow(), language
     )
     if linked is not None:
         await audit(

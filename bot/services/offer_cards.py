@@ -15,7 +15,7 @@ from babel.numbers import format_percent
 
 from bot.core.callback import CallbackData
 from bot.core.messages import Button, ChatRef, Outgoing
-from bot.i18n import DEFAULT_LANGUAGE, N_, Translator, translator
+from bot.i18n import N_, Translator, translator
 from storage.base import UnitOfWork
 from storage.clock import utcnow
 from storage.models import Campaign, Delivery, NewDelivery, OfferCard
@@ -153,7 +153,7 @@ def post_renderer(links: PrivateLinks) -> Callable[[UnitOfWork, str], Awaitable[
         chat = next((c for c in chats if c.id == int(chat_id)), None)
         if chat is None:
             return None
-        t = translator(DEFAULT_LANGUAGE)
+        t = translator(chat.language)
         label = t._("Open the offer")
         link = links(chat.platform, start_payload(campaign.id))
         button = (

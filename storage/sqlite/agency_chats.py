@@ -14,15 +14,23 @@ class SqliteAgencyChats(AgencyChatRepository):
         self._s = session
 
     async def link(
-        self, agency_id: int, platform: str, chat: str, title: str, linked_by: str, now: datetime
+        self,
+        agency_id: int,
+        platform: str,
+        chat: str,
+        title: str,
+        linked_by: str,
+        now: datetime,
+        language: str = "en",
     ) -> AgencyChat | None:
-        # Linking again refreshes the title; a chat another agency holds stays theirs.
+        # Linking again refreshes the title and language; a chat another agency holds stays
+        # theirs.
         row = await self._s.one(
-            "INSERT INTO agency_chats (agency_id, platform, chat, title, linked_by, linked_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, chat) DO UPDATE SET "
-            "title = excluded.title WHERE agency_chats.agency_id = excluded.agency_id "
-            "RETURNING *",
-            (agency_id, platform, chat, title, linked_by, to_db_time(now)),
+            "INSERT INTO agency_chats (agency_id, platform, chat, title, linked_by, linked_at, "
+            "language) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, chat) DO UPDATE SET "
+            "title = excluded.title, language = excluded.language "
+            "WHERE agency_chats.agency_id = excluded.agency_id RETURNING *",
+            (agency_id, platform, chat, title, linked_by, to_db_time(now), language),
         )
         return _chat(row) if row else None
 
@@ -89,4 +97,5 @@ def _chat(row: Row) -> AgencyChat:
         title=row["title"],
         linked_by=row["linked_by"],
         linked_at=from_db_time(row["linked_at"]),
+        language=row["language"],
     )

@@ -54,6 +54,16 @@ def migrations() -> list[tuple[int, str, str]]:
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name[5:-4], entry.read_text(encoding="utf-8")))
+    return in_order(found)
+
+
+def in_order(found: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """Migrations by number; two with one number (written side by side) would each be taken
+    for applied once the other is, so that refuses to start."""
+    numbers = [number for number, _, _ in found]
+    twice = sorted({number for number in numbers if numbers.count(number) > 1})
+    if twice:
+        raise RuntimeError(f"two migrations are numbered {twice[0]:04d}: renumber one")
     return sorted(found)
 
 

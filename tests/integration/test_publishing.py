@@ -523,3 +523,20 @@ async def test_a_group_post_says_which_time_zone_its_deadline_is_in(store: Sqlit
         )
     assert post is not None
     assert "Deadline: Jan 10, 2027, 5:00:00\u202fPM (UTC)" in post.text
+
+
+async def test_a_groups_posts_are_in_the_language_of_the_admin_who_linked_it(app: App) -> None:
+    campaign_id = await campaign(app.store)
+    async with app.store.unit_of_work() as uow:
+        found = await uow.campaigns.get(campaign_id)
+        assert found is not None
+        await uow.agency_chats.link(
+            found.agency_id, "telegram", "telegram:-100600", "Fani", "telegram:7", utcnow(), "pl"
+        )
+    async with serving(app, LinkingPlatform("telegram")) as fake:
+        assert await publishing.publish_pending(app.store) == 1
+        app.outbox.wake()
+        await drained(app)
+    [post] = [m for m in fake.sent if str(m.chat) == "telegram:-100600"]
+    assert post.text.startswith("Nowa kampania")
+    assert [b.label for row in post.buttons for b in row] == ["Otwórz ofertę"]

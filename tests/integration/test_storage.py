@@ -20,7 +20,7 @@ from storage.clock import utcnow
 from storage.models import AccountLink, NewDelivery, NewInboxItem
 from storage.sealing import Sealer, fernet_key
 from storage.sqlite import Database, SqliteStore
-from storage.sqlite.database import CannotOpen, migrations
+from storage.sqlite.database import CannotOpen, in_order, migrations
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
 
@@ -283,3 +283,9 @@ def test_only_a_store_that_cannot_work_now_is_unavailable(tmp_path: Path) -> Non
             assert unavailable(locked.value) is not None
         finally:
             holder.close()
+
+
+def test_two_migrations_with_one_number_are_refused() -> None:
+    assert [number for number, _, _ in migrations()] == list(range(1, len(migrations()) + 1))
+    with pytest.raises(RuntimeError, match="two migrations are numbered 0010"):
+        in_order([(10, "campaign_settling", ""), (9, "ref", ""), (10, "chat_language", "")])
