@@ -266,6 +266,11 @@ class OutboxRepository(ABC):
         ``priority`` (a paused campaign's offers held, then sent after it resumes)."""
 
     @abstractmethod
+    async def withdraw(self, refs: Sequence[str], now: datetime) -> int:
+        """Pending rows with these refs are done without being sent, as the sender marks a
+        row whose offer was withdrawn before it went (``sent``, error ``withdrawn``)."""
+
+    @abstractmethod
     async def block_chat(self, platform: str, chat: str) -> int:
         """Every pending row to a chat that refused us becomes ``blocked``."""
 

@@ -349,11 +349,16 @@ async def withdraw_offers(
     uow: UnitOfWork, campaign: Campaign, after: int, limit: int
 ) -> int | None:
     """The campaign takes nobody more: its open offers after ``after`` are withdrawn (their
-    rows not sent yet send nothing), and the cards of those sent in the last 48 hours, and
+    rows not sent yet are done unsent), and the cards of those sent in the last 48 hours, and
     (with the first batch) of accepted offers, are edited to say so. The last offer
     withdrawn, None when none is left."""
     now = utcnow()
     withdrawn = await uow.offers.withdraw_open(campaign.id, now, after, limit)
+    # Their rows (and the posts) not sent yet, held by a pause or by quiet hours, are done.
+    refs = [offer_ref(offer_id) for offer_id in withdrawn]
+    await uow.outbox.withdraw(
+        refs + (await _post_refs(uow, campaign.id) if after == 0 else []), now
+    )
     cards = await uow.offers.cards(campaign.id, withdrawn, now - RECENT_CARDS, accepted=after == 0)
     if cards:
         await uow.outbox.add(ending_edits(campaign, cards, ending_of(campaign)))

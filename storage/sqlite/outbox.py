@@ -249,6 +249,18 @@ class SqliteOutbox(OutboxRepository):
         assert after is not None
         return int(after["n"]) - int(before["n"])
 
+    async def withdraw(self, refs: Sequence[str], now: datetime) -> int:
+        before = await self._s.one("SELECT total_changes() AS n")
+        await self._s.many(
+            "UPDATE deliveries SET status = 'sent', finished_at = ?, last_error = 'withdrawn' "
+            "WHERE ref = ? AND status = 'pending'",
+            [(to_db_time(now), ref) for ref in refs],
+        )
+        after = await self._s.one("SELECT total_changes() AS n")
+        assert before is not None
+        assert after is not None
+        return int(after["n"]) - int(before["n"])
+
     async def block_chat(self, platform: str, chat: str) -> int:
         return await self._s.run(
             "UPDATE deliveries SET status = 'blocked', finished_at = ?, "

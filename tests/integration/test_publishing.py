@@ -540,3 +540,26 @@ async def test_a_groups_posts_are_in_the_language_of_the_admin_who_linked_it(app
     [post] = [m for m in fake.sent if str(m.chat) == "telegram:-100600"]
     assert post.text.startswith("Nowa kampania")
     assert [b.label for row in post.buttons for b in row] == ["Otwórz ofertę"]
+
+
+async def test_closing_a_paused_campaign_leaves_nothing_queued(store: SqliteStore) -> None:
+    """Offers held by a pause are done once the campaign closes: its figures say nothing is
+    queued, and no row waits in the outbox for a year that never comes."""
+    await add_people(store, [person(n) for n in range(1, 4)])
+    campaign_id = await campaign(store)
+    async with store.unit_of_work() as uow:
+        found = await uow.campaigns.get(campaign_id)
+        assert found is not None
+        await uow.agency_chats.link(
+            found.agency_id, "telegram", "telegram:-1002", "", "cli", utcnow()
+        )
+    await publish(store, campaign_id)
+    for action in ("pause", "close"):
+        async with store.unit_of_work() as uow:
+            assert (
+                await campaigns.apply(uow, campaign_id, action, "cli", agency_id=None)
+            ).outcome == "done"
+    async with store.reading() as uow:
+        figures = await uow.campaigns.figures(campaign_id)
+    assert (figures.queued, figures.sent, figures.withdrawn) == (0, 0, 3)
+    assert rows(store, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == [(0,)]
