@@ -223,10 +223,11 @@ async def post_to_linked_chats(uow: UnitOfWork, campaign: Campaign) -> int:
 
 async def offer_to_newcomer(uow: UnitOfWork, person_id: int) -> int:
     """Someone just approved gets the open campaigns they match that have slots left; in
-    the unit of work of their approval. How many offers were made."""
+    the unit of work of their approval. A paused one's offer is held with the others until
+    it resumes. How many offers were made."""
     now = utcnow()
     made = 0
-    for status in ("published", "publishing"):
+    for status in ("published", "publishing", "paused"):
         after = 0
         while True:
             campaigns = await uow.campaigns.in_status(status, limit=100, after_id=after)
@@ -241,8 +242,14 @@ async def offer_to_newcomer(uow: UnitOfWork, person_id: int) -> int:
                     continue
                 made += 1
                 # On a daily digest, the digest names the offer: no card of its own.
-                if recipient.mode == "instant":
-                    await uow.outbox.enqueue([offer_delivery(campaign.id, recipient, now)])
+                if recipient.mode != "instant":
+                    continue
+                row = offer_delivery(campaign.id, recipient, now)
+                if status == "paused":
+                    row = row.model_copy(
+                        update={"next_attempt_at": HELD_UNTIL, "priority": HELD_PRIORITY}
+                    )
+                await uow.outbox.enqueue([row])
     return made
 
 

@@ -428,6 +428,28 @@ async def test_someone_approved_later_gets_the_open_campaigns_they_match(
     assert "5 slots left" in card.text
 
 
+async def test_someone_approved_while_a_campaign_is_paused_gets_it_when_it_resumes(
+    store: SqliteStore,
+) -> None:
+    await add_people(store, [person(1), person(2)])
+    async with store.unit_of_work() as uow:
+        await uow.people.change_status(2, "approved", "applicant", None, "cli")
+    campaign_id = await campaign(store)
+    await publish(store, campaign_id)
+    async with store.unit_of_work() as uow:
+        await campaigns.apply(uow, campaign_id, "pause", "cli", agency_id=None)
+
+    async with store.unit_of_work() as uow:
+        assert await approve(uow, 2, "cli") == "done"
+    assert offered_people(store, campaign_id) == {1, 2}
+    # Held with the others while it is paused (only the welcome is due).
+    assert await _claimable(store) == [""]
+
+    async with store.unit_of_work() as uow:
+        await campaigns.apply(uow, campaign_id, "resume", "cli", agency_id=None)
+    assert await _claimable(store) == ["", "offer:1", "offer:2"]
+
+
 class LinkingPlatform(FakePlatform):
     """A platform whose private chat opens with a start payload, as Telegram's does."""
 
