@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
@@ -31,6 +32,11 @@ async def unlock(uow: UnitOfWork, source: KeySource) -> Sealer:
     try:
         sealer = source.load()
     except KeyUnusable as error:
+        if not _left_by_a_first_start(source.file):
+            raise KeyUnusable(
+                f"{error}; {source.file} is no key file kolbot made: is KOLBOT_KEY_FILE the "
+                "right path?"
+            ) from None
         if recorded is None and await keys.sealed_sample() is None:
             raise KeyUnusable(
                 f"{error}; or, since this database holds no payout details yet, delete the "
@@ -121,6 +127,20 @@ def _resealed(payout: SealedPayout, old: Sealer, new: Sealer) -> SealedPayout:
             "fingerprint": new.payout_fingerprint(payout.method, plain),
         }
     )
+
+
+# A key file holds a 44-character key; a crash or a full disk during the first start leaves
+# it empty or cut short.
+_KEY_FILE_MAX_BYTES = 64
+
+
+def _left_by_a_first_start(path: Path) -> bool:
+    """A file no bigger than a key: a key file, however damaged. A bigger one, or a folder, is
+    something KOLBOT_KEY_FILE names by mistake, never to be deleted on kolbot's word."""
+    try:
+        return path.is_file() and path.stat().st_size <= _KEY_FILE_MAX_BYTES
+    except OSError:  # a loop of links, a folder not ours to look in
+        return False
 
 
 def _holds(recorded: str | None) -> str:

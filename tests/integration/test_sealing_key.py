@@ -216,6 +216,27 @@ async def test_a_key_file_left_empty_at_the_first_start_says_what_to_do(
     await app.close()
 
 
+@pytest.mark.parametrize("named", [".env", "notes"])
+async def test_a_key_file_setting_naming_another_file_is_not_advised_deleted(
+    settings: Settings, tmp_path: Path, named: str
+) -> None:
+    """KOLBOT_KEY_FILE=.env by mistake, or a folder: it holds no key, but it is no key file
+    a crash left behind either, and deleting it would lose what it is."""
+    target = tmp_path / named
+    if named == ".env":
+        target.write_text("KOLBOT_MIN_FOLLOWERS=500\n# the settings of this installation\n" * 4)
+    else:
+        target.mkdir()
+    mistaken = with_file(settings, tmp_path / "kolbot.db").model_copy(update={"key_file": target})
+    with pytest.raises(KeyUnusable) as refused:
+        await App.open(mistaken)
+    assert "delete" not in str(refused.value)
+    assert str(refused.value).endswith(
+        f"; {target} is no key file kolbot made: is KOLBOT_KEY_FILE the right path?"
+    )
+    assert target.exists()
+
+
 async def test_details_sealed_with_the_empty_passphrase_are_sealed_again(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
