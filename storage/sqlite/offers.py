@@ -221,11 +221,12 @@ class SqliteOffers(OfferRepository):
         at = to_db_time(now)
         # The slot first, as one compare-and-set on the campaign's count: the row lock (or
         # SQLite's one writer) orders the presses, and the count never passes the slots.
+        # Cards go out while a campaign is still publishing: they can be accepted then too.
         slot = await self._s.one(
             "UPDATE campaigns SET slots_taken = slots_taken + 1, updated_at = ? "
             "WHERE id = (SELECT campaign_id FROM offers "
             "WHERE id = ? AND person_id = ? AND status = 'offered') "
-            "AND status = 'published' AND deadline > ? AND slots_taken < slots "
+            "AND status IN ('publishing', 'published') AND deadline > ? AND slots_taken < slots "
             "RETURNING slots - slots_taken AS slots_left",
             (at, offer_id, person_id, at),
         )
@@ -264,7 +265,7 @@ class SqliteOffers(OfferRepository):
         left = int(row["slots_left"])
         if row["status"] == "paused":
             return Acceptance(outcome="paused", offer=offer, slots_left=left)
-        if row["status"] != "published" or row["deadline"] <= at:
+        if row["status"] not in ("publishing", "published") or row["deadline"] <= at:
             return Acceptance(outcome="closed", offer=offer, slots_left=left)
         return Acceptance(outcome="full", offer=offer, slots_left=0)
 

@@ -244,3 +244,15 @@ async def test_a_forged_press_on_another_persons_offer_is_refused_and_audited(
     ]
     await drained(app)
     assert anna.last.buttons  # Anna's card is untouched
+
+
+async def test_a_card_sent_while_its_campaign_is_still_publishing_can_be_accepted(
+    app: App, platform: FakePlatform
+) -> None:
+    """Publishing to a million takes a while, and the first cards go out meanwhile: a quick
+    press on one takes a slot, it is not told the campaign is closed."""
+    made = await campaign(app, status="publishing")
+    anna, stored = await member(app, platform, "1")
+    await send_offer(app, made, stored)
+    [accepted] = await anna.press("Accept")
+    assert accepted.text.startswith("You are in: Acme: Winter boots")
