@@ -208,7 +208,8 @@ async def _digest(uow: UnitOfWork, settings: AlertSettings, now: datetime) -> in
         campaign = await uow.campaigns.get(offer.campaign_id)
         if campaign is None or (since is not None and offer.created_at <= since):
             continue
-        if campaign.status == "published" and campaign.deadline > now and campaign.slots_left:
+        taking = campaign.status in ("publishing", "published")
+        if taking and campaign.deadline > now and campaign.slots_left:
             fresh.append((offer, campaign))
     if not await uow.alerts.mark_digest_sent(person.id, day.isoformat(), now):
         return 0

@@ -215,3 +215,22 @@ def test_the_scheduler_runs_reminders_and_digests_every_five_minutes(app: App) -
         assert scheduled is not None
         assert scheduled.func is job
         assert scheduled.trigger.interval == timedelta(minutes=5)
+
+
+async def test_a_digest_names_a_campaign_still_publishing(
+    app: App, platform: FakePlatform, frozen: Callable[[datetime], None]
+) -> None:
+    """Its offers are open already; left out now, the next digest would count them as
+    old news and they would never be named."""
+    anna, stored = await member(app, platform, "1")
+    await anna.say("/settings")
+    await anna.press("Daily digest")
+    await anna.press("09:00")
+    made = await campaign(app, status="publishing", deadline=DEADLINE)
+    day = datetime(2026, 12, 10, 8, 10, tzinfo=UTC)  # 09:10 in Berlin
+    async with app.store.unit_of_work() as uow:
+        await uow.offers.add_many(made.id, [stored.id], day - timedelta(hours=1))
+    frozen(day)
+    assert await send_digests(app.services) == 1
+    [(_, _, text)] = await rows(app, "digest:")
+    assert "Acme: Winter boots" in text
