@@ -78,8 +78,12 @@ async def show_offer(ctx: Context, campaign_id: int) -> None:
             return
         offer_id = made.offer_id
     if offer_id is None:
-        paused = campaign.status == "paused"
-        say(ctx._(PAUSED if paused else CLOSED))
+        if campaign.status == "paused":
+            say(ctx._(PAUSED))
+        elif campaign.deadline > now and campaign.slots_left <= 0:
+            say(ctx._(STATES["full"]))
+        else:
+            say(ctx._(CLOSED))
         return
     state = await offer_state(ctx.uow, offer_id, person.id)
     if state != "open":

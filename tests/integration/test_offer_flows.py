@@ -6,7 +6,7 @@ from bot.app import App
 from bot.i18n import translator
 from bot.services.offer_cards import AcceptOffer, OpenOffer, start_payload
 from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
-from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, UNDER_REVIEW
+from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, STATES, UNDER_REVIEW
 from handlers.offers import NOT_APPROVED_YET
 from handlers.submissions import SubmitChoice
 from storage.clock import utcnow
@@ -217,3 +217,19 @@ async def test_alerts_turned_off_hold_back_offers_not_the_link_someone_follows(
     assert anna.labels(card) == ["Accept", "Decline", "Details"]
     [accepted] = await anna.press("Accept")
     assert accepted.text.startswith("You are in: Acme: Winter boots")
+
+
+async def test_the_link_to_a_full_campaign_says_it_is_full(
+    app: App, platform: FakePlatform
+) -> None:
+    """Until the job closes it, a campaign whose last slot went is full, not closed."""
+    made = await campaign(app, slots=1)
+    first, _ = await member(app, platform, "1")
+    await first.press("Accept")
+    async with app.store.reading() as uow:
+        taken = await uow.campaigns.get(made.id)
+    assert taken is not None
+    assert taken.slots_left == 0
+    late, _ = await member(app, platform, "2", country="Germany")
+    [told] = await late.say(f"/start {start_payload(made.id)}")
+    assert told.text == STATES["full"]
