@@ -59,7 +59,7 @@ ACTION_LABELS: Final[dict[Action, str]] = {
 }
 DONE_TEXTS: Final[dict[Action, str]] = {
     "publish": N_(
-        "Publishing: matching influencers now, and their offers go out next. Press Refresh or "
+        "Publishing: matching influencers now, and their offers go out next. Choose Refresh or "
         "send /campaigns to follow the figures."
     ),
     "pause": N_("Paused: no offers go out and nobody can accept until you resume it."),
@@ -413,7 +413,7 @@ async def ask_niches(ctx: Context, *, edit: bool = False) -> None:
         ),
     )
     ctx.reply(
-        ctx._("Which topics should influencers post about? Choose any, then press Done."),
+        ctx._("Which topics should influencers post about? Choose any, then choose Done."),
         multiselect=_niche_picker(ctx),
         buttons=buttons,
         edit=edit,
@@ -474,7 +474,7 @@ async def ask_timezone(ctx: Context) -> None:
     ctx.reply(
         ctx._(
             "Which time zone should the deadline be in? Type its name, for example "
-            "Europe/Warsaw, or press UTC."
+            "Europe/Warsaw, or choose UTC."
         ),
         buttons=((Button(label="UTC", data="ctz:UTC"),),),
     )

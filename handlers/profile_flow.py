@@ -520,7 +520,7 @@ def _niche_picker(ctx: Context) -> MultiSelect:
 
 async def ask_niches(ctx: Context, *, edit: bool = False) -> None:
     ctx.reply(
-        ctx._("Which topics do you post about? Choose all that apply, then press Done."),
+        ctx._("Which topics do you post about? Choose all that apply, then choose Done."),
         multiselect=_niche_picker(ctx),
         buttons=((Button(label=ctx._("Done"), data=NICHES_DONE),),),
         edit=edit,
@@ -616,7 +616,7 @@ async def answer_consent(ctx: Context) -> str | None:
     if button_value(ctx.incoming.button_data, "consent") != "yes":
         ctx.reply(
             ctx._(
-                "We can only work with you once you agree to these terms. Press “I agree” when "
+                "We can only work with you once you agree to these terms. Choose “I agree” when "
                 "you are ready, or send /cancel to stop."
             )
         )

@@ -108,7 +108,7 @@ async def answer_link(ctx: Context) -> str | None:
     person = ctx.person
     assert person is not None
     if ctx.incoming.kind != "text":
-        raise Invalid(N_("Please send the link to your post, or press Cancel."))
+        raise Invalid(N_("Please send the link to your post, or choose Cancel."))
     networks = tuple(dict.fromkeys(social.network for social in person.socials))
     link = parse_post_link(ctx.incoming.text, networks)
     offer_id = int(ctx.data["offer"])
