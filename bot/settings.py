@@ -136,9 +136,11 @@ class Settings(BaseSettings):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         """A short passphrase is guessed quickly, and each guess can be tried offline against
         any copy of the database."""
-        if value is not None and len(value.get_secret_value()) < MIN_PASSPHRASE:
+        # Spaces around it count for nothing: sixteen of them are no passphrase.
+        length = len(value.get_secret_value().strip()) if value is not None else MIN_PASSPHRASE
+        if length < MIN_PASSPHRASE:
             raise ValueError(
-                f"too short ({len(value.get_secret_value())} characters); to leave a short "
+                f"too short ({length} characters); to leave a short "
                 "one, set a long one here and run `kolbot db rekey`, giving it the short one"
             )
         return value

@@ -72,12 +72,13 @@ def test_a_token_is_taken_without_the_spaces_around_it(
         assert (token.get_secret_value() if token is not None else None) == expected
 
 
-@pytest.mark.parametrize("secret", ["x", "fifteen chars!!"])
+@pytest.mark.parametrize("secret", ["x", "fifteen chars!!", " " * 16, "  fifteen chars!!  "])
 def test_a_short_passphrase_is_refused(secret: str) -> None:
     with pytest.raises(ValidationError) as refused:
         Settings(_env_file=None, secret_key=secret)
     assert setting_problems(refused.value) == [
-        f"KOLBOT_SECRET_KEY: too short ({len(secret)} characters); to leave a short one, set "
+        f"KOLBOT_SECRET_KEY: too short ({len(secret.strip())} characters); to leave a short "
+        "one, set "
         "a long one here and run `kolbot db rekey`, giving it the short one; allowed: a "
         "passphrase of at least 16 characters, or a Fernet key"
     ]
