@@ -3,6 +3,7 @@ closing, and influencers approved later."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -40,6 +41,7 @@ from storage.models import (
     SocialClaim,
 )
 from storage.sqlite import SqliteStore
+from storage.sqlite.offers import SqliteOffers
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform
 from tests.fakes.store import drained
@@ -204,6 +206,30 @@ async def test_a_publish_cut_short_resumes_without_doubles(store: SqliteStore) -
         await uow.campaigns.change_status(campaign_id, ("published",), "publishing", utcnow())
     assert await publish(store, campaign_id, batch=4)
     assert len(offer_rows(store)) == 10
+
+
+async def test_counting_the_audience_keeps_the_writer_free(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting a million matches takes a second: replies and presses must commit meanwhile,
+    so the count reads a snapshot instead of holding the one writer."""
+    await add_people(store, [person(n) for n in range(1, 4)])
+    campaign_id = await campaign(store)
+    counting = SqliteOffers.count_matching
+    wrote: list[int] = []
+
+    async def count_while_someone_writes(self: SqliteOffers, campaign: int) -> int:
+        async with asyncio.timeout(5), store.unit_of_work() as uow:
+            wrote.append((await uow.agencies.create("Meanwhile")).id)
+        return await counting(self, campaign)
+
+    monkeypatch.setattr(SqliteOffers, "count_matching", count_while_someone_writes)
+    assert await publish(store, campaign_id)
+    assert len(wrote) == 1
+    async with store.reading() as uow:
+        published = await uow.campaigns.get(campaign_id)
+    assert published is not None
+    assert published.audience == 3
 
 
 async def test_people_on_a_daily_digest_get_offers_but_no_cards(store: SqliteStore) -> None:
