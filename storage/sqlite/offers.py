@@ -44,6 +44,15 @@ _ALERTED = (
 )
 _MATCHES = _TARGETED + _ALERTED
 
+# Accepted offers whose ``column`` reminder is still due, by deadline; ``column`` comes from
+# _REMINDERS, never from input. The accepted ones are read through their own index.
+AWAITING_POST = (
+    "SELECT offers.* FROM offers JOIN campaigns ON campaigns.id = offers.campaign_id "
+    "WHERE offers.status = 'accepted' AND offers.{column} IS NULL "
+    "AND campaigns.deadline > ? AND campaigns.deadline <= ? "
+    "ORDER BY campaigns.deadline, offers.id LIMIT ?"
+)
+
 # What a person who never changed their alert settings has (the table's defaults).
 _DEFAULT = AlertSettings(person_id=0)
 _DEFAULTS = (_DEFAULT.mode, _DEFAULT.digest_hour, _DEFAULT.quiet_start, _DEFAULT.quiet_end)
@@ -360,13 +369,8 @@ class SqliteOffers(OfferRepository):
     async def awaiting_post(
         self, which: str, deadline_after: datetime, deadline_until: datetime, limit: int
     ) -> list[Offer]:
-        column = _REMINDERS[which]
         rows = await self._s.all(
-            # ``column`` comes from _REMINDERS, never from input.
-            "SELECT offers.* FROM offers JOIN campaigns ON campaigns.id = offers.campaign_id "  # noqa: S608
-            f"WHERE offers.status = 'accepted' AND offers.{column} IS NULL "
-            "AND campaigns.deadline > ? AND campaigns.deadline <= ? "
-            "ORDER BY campaigns.deadline, offers.id LIMIT ?",
+            AWAITING_POST.format(column=_REMINDERS[which]),
             (to_db_time(deadline_after), to_db_time(deadline_until), limit),
         )
         return [_offer(row) for row in rows]

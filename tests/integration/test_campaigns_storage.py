@@ -27,6 +27,7 @@ from storage.models import (
     offer_delivery_key,
 )
 from storage.sqlite import SqliteStore
+from storage.sqlite.offers import AWAITING_POST
 
 TTL = timedelta(days=7)
 
@@ -433,3 +434,17 @@ async def test_alert_settings_default_and_digest_once_a_day(store: SqliteStore) 
     assert (saved.mode, saved.digest_hour, saved.digest_sent_on) == ("digest", 7, "2026-12-01")
     assert (saved.quiet_start, saved.quiet_end) == (1320, 480)
     assert untouched.mode == "instant"
+
+
+async def test_reminders_read_only_the_accepted_offers(tmp_path: Path) -> None:
+    """The reminder job runs every few minutes: its query must never walk the millions of
+    offers that are not accepted."""
+    store = await SqliteStore.open(tmp_path / "k.db", timedelta(days=7))
+    await store.close()
+    with closing(sqlite3.connect(tmp_path / "k.db")) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN " + AWAITING_POST.format(column="reminded_48h_at"),
+            ("2026-01-01", "2026-01-03", 200),
+        ).fetchall()
+    steps = [str(row[3]) for row in plan]
+    assert any("offers USING INDEX offers_accepted" in step for step in steps), steps
