@@ -96,8 +96,7 @@ async def run(store: Store, args: argparse.Namespace) -> int:
             return INVALID
         async with store.unit_of_work() as uow:
             return await _import(uow, args.id, codes, repeats)
-    async with store.unit_of_work() as uow:
-        return await _export(uow, args.id)
+    return await _export(store, args.id)
 
 
 async def _import(uow: UnitOfWork, campaign_id: int, codes: list[str], repeats: list[str]) -> int:
@@ -132,13 +131,35 @@ async def _import(uow: UnitOfWork, campaign_id: int, codes: list[str], repeats: 
     return 0
 
 
-async def _export(uow: UnitOfWork, campaign_id: int) -> int:
-    campaign = await uow.campaigns.get(campaign_id)
+async def _export(store: Store, campaign_id: int) -> int:
+    """Read on a snapshot (a campaign of 100,000 is as many look-ups, and the bot must go on
+    writing meanwhile); only the audit row is written."""
     target = f"campaign:{campaign_id}"
+    async with store.reading() as uow:
+        campaign = await uow.campaigns.get(campaign_id)
+        lines = await _export_lines(uow, campaign_id) if campaign is not None else []
+    async with store.unit_of_work() as uow:
+        if campaign is None:
+            await audit(uow, CLI, "campaign.codes.export", refused=True, target=target)
+        else:
+            await audit(
+                uow,
+                CLI,
+                "campaign.codes.export",
+                target=target,
+                agency_id=campaign.agency_id,
+                detail=f"{len(lines)} codes",
+            )
     if campaign is None:
-        await audit(uow, CLI, "campaign.codes.export", refused=True, target=target)
         print(f"kolbot: there is no campaign {campaign_id}", file=sys.stderr)
         return NOT_DONE
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(COLUMNS)
+    out.writerows(lines)
+    return 0
+
+
+async def _export_lines(uow: UnitOfWork, campaign_id: int) -> list[tuple[object, ...]]:
     imported = await uow.campaigns.codes(campaign_id)
     holders = {offer.id: offer for offer in await uow.offers.with_codes(campaign_id)}
     rows: list[tuple[str, str, int | None]] = [(c.code, "imported", c.offer_id) for c in imported]
@@ -148,24 +169,15 @@ async def _export(uow: UnitOfWork, campaign_id: int) -> int:
         for offer in holders.values()
         if offer.promo_code is not None and offer.promo_code not in given
     ]
-    out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(COLUMNS)
+    lines: list[tuple[object, ...]] = []
     for code, source, offer_id in rows:
         offer = holders.get(offer_id) if offer_id is not None else None
         if offer is None:
-            out.writerow((code, source, "free", "", "", "", ""))
+            lines.append((code, source, "free", "", "", "", ""))
             continue
         person = await uow.people.get(offer.person_id)
         name = as_text(plain(person.display_name)) if person is not None else ""
-        out.writerow(
+        lines.append(
             (code, source, offer.status, offer.id, offer.person_id, name, offer.ref_code or "")
         )
-    await audit(
-        uow,
-        CLI,
-        "campaign.codes.export",
-        target=target,
-        agency_id=campaign.agency_id,
-        detail=f"{len(rows)} codes",
-    )
-    return 0
+    return lines

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import csv
 import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from bot import codes_cli
 from bot.services.offers import accept_offer
 from storage.clock import utcnow
-from storage.models import Commission, NewCampaign
+from storage.models import Commission, NewCampaign, Person
 from storage.sqlite import SqliteStore
+from storage.sqlite.people import SqlitePeople
 from tests.integration.test_offer_slots import _profile
 from tests.integration.test_operator_cli import kolbot
 
@@ -130,3 +136,32 @@ async def test_a_name_that_looks_like_a_formula_is_exported_as_text(tmp_path: Pa
     exported = kolbot(database, "campaign", "codes", "export", str(campaign_id))
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert sorted(row["name"] for row in rows) == sorted("'" + name for name in names)
+
+
+async def test_an_export_leaves_the_bot_free_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An export of a campaign of 100,000 looks up everyone who holds a code: the bot on the
+    same file must go on committing replies meanwhile, so the export reads a snapshot."""
+    database = tmp_path / "kolbot.db"
+    campaign_id = await _campaign_with_offers(database, people=2, slots=2)
+    for person_id in (1, 2):
+        await _accept(database, campaign_id, person_id)
+    store = await SqliteStore.open(database, timedelta(days=7))
+    looking_up = SqlitePeople.get
+    wrote: list[int] = []
+
+    async def get_while_someone_writes(self: SqlitePeople, person_id: int) -> Person | None:
+        async with asyncio.timeout(5), store.unit_of_work() as uow:
+            wrote.append((await uow.agencies.create("Meanwhile")).id)
+        return await looking_up(self, person_id)
+
+    monkeypatch.setattr(SqlitePeople, "get", get_while_someone_writes)
+    try:
+        args = argparse.Namespace(codes_command="export", id=campaign_id)
+        assert await codes_cli.run(store, args) == 0
+    finally:
+        await store.close()
+    assert len(wrote) == 2
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert sorted(row["name"] for row in rows) == ["Zoe 1", "Zoe 2"]
