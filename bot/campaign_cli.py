@@ -257,8 +257,10 @@ async def _change(store: Store, campaign_id: int, action: service.Action) -> int
 
 
 async def _list(store: Store, agency_id: int | None, limit: int) -> int:
-    async with store.unit_of_work() as uow:
+    # Figures are read on a snapshot: the bot on the same file goes on writing meanwhile.
+    async with store.reading() as uow:
         listed = await service.reports(uow, agency_id, max(limit, 0))
+    async with store.unit_of_work() as uow:
         await audit(uow, CLI, "campaign.list", agency_id=agency_id, detail=f"{len(listed)} shown")
     if not listed:
         print("no campaigns yet: kolbot campaign create --agency ID FILE.toml")
@@ -307,8 +309,9 @@ def progress_line(found: Report) -> str:
 
 
 async def _status(store: Store, campaign_id: int, watch: bool, interval: float) -> int:
-    async with store.unit_of_work() as uow:
+    async with store.reading() as uow:
         found = await service.report(uow, campaign_id)
+    async with store.unit_of_work() as uow:
         await audit(
             uow,
             CLI,

@@ -14,9 +14,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot import campaign_cli
 from storage.clock import utcnow
-from storage.models import Commission, DeliveryOutcome, NewDelivery, offer_delivery_key
+from storage.models import (
+    CampaignFigures,
+    Commission,
+    DeliveryOutcome,
+    NewDelivery,
+    offer_delivery_key,
+)
 from storage.sqlite import SqliteStore
+from storage.sqlite.campaigns import SqliteCampaigns
 from tests.integration.test_campaigns_storage import influencer
 from tests.integration.test_operator_cli import kolbot
 
@@ -291,3 +301,33 @@ def test_status_watch_draws_a_live_progress_bar_on_a_terminal(tmp_path: Path) ->
     full = "[##############################] 100% 3/3  sent 2 blocked 1 failed 0 queued 0"
     assert full in output
     assert output.rstrip().endswith("accepted 0  declined 0  submitted 0  slots left 50 of 50")
+
+
+async def test_list_and_status_leave_the_bot_free_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Figures of a campaign of a million take a while, and list shows fifty: the bot on the
+    same file must go on committing meanwhile, so they are read on a snapshot."""
+    database = tmp_path / "kolbot.db"
+    campaign_id = await _broadcasting(database)
+    store = await SqliteStore.open(database, TTL)
+    counting = SqliteCampaigns.figures
+    wrote: list[int] = []
+
+    async def figures_while_someone_writes(
+        self: SqliteCampaigns, campaign: int
+    ) -> CampaignFigures:
+        async with asyncio.timeout(5), store.unit_of_work() as uow:
+            wrote.append((await uow.agencies.create("Meanwhile")).id)
+        return await counting(self, campaign)
+
+    monkeypatch.setattr(SqliteCampaigns, "figures", figures_while_someone_writes)
+    try:
+        assert await campaign_cli._list(store, None, 50) == 0
+        assert await campaign_cli._status(store, campaign_id, False, 1.0) == 0
+    finally:
+        await store.close()
+    assert len(wrote) == 2
+    out = capsys.readouterr().out
+    assert "Acme: Winter boots" in out
+    assert "matched 3  queued 3" in out
