@@ -21,6 +21,7 @@ from storage.models import AccountLink, NewDelivery, NewInboxItem
 from storage.sealing import Sealer, fernet_key
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.database import CannotOpen, in_order, migrations
+from storage.sqlite.people import FIND, STATUS_IS
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
 
@@ -289,3 +290,18 @@ def test_two_migrations_with_one_number_are_refused() -> None:
     assert [number for number, _, _ in migrations()] == list(range(1, len(migrations()) + 1))
     with pytest.raises(RuntimeError, match="two migrations are numbered 0010"):
         in_order([(10, "campaign_settling", ""), (9, "ref", ""), (10, "chat_language", "")])
+
+
+async def test_the_review_queue_reads_only_applicants(tmp_path: Path) -> None:
+    """Among a million approved people, /review reads the applicants through the status
+    index, not every person."""
+    store = await SqliteStore.open(tmp_path / "k.db", timedelta(days=7))
+    await store.close()
+    with closing(sqlite3.connect(tmp_path / "k.db")) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN " + FIND.format(status=STATUS_IS),
+            ("applicant", 0, 20),
+        ).fetchall()
+    steps = [str(row[3]) for row in plan]
+    assert any(step.startswith("SEARCH people USING INDEX people_status") for step in steps)
+    assert not any(step.startswith("SCAN people") for step in steps), steps
