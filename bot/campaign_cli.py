@@ -12,7 +12,7 @@ import asyncio
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -215,6 +215,8 @@ def _count(value: Any) -> str | int:
 def _moment(value: Any) -> str | datetime:
     if isinstance(value, str | datetime):
         return value
+    if isinstance(value, date):  # a TOML date: the end of that day, as "2026-12-24" is
+        return datetime.combine(value, fields.END_OF_DAY)
     raise TypeError
 
 

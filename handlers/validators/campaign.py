@@ -30,6 +30,8 @@ MAX_TITLE: Final = 120
 MAX_BRIEF: Final = 1000
 MAX_SLOTS: Final = 100_000
 MAX_URL: Final = 2000
+# What a deadline given as a date alone means.
+END_OF_DAY: Final = time(23, 59)
 # A fixed commission above a million in any currency is a typo, not a deal.
 MAX_FIXED_MAJOR: Final = 1_000_000
 # Words that mean "no limit" for countries and topics, in the five languages.
@@ -258,7 +260,7 @@ def _local_moment(text: str) -> datetime:
         except ValueError:
             continue
         if "%H" not in pattern:
-            moment = datetime.combine(moment.date(), time(23, 59))
+            moment = datetime.combine(moment.date(), END_OF_DAY)
         return moment
     raise Invalid(DEADLINE_FORMAT, example="31.12.2026 18:00")
 

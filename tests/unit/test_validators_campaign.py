@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.campaign_cli import parse_file
 from handlers.validators import campaign as fields
 from handlers.validators.errors import Invalid
-from storage.models import Commission
+from storage.models import Commission, NewCampaign
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -157,3 +159,22 @@ def test_a_brief_keeps_its_lines_and_its_limit() -> None:
         fields.parse_brief(" \n ")
     with pytest.raises(Invalid):
         fields.parse_brief("Show \u202eevil")
+
+
+def test_a_campaign_file_takes_a_toml_date_as_that_day_s_end() -> None:
+    """``deadline = 2026-12-24`` is how TOML writes a date: it means 23:59 that day, as the
+    same date in quotes does."""
+    text = """
+brand = "Acme"
+title = "Boots"
+brief = "Snow."
+commission = "10%"
+slots = 5
+timezone = "Europe/Warsaw"
+deadline = 2026-12-24
+landing_url = "https://acme.example/boots"
+"""
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    parsed = parse_file(tomllib.loads(text), 1, now)
+    assert isinstance(parsed, NewCampaign), parsed
+    assert parsed.deadline == datetime(2026, 12, 24, 22, 59, tzinfo=UTC)
