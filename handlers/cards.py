@@ -46,9 +46,10 @@ def profile_card(t: Translator, draft: dict[str, Any]) -> str:
     payout = draft.get("payout") or {}
     method = payout.get("method")
     chosen = set(draft.get("niches", []))
+    # In the order of the signup's questions and of the review screen's Edit buttons.
     lines = [
-        t._("Name: {name}", name=draft.get("name", "")),
         t._("Language: {language}", language=LANGUAGE_NAMES.get(draft.get("lang", ""), "")),
+        t._("Name: {name}", name=draft.get("name", "")),
         t._("Country: {country}", country=t.country_name(draft.get("country", ""))),
         t._("Time zone: {timezone}", timezone=draft.get("tz", "")),
         t._("Social accounts:"),

@@ -60,7 +60,7 @@ async def test_profile_while_editing_asks_the_edit_again(platform: FakePlatform)
     await person.say("/edit")
     await person.press_data("edit:payout")
     replies = await person.say("/profile")
-    assert replies[0].text.startswith("Name: Anna")
+    assert "\nName: Anna\n" in replies[0].text
     assert replies[1].text == "How would you like to be paid?"
 
 

@@ -50,3 +50,13 @@ async def test_language_switched_during_a_signup_edit_survives_back(
     await person.say("/back")
     assert person.last_text.startswith("Please check your answers:")
     assert "Language: English" in person.last_text
+
+
+async def test_the_card_lists_its_fields_in_the_order_of_the_edit_buttons(
+    platform: FakePlatform,
+) -> None:
+    person = Person(platform)
+    await sign_up(person, until="review")
+    fields = [line.split(":")[0] for line in person.last_text.splitlines() if ":" in line]
+    edits = [label.removeprefix("Edit: ") for label in person.labels() if label.startswith("Edit")]
+    assert [field for field in fields if field in edits] == edits
