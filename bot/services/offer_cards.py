@@ -18,7 +18,7 @@ from bot.core.messages import Button, ChatRef, Outgoing
 from bot.i18n import N_, Translator, translator
 from storage.base import UnitOfWork
 from storage.clock import utcnow
-from storage.models import Campaign, Delivery, NewDelivery, OfferCard
+from storage.models import AgencyChat, Campaign, CampaignPost, Delivery, NewDelivery, OfferCard
 
 # Offers and group posts are bulk sends: after replies (0) and notices (1).
 OFFER_PRIORITY: Final = 10
@@ -204,6 +204,36 @@ def ending_edits(
                 payload=message.model_dump_json(exclude_defaults=True),
                 priority=OFFER_PRIORITY,
                 collapse_key=f"offer-card:{place}",
+            )
+        )
+    return edits
+
+
+def post_ending_edits(
+    campaign: Campaign, chats: Sequence[AgencyChat], posts: Sequence[CampaignPost], ending: Ending
+) -> list[NewDelivery]:
+    """Each of the campaign's posts in a linked chat edited to say it ended, without the
+    button: the whole group reads it."""
+    where = {chat.id: chat for chat in chats}
+    edits = []
+    for post in posts:
+        chat = where.get(post.agency_chat_id)
+        if chat is None:
+            continue
+        t = translator(chat.language)
+        title = t._("{brand}: {title}", brand=campaign.brand, title=campaign.title)
+        message = Outgoing(
+            chat=ChatRef.parse(chat.chat),
+            text=f"{title}\n\n{t._(ENDED[ending])}",
+            edit_message_id=post.message_id,
+        )
+        edits.append(
+            NewDelivery(
+                dedupe_key=f"post-end:{campaign.id}:{chat.id}:{ending}",
+                platform=chat.platform,
+                chat=chat.chat,
+                payload=message.model_dump_json(exclude_defaults=True),
+                priority=OFFER_PRIORITY,
             )
         )
     return edits

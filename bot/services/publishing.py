@@ -17,7 +17,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from bot.services.access import audit
-from bot.services.offer_cards import OFFER_PRIORITY, Ending, ending_edits
+from bot.services.offer_cards import OFFER_PRIORITY, Ending, ending_edits, post_ending_edits
 from storage.base import Store, UnitOfWork
 from storage.clock import utcnow
 from storage.models import (
@@ -370,8 +370,13 @@ async def withdraw_offers(
         refs + (await _post_refs(uow, campaign.id) if after == 0 else []), now
     )
     cards = await uow.offers.cards(campaign.id, withdrawn, now - RECENT_CARDS, accepted=after == 0)
-    if cards:
-        await uow.outbox.add(ending_edits(campaign, cards, ending_of(campaign)))
+    edits = ending_edits(campaign, cards, ending_of(campaign))
+    if after == 0:
+        chats = await uow.agency_chats.of_agency(campaign.agency_id)
+        posts = await uow.agency_chats.posts(campaign.id)
+        edits += post_ending_edits(campaign, chats, posts, ending_of(campaign))
+    if edits:
+        await uow.outbox.add(edits)
     return _last(withdrawn, limit)
 
 

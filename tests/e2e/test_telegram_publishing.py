@@ -198,4 +198,12 @@ async def test_a_published_campaign_reaches_matching_influencers_and_linked_grou
         edited = card_now()
         assert edited.text == "Acme: Winter boots\n\n" + EN._(ENDED["closed"])
         assert edited.labels() == []
+
+        # And the group's post says so too, without its button.
+        def post_now() -> SentMessage:
+            return next(m for m in telegram.messages(GROUP) if m.message_id == post.message_id)
+
+        await eventually(lambda: post_now().edits == 1, what="the group post to be edited")
+        assert post_now().text == "Acme: Winter boots\n\n" + EN._(ENDED["closed"])
+        assert post_now().labels() == []
         assert telegram.errors == []

@@ -611,3 +611,28 @@ async def test_closing_a_paused_campaign_leaves_nothing_queued(store: SqliteStor
         figures = await uow.campaigns.figures(campaign_id)
     assert (figures.queued, figures.sent, figures.withdrawn) == (0, 0, 3)
     assert rows(store, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") == [(0,)]
+
+
+async def test_closing_edits_the_campaigns_posts_in_linked_groups(store: SqliteStore) -> None:
+    """A group keeps seeing its post: once the campaign closes, the post says so instead of
+    inviting everyone to an offer that is gone."""
+    campaign_id = await campaign(store, "published")
+    async with store.unit_of_work() as uow:
+        found = await uow.campaigns.get(campaign_id)
+        assert found is not None
+        chat = await uow.agency_chats.link(
+            found.agency_id, "telegram", "telegram:-100700", "Fans", "cli", utcnow(), "fr"
+        )
+        assert chat is not None
+        await uow.agency_chats.record_post(campaign_id, chat.id, "77", utcnow())
+    async with store.unit_of_work() as uow:
+        assert (
+            await campaigns.apply(uow, campaign_id, "close", "cli", agency_id=None)
+        ).outcome == "done"
+    edits = rows(store, "SELECT chat, payload FROM deliveries WHERE payload IS NOT NULL")
+    assert [chat for chat, _ in edits] == ["telegram:-100700"]
+    edit = Outgoing.model_validate_json(str(edits[0][1]))
+    assert edit.edit_message_id == "77"
+    assert edit.buttons == ()
+    assert edit.text.startswith("Acme : Winter boots")
+    assert "n'est plus ouverte" in edit.text
