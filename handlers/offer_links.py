@@ -33,9 +33,10 @@ NO_MATCH: Final = N_(
 )
 PAUSED: Final = N_("This campaign is paused for now. Try again later.")
 CLOSED: Final = N_("This campaign is closed.")
+FULL: Final = N_("Every place in this campaign is taken.")
 STATES: Final = {
     "paused": PAUSED,
-    "full": N_("Every place in this campaign is taken."),
+    "full": FULL,
     "closed": CLOSED,
     "taken": N_("You have already answered this offer."),
     "gone": CLOSED,
@@ -81,7 +82,7 @@ async def show_offer(ctx: Context, campaign_id: int) -> None:
         if campaign.status == "paused":
             say(ctx._(PAUSED))
         elif campaign.deadline > now and campaign.slots_left <= 0:
-            say(ctx._(STATES["full"]))
+            say(ctx._(FULL))
         else:
             say(ctx._(CLOSED))
         return
