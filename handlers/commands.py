@@ -14,7 +14,8 @@ from handlers.cards import draft_from_person, profile_card
 from handlers.keyboards import USE_BUTTONS, Keyboard, rows
 from handlers.offer_links import offer_link, show_offer
 from handlers.private_start import no_way_in
-from handlers.profile_flow import FLOW, MODE, SAVED, profile_flow
+from handlers.profile_draft import MODE
+from handlers.profile_flow import FLOW, SAVED, profile_flow
 
 router = Router()
 router.flow(profile_flow)

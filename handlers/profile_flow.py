@@ -2,7 +2,8 @@
 
 Each step is an ``ask`` and an ``answer``. The answer validates, stores into the conversation
 data (saved after every event) and names the next step. In edit mode a finished field group
-leads back to the review screen instead of onward.
+leads back to the review screen instead of onward. The social accounts' steps are in
+``handlers.profile_socials``.
 """
 
 from __future__ import annotations
@@ -10,26 +11,43 @@ from __future__ import annotations
 import asyncio
 import copy
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import HISTORY, Flow, Step
 from bot.core.errors import Invalid
 from bot.core.messages import Button, MultiSelect, Option
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
 from handlers import validators as v
-from handlers.cards import profile_card, socials_lines
+from handlers.cards import profile_card
 from handlers.catalog import CONSENT_TEXT, CONSENT_VERSION, NICHES, PAYOUT_METHODS
 from handlers.keyboards import (
-    STALE_BUTTON,
     USE_BUTTONS,
     Keyboard,
     button_value,
     picked_topics,
     rows,
 )
+from handlers.profile_draft import EDIT, is_edit, typed_text
 from handlers.profile_edits import save_field
+from handlers.profile_socials import (
+    AccountButton,
+    answer_account,
+    answer_account_followers,
+    answer_account_handle,
+    answer_followers,
+    answer_handle,
+    answer_more_socials,
+    answer_network,
+    ask_account,
+    ask_account_followers,
+    ask_account_handle,
+    ask_followers,
+    ask_handle,
+    ask_more_socials,
+    ask_network,
+    draft_socials,
+)
 from handlers.screening import submit, tell_outcome
 from storage.clock import utcnow
 from storage.models import Profile, SealedPayout, SocialClaim
@@ -70,12 +88,6 @@ FIELD_LABELS: Final = {
 }
 
 
-def _text(ctx: Context) -> str:
-    if ctx.incoming.kind != "text":
-        raise Invalid(N_("Please type your answer."))
-    return ctx.incoming.text
-
-
 # 1. Language -------------------------------------------------------------------------------
 
 
@@ -90,7 +102,7 @@ async def answer_language(ctx: Context) -> str:
     if ctx.incoming.kind == "button":
         code = button_value(ctx.incoming.button_data, "lang")
     else:
-        typed = _text(ctx).strip().casefold()
+        typed = typed_text(ctx).strip().casefold()
         names = {name.casefold(): code for code, name in LANGUAGE_NAMES.items()}
         code = names.get(typed) or normalize_language(typed) or ""
     if code not in LANGUAGES:
@@ -124,7 +136,7 @@ async def answer_name(ctx: Context) -> str:
         button_value(ctx.incoming.button_data, "name")
         name = v.parse_name(ctx.incoming.user.display_name or "")
     else:
-        name = v.parse_name(_text(ctx))
+        name = v.parse_name(typed_text(ctx))
     ctx.data["name"] = name
     return "country"
 
@@ -154,7 +166,7 @@ async def answer_country(ctx: Context) -> str | None:
         try:
             # The first lookup reads CLDR names in some 130 languages (about a second): it
             # runs beside the event loop so that other chats are not kept waiting.
-            country = await asyncio.to_thread(v.parse_country, _text(ctx), ctx.language)
+            country = await asyncio.to_thread(v.parse_country, typed_text(ctx), ctx.language)
         except v.CountryGuess as guess:
             name = ctx.t.country_name(guess.code)
             ctx.reply(
@@ -190,7 +202,7 @@ async def answer_timezone(ctx: Context) -> str:
             raise Invalid(USE_BUTTONS)
         ctx.data["tz"] = zones[int(index)]
         return "network"
-    typed = _text(ctx)
+    typed = typed_text(ctx)
     fitting = v.zones_for_abbreviation(typed, country)
     if fitting is not None:
         ctx.data[ZONE_GUESS] = {
@@ -240,267 +252,6 @@ async def answer_timezone_confirm(ctx: Context) -> str:
         raise Invalid(USE_BUTTONS)
     ctx.data["tz"] = zones[int(choice)]
     return "network"
-
-
-# 4. Social accounts ------------------------------------------------------------------------
-
-
-def _socials(ctx: Context) -> list[dict[str, Any]]:
-    socials: list[dict[str, Any]] = ctx.data.setdefault("socials", [])
-    return socials
-
-
-async def ask_network(ctx: Context) -> None:
-    added = {social["network"] for social in _socials(ctx)}
-    buttons = [
-        Button(label=v.NETWORK_LABELS[network], data=f"net:{network}")
-        for network in v.NETWORKS
-        if network not in added
-    ]
-    ctx.reply(ctx._("Add a social account: which network is it on?"), buttons=rows(buttons, 3))
-
-
-async def answer_network(ctx: Context) -> str:
-    if ctx.incoming.kind == "button":
-        network = button_value(ctx.incoming.button_data, "net")
-    else:
-        typed = _text(ctx).strip().casefold()
-        labels = {label.casefold(): key for key, label in v.NETWORK_LABELS.items()}
-        network = labels.get(typed, typed)
-    if network not in v.NETWORKS:
-        raise Invalid(USE_BUTTONS)
-    if any(social["network"] == network for social in _socials(ctx)):
-        raise Invalid(N_("You have already added an account on this network."))
-    ctx.data["pending_network"] = network
-    return "handle"
-
-
-async def ask_handle(ctx: Context) -> None:
-    network = v.NETWORK_LABELS[ctx.data["pending_network"]]
-    ctx.reply(
-        ctx._(
-            "What is your {network} handle? You can also paste your profile link.", network=network
-        )
-    )
-
-
-async def answer_handle(ctx: Context) -> str:
-    ctx.data["pending_handle"] = v.parse_handle(ctx.data["pending_network"], _text(ctx))
-    return "followers"
-
-
-async def ask_followers(ctx: Context) -> None:
-    network = v.NETWORK_LABELS[ctx.data["pending_network"]]
-    ctx.reply(
-        ctx._(
-            "How many followers do you have on {network}? For example: 12k, 1.2M or 12 345.",
-            network=network,
-        )
-    )
-
-
-async def answer_followers(ctx: Context) -> str:
-    followers = v.parse_follower_count(_text(ctx), ctx.language)
-    _socials(ctx).append(
-        {
-            "network": ctx.data.pop("pending_network"),
-            "handle": ctx.data.pop("pending_handle"),
-            "followers": followers,
-        }
-    )
-    return "more_socials"
-
-
-class AccountButton(CallbackData, prefix="acct"):
-    """A button about one account of the draft; there is one account per network."""
-
-    network: str
-    action: Literal["open", "handle", "followers", "remove", "keep"]
-
-
-# The network of the account being changed.
-ACCOUNT: Final = "open_account"
-
-
-def _pressed(ctx: Context, buttons: list[Button]) -> str:
-    """The data of the button pressed, or of the one whose label was typed."""
-    if ctx.incoming.kind == "button" and ctx.incoming.button_data:
-        return ctx.incoming.button_data
-    typed = _text(ctx).strip().casefold()
-    for button in buttons:
-        if button.data is not None and button.label.casefold() == typed:
-            return button.data
-    raise Invalid(USE_BUTTONS)
-
-
-def _account_label(social: dict[str, Any]) -> str:
-    return f"{v.NETWORK_LABELS[social['network']]} @{social['handle']}"
-
-
-def _hub_buttons(ctx: Context) -> list[Button]:
-    """While editing, one button per account opens it; signup only adds or moves on."""
-    socials = _socials(ctx)
-    buttons = []
-    if EDIT in ctx.data:
-        buttons = [
-            Button(
-                label=_account_label(social),
-                data=AccountButton(network=social["network"], action="open").pack(),
-            )
-            for social in socials
-        ]
-    if len(socials) < len(v.NETWORKS):
-        buttons.append(Button(label=ctx._("Add another account"), data="more:add"))
-    buttons.append(Button(label=ctx._("Continue"), data="more:done"))
-    return buttons
-
-
-async def ask_more_socials(ctx: Context) -> None:
-    socials = _socials(ctx)
-    lines = [ctx._("Your accounts so far:"), *socials_lines(ctx.t, socials)]
-    if EDIT in ctx.data and socials:
-        lines.append(
-            ctx._("Choose an account to change its handle or follower count, or to remove it.")
-        )
-    buttons = _hub_buttons(ctx)
-    opened = [b for b in buttons if AccountButton.unpack(b.data) is not None]
-    moves = buttons[len(opened) :]
-    ctx.reply("\n".join(lines), buttons=(*rows(opened, per_row=1), *rows(moves)))
-
-
-async def answer_more_socials(ctx: Context) -> str:
-    data = _pressed(ctx, _hub_buttons(ctx))
-    opened = AccountButton.unpack(data)
-    if opened is not None:
-        if (
-            EDIT not in ctx.data
-            or opened.action != "open"
-            or _account(ctx, opened.network) is None
-        ):
-            raise Invalid(STALE_BUTTON)
-        ctx.data[ACCOUNT] = opened.network
-        return "account"
-    choice = button_value(data, "more")
-    if choice == "add" and len(_socials(ctx)) < len(v.NETWORKS):
-        return "network"
-    if choice == "done":
-        _check_audience(ctx)
-        return "niches"
-    raise Invalid(USE_BUTTONS)
-
-
-def _check_audience(ctx: Context) -> None:
-    """Stop a signup below the minimum here, before payout details are asked for; a member's
-    edit is screened when it is saved."""
-    socials = _socials(ctx)
-    if not socials:
-        raise Invalid(N_("Add at least one account."))
-    minimum = ctx.services.settings.min_followers
-    total = sum(social["followers"] for social in socials)
-    if not _is_edit(ctx) and total < minimum:
-        raise Invalid(
-            N_(
-                "The programme needs at least {minimum} followers across your accounts, and "
-                "you have {total}. Add another account if you have one, or send /cancel to stop."
-            ),
-            minimum=minimum,
-            total=total,
-        )
-
-
-def _account(ctx: Context, network: str | None) -> dict[str, Any] | None:
-    return next((s for s in _socials(ctx) if s["network"] == network), None)
-
-
-async def _back_to_list(ctx: Context) -> bool:
-    """After /back past a removal the account is gone: the list is the question then."""
-    if _account(ctx, ctx.data.get(ACCOUNT)) is not None:
-        return False
-    assert ctx.conversation is not None
-    ctx.conversation.step = "more_socials"
-    await ask_more_socials(ctx)
-    return True
-
-
-def _account_buttons(ctx: Context, network: str) -> list[Button]:
-    actions: list[tuple[str, Literal["handle", "followers", "remove", "keep"]]] = [
-        (ctx._("Change the handle"), "handle"),
-        (ctx._("Change the follower count"), "followers"),
-        (ctx._("Remove this account"), "remove"),
-        (ctx._("Keep it as it is"), "keep"),
-    ]
-    return [
-        Button(label=label, data=AccountButton(network=network, action=action).pack())
-        for label, action in actions
-    ]
-
-
-async def ask_account(ctx: Context) -> None:
-    if await _back_to_list(ctx):
-        return
-    social = _account(ctx, ctx.data[ACCOUNT])
-    assert social is not None
-    text = "\n".join(
-        [*socials_lines(ctx.t, [social]), ctx._("What would you like to do with this account?")]
-    )
-    ctx.reply(text, buttons=rows(_account_buttons(ctx, social["network"]), per_row=1))
-
-
-async def answer_account(ctx: Context) -> str:
-    network = ctx.data[ACCOUNT]
-    pressed = AccountButton.unpack(_pressed(ctx, _account_buttons(ctx, network)))
-    if pressed is None or pressed.network != network or pressed.action == "open":
-        raise Invalid(STALE_BUTTON)
-    social = _account(ctx, network)
-    assert social is not None, "asking about an account that is gone returns to the list"
-    if pressed.action == "handle":
-        return "account_handle"
-    if pressed.action == "followers":
-        return "account_followers"
-    if pressed.action == "remove":
-        if len(_socials(ctx)) == 1:
-            raise Invalid(N_("This is your only account. Add another one before you remove it."))
-        _socials(ctx).remove(social)
-    return "more_socials"
-
-
-async def ask_account_handle(ctx: Context) -> None:
-    """A renamed account: the only one cannot be removed, nor another added on its network."""
-    if await _back_to_list(ctx):
-        return
-    network = v.NETWORK_LABELS[ctx.data[ACCOUNT]]
-    ctx.reply(
-        ctx._(
-            "What is your {network} handle? You can also paste your profile link.", network=network
-        )
-    )
-
-
-async def answer_account_handle(ctx: Context) -> str:
-    social = _account(ctx, ctx.data[ACCOUNT])
-    assert social is not None, "asking about an account that is gone returns to the list"
-    social["handle"] = v.parse_handle(social["network"], _text(ctx))
-    return "more_socials"
-
-
-async def ask_account_followers(ctx: Context) -> None:
-    if await _back_to_list(ctx):
-        return
-    network = v.NETWORK_LABELS[ctx.data[ACCOUNT]]
-    ctx.reply(
-        ctx._(
-            "How many followers do you have on {network}? For example: 12k, 1.2M or 12 345.",
-            network=network,
-        )
-    )
-
-
-async def answer_account_followers(ctx: Context) -> str:
-    followers = v.parse_follower_count(_text(ctx), ctx.language)
-    social = _account(ctx, ctx.data[ACCOUNT])
-    assert social is not None, "asking about an account that is gone returns to the list"
-    social["followers"] = followers
-    return "more_socials"
 
 
 # 5. Niches ---------------------------------------------------------------------------------
@@ -586,10 +337,10 @@ async def answer_payout_details(ctx: Context) -> str:
     sealer = ctx.services.sealer
     method = ctx.data["payout_method"]
     if method == "paypal":
-        email = v.parse_paypal_email(_text(ctx))
+        email = v.parse_paypal_email(typed_text(ctx))
         plain, masked = email, v.mask_email(email)
     else:
-        iban = v.parse_iban(_text(ctx))
+        iban = v.parse_iban(typed_text(ctx))
         plain, masked = iban, v.mask_iban(iban)
     payout = SealedPayout(
         method=method,
@@ -629,10 +380,6 @@ async def answer_consent(ctx: Context) -> str | None:
 
 # 8. Review ---------------------------------------------------------------------------------
 
-# The open field edit: which field, and the draft as it was, to restore on /back.
-EDIT: Final = "_edit"
-# "signup" collects a new profile; "edit" changes a member's, saving each finished field.
-MODE: Final = "mode"
 SAVED: Final = "_saved"
 # What a complete draft holds, and the field that collects each part.
 REQUIRED: Final = {
@@ -646,16 +393,12 @@ REQUIRED: Final = {
 }
 
 
-def _is_edit(ctx: Context) -> bool:
-    return ctx.data.get(MODE) == "edit"
-
-
 async def ask_review(ctx: Context) -> None:
     edits = [
         Button(label=ctx._("Edit: {field}", field=ctx._(label)), data=f"edit:{field}")
         for field, label in FIELD_LABELS.items()
     ]
-    if _is_edit(ctx):
+    if is_edit(ctx):
         intro, final = ctx._("Your profile:"), Button(label=ctx._("Done"), data="review:done")
     else:
         intro = ctx._("Please check your answers:")
@@ -676,7 +419,7 @@ async def answer_review(ctx: Context) -> str | None:
         ctx.data[EDIT] = {"field": field, "snapshot": snapshot}
         return FIELD_GROUPS[field][0]
     action = button_value(data, "review")
-    if action == "confirm" and not _is_edit(ctx):
+    if action == "confirm" and not is_edit(ctx):
         if ctx.person is not None:
             # Stored already (a repeated press, or a failure after the commit): say so again.
             tell_outcome(ctx, ctx.person)
@@ -687,7 +430,7 @@ async def answer_review(ctx: Context) -> str | None:
             await submit(ctx, _profile_from(ctx.data))
         ctx.finish()
         return None
-    if action == "done" and _is_edit(ctx):
+    if action == "done" and is_edit(ctx):
         ctx.reply(ctx._("Your profile is saved. Send /profile to see it."))
         ctx.finish()
         return None
@@ -726,7 +469,7 @@ class ProfileFlow(Flow):
             return
         ctx.data[HISTORY] = edit["snapshot"].get(HISTORY, [])
         del ctx.data[EDIT]
-        if _is_edit(ctx):
+        if is_edit(ctx):
             await save_field(ctx, field)
             ctx.data.setdefault(SAVED, []).append(field)
         await self.go(ctx, "review")
@@ -748,7 +491,7 @@ class ProfileFlow(Flow):
         target = history.pop()
         if target == "followers" and ctx.conversation.step == "more_socials":
             # Asking for the count again needs the account it was for.
-            last = _socials(ctx).pop()
+            last = draft_socials(ctx).pop()
             ctx.data["pending_network"], ctx.data["pending_handle"] = (
                 last["network"],
                 last["handle"],
