@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Final, Literal
-
-from babel.numbers import format_percent
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
@@ -21,18 +18,19 @@ from bot.core.conversation import HISTORY, Flow, Step
 from bot.core.errors import Invalid
 from bot.core.messages import Button, MultiSelect, Option
 from bot.core.router import Router
-from bot.i18n import N_, NC_, Translator
+from bot.i18n import N_, NC_
 from bot.services import campaigns as service
 from bot.services.access import audit
-from bot.services.campaigns import Action, Report, campaign_target
+from bot.services.campaigns import Action, campaign_target
 from handlers.access import NOT_ALLOWED, agency_admin, private_chat, refuse
+from handlers.campaign_cards import STATUS_LABELS, campaign_lines, report_card
 from handlers.catalog import NICHES
 from handlers.commands import PREFERENCES
-from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, picked_topics, rows
+from handlers.keyboards import USE_BUTTONS, Keyboard, button_value, picked_topics, rows, typed_text
 from handlers.validators import campaign as fields
 from handlers.validators.geo import parse_timezone
 from storage.clock import utcnow
-from storage.models import Campaign, CampaignFigures, Commission, NewCampaign
+from storage.models import Campaign, Commission, NewCampaign
 
 router = Router()
 
@@ -44,13 +42,6 @@ NICHE_KEY: Final = "cniche"
 # How many campaigns /campaigns shows, newest first.
 LISTED: Final = 10
 
-STATUS_LABELS: Final = {
-    "draft": N_("Draft"),
-    "publishing": N_("Publishing"),
-    "published": N_("Published"),
-    "paused": N_("Paused"),
-    "closed": N_("Closed"),
-}
 ACTION_LABELS: Final[dict[Action, str]] = {
     "publish": N_("Publish"),
     "pause": N_("Pause"),
@@ -92,101 +83,6 @@ class CampaignButton(CallbackData, prefix="cmp"):
 
     action: Literal["publish", "pause", "resume", "close", "show"]
     campaign: int
-
-
-# Cards ------------------------------------------------------------------------------------
-
-
-def commission_text(t: Translator, commission: Commission) -> str:
-    """A percentage of the sale, or an amount in its currency, as the reader writes them."""
-    if commission.kind == "percent" and commission.basis_points is not None:
-        share = Decimal(commission.basis_points).scaleb(-4)
-        return format_percent(share, "#,##0.##%", locale=t.locale)
-    return t.money(commission.amount_minor or 0, commission.currency or "")
-
-
-def _list_or_all(items: list[str], everything: str) -> str:
-    return ", ".join(items) if items else everything
-
-
-def campaign_lines(t: Translator, draft: dict[str, Any], zone: str) -> list[str]:
-    """A campaign (stored, or a draft in the conversation's shape) as its admin reads it."""
-    lines = [
-        t._("Brand: {brand}", brand=draft.get("brand", "")),
-        t._("Title: {title}", title=draft.get("title", "")),
-    ]
-    if draft.get("commission"):
-        commission = Commission.model_validate(draft["commission"])
-        lines.append(t._("Commission: {commission}", commission=commission_text(t, commission)))
-    if "countries" in draft:
-        names = [t.country_name(code) for code in draft["countries"]]
-        lines.append(
-            t._("Countries: {countries}", countries=_list_or_all(names, t._("all countries")))
-        )
-    if "niches" in draft:
-        chosen = set(draft["niches"])
-        labels = [t._(label) for key, label in NICHES.items() if key in chosen]
-        lines.append(t._("Topics: {topics}", topics=_list_or_all(labels, t._("all topics"))))
-    if "min_followers" in draft:
-        lines.append(
-            t._("Minimum followers: {count}", count=t.number(int(draft["min_followers"])))
-        )
-    if "slots" in draft:
-        lines.append(t._("Slots: {slots}", slots=t.number(int(draft["slots"]))))
-    if draft.get("deadline"):
-        deadline = datetime.fromisoformat(draft["deadline"])
-        lines.append(
-            t._("Deadline: {deadline} ({zone})", deadline=t.datetime(deadline, zone), zone=zone)
-        )
-    if draft.get("url"):
-        lines.append(t._("Landing page: {url}", url=draft["url"]))
-    return lines
-
-
-def _as_draft(campaign: Campaign) -> dict[str, Any]:
-    return {
-        "brand": campaign.brand,
-        "title": campaign.title,
-        "commission": campaign.commission.model_dump(),
-        "countries": list(campaign.countries),
-        "niches": list(campaign.niches),
-        "min_followers": campaign.min_followers,
-        "deadline": campaign.deadline.isoformat(),
-        "url": campaign.landing_url,
-    }
-
-
-def figures_lines(t: Translator, figures: CampaignFigures) -> list[str]:
-    n = t.number
-    return [
-        t._(
-            "Matched {matched} · queued {queued} · sent {sent} · blocked {blocked} · "
-            "failed {failed}",
-            matched=n(figures.matched),
-            queued=n(figures.queued),
-            sent=n(figures.sent),
-            blocked=n(figures.blocked),
-            failed=n(figures.failed),
-        ),
-        t._(
-            "Accepted {accepted} · declined {declined} · submitted {submitted} · "
-            "slots left {left}",
-            accepted=n(figures.accepted),
-            declined=n(figures.declined),
-            submitted=n(figures.submitted),
-            left=n(figures.slots_left),
-        ),
-    ]
-
-
-def report_card(t: Translator, found: Report, zone: str) -> str:
-    campaign = found.campaign
-    head = t._(
-        "Campaign #{id}: {status}", id=campaign.id, status=t._(STATUS_LABELS[campaign.status])
-    )
-    return "\n".join(
-        [head, *campaign_lines(t, _as_draft(campaign), zone), *figures_lines(t, found.figures)]
-    )
 
 
 def _card_buttons(ctx: Context, campaign: Campaign) -> Keyboard:
@@ -316,18 +212,12 @@ async def new_campaign(ctx: Context) -> None:
     await campaign_flow.begin(ctx, "brand", data)
 
 
-def _text(ctx: Context) -> str:
-    if ctx.incoming.kind != "text":
-        raise Invalid(N_("Please type your answer."))
-    return ctx.incoming.text
-
-
 async def ask_brand(ctx: Context) -> None:
     ctx.reply(ctx._("Which brand is the campaign for?"))
 
 
 async def answer_brand(ctx: Context) -> str:
-    ctx.data["brand"] = fields.parse_brand(_text(ctx))
+    ctx.data["brand"] = fields.parse_brand(typed_text(ctx))
     return "title"
 
 
@@ -336,7 +226,7 @@ async def ask_title(ctx: Context) -> None:
 
 
 async def answer_title(ctx: Context) -> str:
-    ctx.data["title"] = fields.parse_title(_text(ctx))
+    ctx.data["title"] = fields.parse_title(typed_text(ctx))
     return "brief"
 
 
@@ -350,7 +240,7 @@ async def ask_brief(ctx: Context) -> None:
 
 
 async def answer_brief(ctx: Context) -> str:
-    ctx.data["brief"] = fields.parse_brief(_text(ctx))
+    ctx.data["brief"] = fields.parse_brief(typed_text(ctx))
     return "commission"
 
 
@@ -364,7 +254,7 @@ async def ask_commission(ctx: Context) -> None:
 
 
 async def answer_commission(ctx: Context) -> str:
-    ctx.data["commission"] = fields.parse_commission(_text(ctx)).model_dump()
+    ctx.data["commission"] = fields.parse_commission(typed_text(ctx)).model_dump()
     return "countries"
 
 
@@ -386,7 +276,7 @@ async def answer_countries(ctx: Context) -> str:
             raise Invalid(USE_BUTTONS)
         ctx.data["countries"] = []
         return "niches"
-    typed = _text(ctx)
+    typed = typed_text(ctx)
     # The first lookup reads CLDR names in some 130 languages: beside the event loop.
     countries = await asyncio.to_thread(fields.parse_countries, typed, ctx.language)
     ctx.data["countries"] = list(countries)
@@ -457,7 +347,7 @@ async def answer_min_followers(ctx: Context) -> str:
             raise Invalid(USE_BUTTONS)
         ctx.data["min_followers"] = 0
     else:
-        ctx.data["min_followers"] = fields.parse_min_followers(_text(ctx), ctx.language)
+        ctx.data["min_followers"] = fields.parse_min_followers(typed_text(ctx), ctx.language)
     return "slots"
 
 
@@ -466,7 +356,7 @@ async def ask_slots(ctx: Context) -> None:
 
 
 async def answer_slots(ctx: Context) -> str:
-    ctx.data["slots"] = fields.parse_slots(_text(ctx))
+    ctx.data["slots"] = fields.parse_slots(typed_text(ctx))
     return "deadline" if ctx.person is not None or ctx.data.get("tz") else "timezone"
 
 
@@ -486,7 +376,7 @@ async def answer_timezone(ctx: Context) -> str:
             raise Invalid(USE_BUTTONS)
         ctx.data["tz"] = "UTC"
     else:
-        ctx.data["tz"] = parse_timezone(_text(ctx))
+        ctx.data["tz"] = parse_timezone(typed_text(ctx))
     return "deadline"
 
 
@@ -501,7 +391,7 @@ async def ask_deadline(ctx: Context) -> None:
 
 
 async def answer_deadline(ctx: Context) -> str:
-    deadline = fields.parse_deadline(_text(ctx), _zone(ctx), utcnow())
+    deadline = fields.parse_deadline(typed_text(ctx), _zone(ctx), utcnow())
     ctx.data["deadline"] = deadline.isoformat()
     return "url"
 
@@ -516,7 +406,7 @@ async def ask_url(ctx: Context) -> None:
 
 
 async def answer_url(ctx: Context) -> str:
-    ctx.data["url"] = fields.parse_landing_url(_text(ctx))
+    ctx.data["url"] = fields.parse_landing_url(typed_text(ctx))
     return "review"
 
 

@@ -1,9 +1,11 @@
-"""Small helpers that lay out buttons; layout is a hint, adapters may reflow it."""
+"""Buttons and answers: laying out buttons (a hint; adapters may reflow it), and reading what
+was pressed or typed in answer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.core.context import Context
 from bot.core.errors import Invalid
 from bot.core.messages import Button
 from bot.i18n import N_
@@ -45,3 +47,10 @@ def picked_topics(key: str, data: str, chosen: Sequence[str]) -> list[str]:
     else:
         raise Invalid(USE_BUTTONS)
     return [topic for topic in NICHES if topic in picked]
+
+
+def typed_text(ctx: Context) -> str:
+    """The typed answer; a press where typing is asked for is answered that it is."""
+    if ctx.incoming.kind != "text":
+        raise Invalid(N_("Please type your answer."))
+    return ctx.incoming.text

@@ -27,8 +27,9 @@ from handlers.keyboards import (
     button_value,
     picked_topics,
     rows,
+    typed_text,
 )
-from handlers.profile_draft import EDIT, is_edit, typed_text
+from handlers.profile_draft import EDIT, is_edit
 from handlers.profile_edits import save_field
 from handlers.profile_socials import (
     AccountButton,

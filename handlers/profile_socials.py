@@ -12,8 +12,8 @@ from bot.core.messages import Button
 from bot.i18n import N_
 from handlers import validators as v
 from handlers.cards import socials_lines
-from handlers.keyboards import STALE_BUTTON, USE_BUTTONS, button_value, rows
-from handlers.profile_draft import EDIT, is_edit, typed_text
+from handlers.keyboards import STALE_BUTTON, USE_BUTTONS, button_value, rows, typed_text
+from handlers.profile_draft import EDIT, is_edit
 
 
 def draft_socials(ctx: Context) -> list[dict[str, Any]]:
