@@ -8,13 +8,12 @@ buttons come back from the platform, and anyone can forge one naming any campaig
 from __future__ import annotations
 
 import asyncio
-import copy
 from datetime import datetime
 from typing import Any, Final, Literal
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
-from bot.core.conversation import HISTORY, Flow, Step
+from bot.core.conversation import ReviewedFlow, Step
 from bot.core.errors import Invalid
 from bot.core.messages import Button, MultiSelect, Option
 from bot.core.router import Router
@@ -36,8 +35,6 @@ router = Router()
 
 COMMAND_NAMES: Final = (NC_("command name", "newcampaign"), NC_("command name", "campaigns"))
 FLOW: Final = "campaign"
-# The field being changed from the review screen, and the draft as it was before.
-EDIT: Final = "_edit"
 NICHE_KEY: Final = "cniche"
 # How many campaigns /campaigns shows, newest first.
 LISTED: Final = 10
@@ -444,9 +441,7 @@ async def answer_review(ctx: Context) -> str | None:
         field = button_value(data, "cedit")
         if field not in FIELD_GROUPS:
             raise Invalid(USE_BUTTONS)
-        snapshot = copy.deepcopy({k: v for k, v in ctx.data.items() if k != EDIT})
-        ctx.data[EDIT] = {"field": field, "snapshot": snapshot}
-        return FIELD_GROUPS[field][0]
+        return campaign_flow.open_edit(ctx, field)
     choice = button_value(data, "csave")
     if choice not in ("draft", "publish"):
         raise Invalid(USE_BUTTONS)
@@ -462,8 +457,7 @@ async def _save(ctx: Context, *, publish: bool) -> str | None:
     if deadline <= utcnow():
         # A conversation resumed days later: the deadline it holds may be gone.
         ctx.reply(ctx._(fields.DEADLINE_PAST))
-        snapshot = copy.deepcopy({k: v for k, v in ctx.data.items() if k != EDIT})
-        ctx.data[EDIT] = {"field": "deadline", "snapshot": snapshot}
+        campaign_flow.open_edit(ctx, "deadline")
         return "deadline"
     draft = NewCampaign(
         agency_id=agency_id,
@@ -501,38 +495,11 @@ async def _save(ctx: Context, *, publish: bool) -> str | None:
     return None
 
 
-class CampaignFlow(Flow):
+class CampaignFlow(ReviewedFlow):
     """An Edit button on the review screen asks one field (the time zone with the deadline)
     and comes back to the review; /back there abandons the edit."""
 
     navigable = True
-
-    async def advance(self, ctx: Context, answered: str, following: str) -> None:
-        edit = ctx.data.get(EDIT)
-        if edit is None:
-            await super().advance(ctx, answered, following)
-            return
-        if following in FIELD_GROUPS[edit["field"]]:
-            if answered != "review":
-                ctx.data.setdefault(HISTORY, []).append(answered)
-            await self.go(ctx, following)
-            return
-        ctx.data[HISTORY] = edit["snapshot"].get(HISTORY, [])
-        del ctx.data[EDIT]
-        await self.go(ctx, "review")
-
-    async def back(self, ctx: Context) -> bool:
-        assert ctx.conversation is not None
-        edit = ctx.data.get(EDIT)
-        history: list[str] = ctx.data.get(HISTORY, [])
-        if edit is not None and len(history) <= len(edit["snapshot"].get(HISTORY, [])):
-            restored = edit["snapshot"]
-            if "lang" in ctx.data:
-                restored["lang"] = ctx.data["lang"]
-            ctx.conversation.data = restored
-            await self.go(ctx, "review")
-            return True
-        return await super().back(ctx)
 
     async def cancel(self, ctx: Context) -> bool:
         lang = ctx.data.get("lang")
@@ -546,7 +513,8 @@ class CampaignFlow(Flow):
 campaign_flow = router.flow(
     CampaignFlow(
         FLOW,
-        [
+        field_groups=FIELD_GROUPS,
+        steps=[
             Step("brand", ask_brand, answer_brand),
             Step("title", ask_title, answer_title),
             Step("brief", ask_brief, answer_brief),

@@ -1,4 +1,5 @@
-"""What the profile conversation's steps share: the draft's markers."""
+"""What the profile conversation's steps share: whether it is a member's edit or a signup.
+The open field edit's marker is the flow engine's (``EDIT``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from typing import Final
 
 from bot.core.context import Context
 
-# The open field edit: which field, and the draft as it was, to restore on /back.
-EDIT: Final = "_edit"
 # "signup" collects a new profile; "edit" changes a member's, saving each finished field.
 MODE: Final = "mode"
 

@@ -9,12 +9,11 @@ leads back to the review screen instead of onward. The social accounts' steps ar
 from __future__ import annotations
 
 import asyncio
-import copy
 from datetime import datetime
 from typing import Any, Final
 
 from bot.core.context import Context
-from bot.core.conversation import HISTORY, Flow, Step
+from bot.core.conversation import ReviewedFlow, Step
 from bot.core.errors import Invalid
 from bot.core.messages import Button, MultiSelect, Option
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, normalize_language
@@ -29,7 +28,7 @@ from handlers.keyboards import (
     rows,
     typed_text,
 )
-from handlers.profile_draft import EDIT, is_edit
+from handlers.profile_draft import is_edit
 from handlers.profile_edits import save_field
 from handlers.profile_socials import (
     AccountButton,
@@ -416,9 +415,7 @@ async def answer_review(ctx: Context) -> str | None:
         field = button_value(data, "edit")
         if field not in FIELD_GROUPS:
             raise Invalid(USE_BUTTONS)
-        snapshot = copy.deepcopy({k: v for k, v in ctx.data.items() if k != EDIT})
-        ctx.data[EDIT] = {"field": field, "snapshot": snapshot}
-        return FIELD_GROUPS[field][0]
+        return profile_flow.open_edit(ctx, field)
     action = button_value(data, "review")
     if action == "confirm" and not is_edit(ctx):
         if ctx.person is not None:
@@ -452,58 +449,31 @@ def _profile_from(data: dict[str, Any]) -> Profile:
     )
 
 
-class ProfileFlow(Flow):
-    """Signup and /edit are one flow. An Edit button opens one field group; when a step leads
-    out of that group the flow returns to the review screen (saving the field for a member),
-    and /back at the group's first step abandons the edit and restores the draft."""
+class ProfileFlow(ReviewedFlow):
+    """Signup and /edit are one flow, and an edit of a member's profile saves each finished
+    field."""
 
-    async def advance(self, ctx: Context, answered: str, following: str) -> None:
-        edit = ctx.data.get(EDIT)
-        if edit is None:
-            await super().advance(ctx, answered, following)
-            return
-        field = edit["field"]
-        if following in FIELD_GROUPS[field]:
-            if answered != "review":
-                ctx.data.setdefault(HISTORY, []).append(answered)
-            await self.go(ctx, following)
-            return
-        ctx.data[HISTORY] = edit["snapshot"].get(HISTORY, [])
-        del ctx.data[EDIT]
+    async def field_done(self, ctx: Context, field: str) -> None:
         if is_edit(ctx):
             await save_field(ctx, field)
             ctx.data.setdefault(SAVED, []).append(field)
-        await self.go(ctx, "review")
 
-    async def back(self, ctx: Context) -> bool:
+    async def revisit(self, ctx: Context, step: str) -> None:
         assert ctx.conversation is not None
-        edit = ctx.data.get(EDIT)
-        history: list[str] = ctx.data.get(HISTORY, [])
-        if edit is not None and len(history) <= len(edit["snapshot"].get(HISTORY, [])):
-            restored = edit["snapshot"]
-            # A language chosen with /language meanwhile is not part of the edit: it stays.
-            if "lang" in ctx.data:
-                restored["lang"] = ctx.data["lang"]
-            ctx.conversation.data = restored
-            await self.go(ctx, "review")
-            return True
-        if not history:
-            return False
-        target = history.pop()
-        if target == "followers" and ctx.conversation.step == "more_socials":
+        if step == "followers" and ctx.conversation.step == "more_socials":
             # Asking for the count again needs the account it was for.
             last = draft_socials(ctx).pop()
             ctx.data["pending_network"], ctx.data["pending_handle"] = (
                 last["network"],
                 last["handle"],
             )
-        await self.go(ctx, target)
-        return True
+        await self.go(ctx, step)
 
 
 profile_flow = ProfileFlow(
     FLOW,
-    [
+    field_groups=FIELD_GROUPS,
+    steps=[
         Step("language", ask_language, answer_language),
         Step("name", ask_name, answer_name),
         Step("country", ask_country, answer_country),

@@ -7,13 +7,14 @@ from typing import Any, Final, Literal
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
+from bot.core.conversation import EDIT
 from bot.core.errors import Invalid
 from bot.core.messages import Button
 from bot.i18n import N_
 from handlers import validators as v
 from handlers.cards import socials_lines
 from handlers.keyboards import STALE_BUTTON, USE_BUTTONS, button_value, rows, typed_text
-from handlers.profile_draft import EDIT, is_edit
+from handlers.profile_draft import is_edit
 
 
 def draft_socials(ctx: Context) -> list[dict[str, Any]]:

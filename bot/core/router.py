@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import Flow
 
 Handler = Callable[[Context], Awaitable[None]]
+FlowT = TypeVar("FlowT", bound=Flow)
 # Operators and agency admins are roles beside membership: an admin may be a member too.
 Audience = Literal["everyone", "guest", "member", "operator", "agency"]
 STAFF: Final = frozenset({"operator", "agency"})
@@ -91,7 +92,7 @@ class Router:
 
         return register
 
-    def flow(self, flow: Flow) -> Flow:
+    def flow(self, flow: FlowT) -> FlowT:
         for prefix in flow.button_prefixes:
             self._claim(prefix, f"the {flow.name} flow")
         self.flows[flow.name] = flow
