@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bot.adapters.telegram.pacing import OVERALL_SHARE, ChatId, Pacer
+from bot.adapters.telegram.pacing import OVERALL_SHARE, ChatId, Pacer, Suspend
 from bot.core.ratelimit import record_decisions
 
 
@@ -33,6 +33,14 @@ class VirtualTime:
         yield
 
 
+async def sent_at_once(
+    pacer: Pacer, chat: ChatId, suspend: Suspend, *, urgent: bool = True
+) -> None:
+    """A send whose request is on the wire the moment its turn comes."""
+    async with pacer.turn(chat, suspend, urgent=urgent) as on_wire:
+        on_wire()
+
+
 def _pacer(time: VirtualTime, *, rate: int = 1_000_000, group_rate: int = 20) -> Pacer:
     return Pacer(
         rate=rate,
@@ -47,7 +55,7 @@ def _pacer(time: VirtualTime, *, rate: int = 1_000_000, group_rate: int = 20) ->
 async def _times(pacer: Pacer, time: VirtualTime, chats: list[ChatId]) -> list[float]:
     times = []
     for chat in chats:
-        await pacer.ready(chat, time.suspend)
+        await sent_at_once(pacer, chat, time.suspend)
         times.append(time.now)
     return times
 
@@ -59,7 +67,7 @@ def _busiest(times: list[float], window: float) -> int:
 async def test_a_private_chat_gets_a_burst_then_one_a_second() -> None:
     time = VirtualTime()
     pacer = _pacer(time)
-    await pacer.ready(7, time.suspend)
+    await sent_at_once(pacer, 7, time.suspend)
     assert time.suspended == 0  # no wait, no giving up the slot
     times = await _times(pacer, time, [7] * 4)
     assert times == pytest.approx([0, 0, 1, 2], abs=0.001)
@@ -147,10 +155,11 @@ async def test_a_reply_does_not_queue_behind_a_broadcast() -> None:
     with record_decisions() as decisions:
         start = loop.time()
         bulk = [
-            asyncio.create_task(pacer.ready(10_000 + n, nothing, urgent=False)) for n in range(60)
+            asyncio.create_task(sent_at_once(pacer, 10_000 + n, nothing, urgent=False))
+            for n in range(60)
         ]
         await asyncio.sleep(0.05)
-        await pacer.ready(7, nothing, urgent=True)
+        await sent_at_once(pacer, 7, nothing, urgent=True)
         await asyncio.gather(*bulk)
     chosen = {d.key: d.at - start for d in decisions if isinstance(d.limiter, Pacer)}
     interval = 1 / (100 * OVERALL_SHARE)
@@ -209,7 +218,7 @@ async def test_sends_woken_late_do_not_bunch_in_any_second() -> None:
     went: list[float] = []
 
     async def send(chat: int) -> None:
-        await pacer.ready(chat, nothing, urgent=False)
+        await sent_at_once(pacer, chat, nothing, urgent=False)
         went.append(time.now)
 
     sends = [asyncio.create_task(send(1000 + n)) for n in range(100)]

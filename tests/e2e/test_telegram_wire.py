@@ -49,7 +49,7 @@ class RawServer:
                     await writer.drain()
                     await asyncio.sleep(0.01)  # in separate packets
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            return  # the client hung up: nothing more to answer
         finally:
             writer.close()
 

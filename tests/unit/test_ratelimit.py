@@ -53,7 +53,8 @@ def test_decisions_are_kept_only_while_recording() -> None:
     assert inner == [Decision("b", None, 3.0, 0.5)]
     assert [d.limiter for d in outer] == ["a", "b", "c"]
     with record_decisions() as empty_outer, record_decisions() as empty_inner:
-        pass
+        # A decision made as a value is not one taken: only decided() records.
+        Decision("not taken", None, 0.0, 0.0)
     decided("later", 1, 6.0)
     assert empty_outer == empty_inner == []
 

@@ -84,12 +84,6 @@ class Pacer:
         self._paused: dict[ChatId, float] = {}  # chat → no send before, after its 429
         self._all_paused = 0.0  # no send to any chat before
 
-    async def ready(self, chat: ChatId, suspend: Suspend, *, urgent: bool = True) -> None:
-        """Return when a message to ``chat`` may go, counting it as gone at once; see
-        ``turn``."""
-        async with self.turn(chat, suspend, urgent=urgent):
-            pass
-
     @asynccontextmanager
     async def turn(
         self, chat: ChatId, suspend: Suspend, *, urgent: bool = True
