@@ -185,8 +185,10 @@ async def send_digests(services: Services) -> int:
                 batch = await uow.alerts.digests_due(
                     timezone, hour, local.date().isoformat(), after, BATCH
                 )
+                # A batch's people mostly name the same few campaigns: each is read once.
+                campaigns: dict[int, Campaign | None] = {}
                 for settings in batch:
-                    sent += await _digest(uow, settings, now)
+                    sent += await _digest(uow, settings, now, campaigns)
             if len(batch) < BATCH:
                 break
             after = batch[-1].person_id
@@ -195,7 +197,12 @@ async def send_digests(services: Services) -> int:
     return sent
 
 
-async def _digest(uow: UnitOfWork, settings: AlertSettings, now: datetime) -> int:
+async def _digest(
+    uow: UnitOfWork,
+    settings: AlertSettings,
+    now: datetime,
+    campaigns: dict[int, Campaign | None],
+) -> int:
     person = await uow.people.get(settings.person_id)
     if person is None or person.status != "approved":
         return 0
@@ -205,7 +212,9 @@ async def _digest(uow: UnitOfWork, settings: AlertSettings, now: datetime) -> in
     since = last_digest_at(settings, person.timezone)
     fresh: list[tuple[Offer, Campaign]] = []
     for offer in await uow.offers.of_person(person.id, ["offered"], limit=DIGEST_OFFERS):
-        campaign = await uow.campaigns.get(offer.campaign_id)
+        if offer.campaign_id not in campaigns:
+            campaigns[offer.campaign_id] = await uow.campaigns.get(offer.campaign_id)
+        campaign = campaigns[offer.campaign_id]
         if campaign is None or (since is not None and offer.created_at <= since):
             continue
         taking = campaign.status in ("publishing", "published")
