@@ -38,9 +38,6 @@ log = logging.getLogger("kolbot")
 # A configuration that cannot work: systemd's RestartPreventExitStatus=2 keeps a service
 # from restarting into it again and again (argparse exits 2 on a bad command line too).
 CONFIG_ERROR: Final = 2
-# The console reads a line only once the one before is answered, so its one person cannot
-# flood the bot; a script piped into it must not lose lines to the limit (the highest one).
-CONSOLE_FLOOD_LIMIT: Final = 10_000
 
 
 class ConfigError(Exception):
@@ -527,7 +524,6 @@ def _main(args: argparse.Namespace) -> int:
                     "and --require-platform forbids the console"
                 )
             _quiet_routine_logs(settings)
-            settings = settings.model_copy(update={"flood_limit": CONSOLE_FLOOD_LIMIT})
         asyncio.run(_run(settings))
     elif args.command == "db" and args.db_command == "upgrade":
         _quiet_routine_logs(settings)

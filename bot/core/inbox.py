@@ -208,6 +208,11 @@ class Inbox:
     # Receiving ---------------------------------------------------------------------------
 
     async def accept(self, source: str, updates: Sequence[Incoming]) -> None:
+        await self._take(source, updates, paced=False)
+
+    async def _take(self, source: str, updates: Sequence[Incoming], *, paced: bool) -> None:
+        """Store ``updates`` and put them in line. ``paced``: the sender waits for each
+        answer before sending the next (``handle``), so it cannot flood and is not judged."""
         if not self._accepting:
             raise NotAccepting("kolbot is stopping")
         now = time.time()
@@ -220,9 +225,8 @@ class Inbox:
         ]
         kept: list[tuple[NewInboxItem, Incoming, tuple[str, float]]] = []
         warnings: list[Incoming] = []
-        for update, stamp, verdict in zip(
-            updates, stamps, self._flood.verdicts(stamps), strict=True
-        ):
+        verdicts = ["keep"] * len(stamps) if paced else self._flood.verdicts(stamps)
+        for update, stamp, verdict in zip(updates, stamps, verdicts, strict=True):
             if verdict == "warn":
                 warnings.append(update)
             if verdict != "keep":
@@ -279,7 +283,7 @@ class Inbox:
         assert update.update_id is not None
         done = self.settled(source, update.update_id)
         try:
-            await self.accept(source, [update])
+            await self._take(source, [update], paced=True)
         except BaseException:
             done.cancel()
             raise

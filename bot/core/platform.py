@@ -70,7 +70,8 @@ class UpdateSink(Protocol):
 
     async def handle(self, source: str, update: Incoming) -> None:
         """Store, then wait until the update is handled and its replies went out: for
-        platforms that answer within the same exchange (the console, interactions)."""
+        platforms that answer within the same exchange (the console). A sender that waits for
+        each answer cannot flood the bot, so the flood limit does not judge these."""
 
     def settled(self, source: str, update_id: str) -> asyncio.Future[None]:
         """Done once the update is handled and its replies tried (or it was set aside,

@@ -232,3 +232,21 @@ async def test_replies_to_updates_taken_up_at_start_wait_for_their_platform(
         assert [row["status"] for row in rows] == ["sent", "sent"]
     finally:
         await reopened.close()
+
+
+async def test_a_sender_that_waits_for_each_answer_is_not_judged_a_flood(
+    settings: Settings,
+) -> None:
+    """40 updates in well under the window from one person, each handed over only once the
+    one before was answered (as the console does): none is dropped as a flood."""
+    app = await App.open(settings.model_copy(update={"flood_limit": 30}))
+    try:
+        async with serving(app, FakePlatform()) as fake:
+            person = Person(fake, user_id="steady")
+            for _ in range(40):
+                await person.say("/help")
+        counts = await inbox(app).counts()
+    finally:
+        await app.close()
+    assert counts == {"handled": 40}
+    assert not [text for text in texts(person) if "slow down" in text]
