@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -215,7 +214,7 @@ class Inbox:
         answer before sending the next (``handle``), so it cannot flood and is not judged."""
         if not self._accepting:
             raise NotAccepting("kolbot is stopping")
-        now = time.time()
+        now = utcnow().timestamp()
         updates = [
             u if u.update_id else u.model_copy(update={"update_id": f"local-{uuid.uuid4().hex}"})
             for u in updates
@@ -433,7 +432,7 @@ def _slow_down(source: str, floods: Sequence[Incoming]) -> list[NewDelivery]:
     for incoming in floods:
         language = normalize_language(incoming.user.language_hint)
         message = Outgoing(chat=incoming.chat, text=translator(language)._(SLOW_DOWN))
-        window = int(time.time() // 60)
+        window = int(utcnow().timestamp() // 60)
         rows.append(
             NewDelivery(
                 dedupe_key=f"slowdown:{source}:{incoming.user}:{window}",

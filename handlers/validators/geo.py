@@ -23,6 +23,7 @@ from babel.core import get_global
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
 from handlers.validators.errors import Invalid
+from storage.clock import utcnow
 
 COUNTRY_UNKNOWN: Final = N_(
     "We could not find that country: please send its name or its two-letter code, like DE."
@@ -322,7 +323,7 @@ def parse_timezone(raw: str, country: str | None = None) -> str:
 
 
 def _this_year() -> int:
-    return datetime.now(UTC).year
+    return utcnow().year
 
 
 @lru_cache(maxsize=64)
