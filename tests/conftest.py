@@ -1,18 +1,38 @@
-"""Shared fixtures: settings on a real SQLite file in tmp_path, and an app over it."""
+"""Shared fixtures: the instant a test runs at, settings on a real SQLite file in tmp_path,
+and an app over it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from pydantic import SecretStr
 
 from bot.app import App
 from bot.settings import Settings
+from tests.clock import DEFAULT_INSTANT
 from tests.fakes.platform import FakePlatform
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "instant(when): the test starts at this instant (an aware datetime or ISO)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """Every test starts at DEFAULT_INSTANT, or at its ``instant`` mark, and the clock ticks
+    on from there: tests never depend on the hour or the date the suite runs at."""
+    marker = request.node.get_closest_marker("instant")
+    instant: datetime | str = DEFAULT_INSTANT if marker is None else marker.args[0]
+    with time_machine.travel(instant, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

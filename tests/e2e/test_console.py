@@ -10,13 +10,14 @@ import select
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+
+from tests.clock import kolbot_command
 
 SIGNUP = [
     "/start",
@@ -62,7 +63,7 @@ def run_bot(
     if log_level:
         env["KOLBOT_LOG_LEVEL"] = log_level
     result = subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        kolbot_command(*args),
         input=raw if raw is not None else ("\n".join(lines) + "\n").encode(),
         capture_output=True,
         env=bot_env(tmp_path, **env),
@@ -247,7 +248,7 @@ def test_db_upgrade_reports_once_and_the_chat_has_no_log_lines(tmp_path: Path) -
     env = bot_env(tmp_path)
     del env["KOLBOT_SECRET_KEY"]  # the first run makes the key file too
     upgrade = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
+        kolbot_command("db", "upgrade"),
         capture_output=True,
         text=True,
         env=env,
@@ -260,7 +261,7 @@ def test_db_upgrade_reports_once_and_the_chat_has_no_log_lines(tmp_path: Path) -
     assert "created the key file" in upgrade.stdout
     assert upgrade.stderr == ""
     chat = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
+        kolbot_command("run"),
         input="/start\n",
         capture_output=True,
         text=True,
@@ -280,7 +281,7 @@ class Terminal:
     def __init__(self, tmp_path: Path) -> None:
         self.master, slave = pty.openpty()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            kolbot_command("run"),
             stdin=slave,
             stdout=slave,
             stderr=subprocess.PIPE,
@@ -351,7 +352,7 @@ def test_a_message_sent_while_waiting_at_the_prompt_goes_below_it(tmp_path: Path
     try:
         assert terminal.read_until(b"> ")
         approve = subprocess.run(
-            [sys.executable, "-m", "bot", "people", "approve", "1"],
+            kolbot_command("people", "approve", "1"),
             capture_output=True,
             env=bot_env(tmp_path),
             cwd=tmp_path,
@@ -377,7 +378,7 @@ def test_numbers_still_answer_the_open_question_after_a_message_arrives(tmp_path
         assert terminal.read_until(b"8) Gotowe"), terminal.screen
         assert terminal.read_until(b"> ")
         approve = subprocess.run(
-            [sys.executable, "-m", "bot", "people", "approve", "1"],
+            kolbot_command("people", "approve", "1"),
             capture_output=True,
             env=bot_env(tmp_path),
             cwd=tmp_path,
@@ -406,7 +407,7 @@ def test_output_closed_by_its_reader_ends_the_chat_quietly(tmp_path: Path) -> No
     """``kolbot run | head``: once no one reads the answers, the chat ends as at the end of
     input, without a traceback."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
+        kolbot_command("run"),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
+from tests.clock import kolbot_command
 from tests.e2e.test_console import SIGNUP
 
 EDIT_ONE_ACCOUNT = [
@@ -41,7 +41,7 @@ def run_bot(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str
         "LANG": "C.UTF-8",
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
+        kolbot_command("run"),
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,

@@ -8,7 +8,6 @@ import pty
 import re
 import select
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from storage.models import (
 )
 from storage.sqlite import SqliteStore
 from storage.sqlite.campaigns import SqliteCampaigns
+from tests.clock import kolbot_command
 from tests.integration.test_campaigns_storage import influencer
 from tests.integration.test_operator_cli import kolbot
 
@@ -276,7 +276,7 @@ def test_status_watch_draws_a_live_progress_bar_on_a_terminal(tmp_path: Path) ->
     master, slave = pty.openpty()
     command = ["campaign", "status", str(campaign_id), "--watch", "--interval", "0.1"]
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "bot", *command],
+        kolbot_command(*command),
         stdout=slave,
         stderr=slave,
         stdin=subprocess.DEVNULL,

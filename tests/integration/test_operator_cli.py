@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 from storage.clock import utcnow
 from storage.models import DeliveryOutcome, NewDelivery, NewInboxItem
 from storage.sqlite import SqliteStore
+from tests.clock import kolbot_command
 
 
 def kolbot(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KOLBOT_")}
     env |= {"KOLBOT_DATABASE": str(database), "KOLBOT_SECRET_KEY": "operator-cli-test-key"}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        kolbot_command(*args),
         capture_output=True,
         text=True,
         env=env,

@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from bot.app import App
 from bot.settings import Settings
 from bot.web import CannotListen, WebServer
 from storage.sqlite import Database
+from tests.clock import kolbot_command
 
 ROOT = Path(__file__).resolve().parents[2]
 # A failed start is over in about a second; the margin is for a loaded machine. A start that
@@ -41,7 +41,7 @@ def kolbot(
     started = time.monotonic()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "bot", *args],
+            kolbot_command(*args),
             cwd=cwd,
             env={**clean, **(env or {})},
             stdin=subprocess.DEVNULL if stdin is None else None,

@@ -6,7 +6,6 @@ import asyncio
 import json
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from storage.sealing import Sealer, fernet_key
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.database import CannotOpen, in_order, migrations
 from storage.sqlite.people import FIND, STATUS_IS
+from tests.clock import kolbot_command
 from tests.conftest import serving
 from tests.fakes.platform import FakePlatform, Person
 
@@ -145,7 +145,7 @@ async def test_a_locked_database_is_unavailable_not_a_bug(tmp_path: Path) -> Non
 def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
     env = {"KOLBOT_DATABASE": str(tmp_path / "cli.db"), "PATH": "/usr/bin:/bin"}
     first = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
+        kolbot_command("db", "upgrade"),
         capture_output=True,
         text=True,
         env=env,
@@ -154,16 +154,14 @@ def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
     assert "0001_people" in first.stdout
     assert "0002_inbox_outbox" in first.stdout
     second = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
+        kolbot_command("db", "upgrade"),
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
     assert "up to date" in second.stdout
-    usage = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
-    )
+    usage = subprocess.run(kolbot_command("--help"), capture_output=True, text=True, check=True)
     for command in ("run", "db", "outbox", "inbox"):
         assert command in usage.stdout
 

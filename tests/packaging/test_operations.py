@@ -28,6 +28,7 @@ from bot.settings import Settings
 from storage.sqlite import Database
 from storage.sqlite.backup import BackupError, backup
 from storage.sqlite.database import migrations
+from tests.clock import kolbot_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "a passphrase long enough"
@@ -40,7 +41,7 @@ def kolbot(
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "JOURNAL_"))}
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        kolbot_command(*args),
         cwd=cwd,
         env={**clean, **(env or {})},
         stdin=subprocess.DEVNULL,

@@ -20,7 +20,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from typing import IO, Any, Final
 
 import aiohttp
 
+from tests.clock import kolbot_command
 from tests.fakes.telegram_server import FakeTelegram, post_update
 
 REPO: Final = Path(__file__).resolve().parents[2]
@@ -210,7 +210,7 @@ class BotProcess:
         number = len(self.runs) + 1
         calls_before = len(self.server.calls)
         process = spawn(
-            [sys.executable, "-m", "bot", "run"],
+            kolbot_command("run"),
             cwd=self.tmp_path,
             env=self.environment(overrides),
             stdin=subprocess.DEVNULL,

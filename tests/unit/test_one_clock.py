@@ -72,11 +72,11 @@ def wall_clock_reads(source: str) -> list[int]:
             continue
         if key not in WALL_CLOCK:
             continue
-        # ``datetime.fromtimestamp(ts)`` converts a given instant; bare ``fromtimestamp()``
-        # does not exist, but ``time.localtime()`` without an argument reads now.
-        if key[1] in CLOCK_WHEN_BARE and (node.args or node.keywords):
-            if key[1] != "strftime" or len(node.args) > 1:
-                continue
+        # ``time.localtime(ts)`` and ``datetime.fromtimestamp(ts)`` convert a given instant;
+        # without one (``strftime`` takes it second) they read now.
+        given = len(node.args) + len(node.keywords) > (1 if key[1] == "strftime" else 0)
+        if key[1] in CLOCK_WHEN_BARE and given:
+            continue
         lines.append(node.lineno)
     return lines
 
