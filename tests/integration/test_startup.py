@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.web import CannotListen, WebServer
 from storage.sqlite import Database
 from tests.clock import kolbot_command
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # A failed start is over in about a second; the margin is for a loaded machine. A start that
@@ -34,10 +35,11 @@ TOKEN = "123456:SECRET-token-that-must-not-leak"
 def kolbot(
     *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m bot ARGS`` in ``cwd`` with only these KOLBOT_* settings; fails the test
-    when it does not exit within EXIT_WITHIN."""
+    """``python -m bot ARGS`` in ``cwd`` with only these KOLBOT_* settings (the web server on a
+    free port unless they name one); fails the test when it does not exit within EXIT_WITHIN."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "JOURNAL_"))}
     clean["PYTHONPATH"] = str(ROOT)
+    clean["KOLBOT_WEB_PORT"] = str(free_port())
     started = time.monotonic()
     try:
         result = subprocess.run(

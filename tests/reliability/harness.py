@@ -32,6 +32,7 @@ import aiohttp
 
 from tests.clock import kolbot_command
 from tests.fakes.telegram_server import FakeTelegram, post_update
+from tests.ports import free_port
 
 REPO: Final = Path(__file__).resolve().parents[2]
 SECRET_KEY: Final = "reliability-secret-key-0123456789"
@@ -48,13 +49,6 @@ MARGIN: Final = 5.0
 # The default of KOLBOT_SHUTDOWN_TIMEOUT_SECONDS.
 SHUTDOWN_TIMEOUT: Final = 5.0
 _TAIL: Final = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def spawn(args: list[str], **options: Any) -> subprocess.Popen[bytes]:
