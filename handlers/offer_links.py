@@ -10,8 +10,8 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import N_
-from bot.services.offer_cards import OpenOffer, card_buttons, card_text
-from bot.services.publishing import offer_state
+from bot.services.offer_cards import OpenOffer, accepted_before, card_buttons, card_text
+from bot.services.publishing import ended, offer_state
 from handlers.access import NOT_ALLOWED, refuse
 from storage.clock import utcnow
 
@@ -34,10 +34,13 @@ NO_MATCH: Final = N_(
 PAUSED: Final = N_("This campaign is paused for now. Try again later.")
 CLOSED: Final = N_("This campaign is closed.")
 FULL: Final = N_("Every place in this campaign is taken.")
+PAST_DEADLINE: Final = N_("This campaign's deadline has passed.")
+# Each reason as its cards were edited to give it, so the link says the same.
 STATES: Final = {
     "paused": PAUSED,
     "full": FULL,
     "closed": CLOSED,
+    "deadline": PAST_DEADLINE,
     "taken": N_("You have already answered this offer."),
     "gone": CLOSED,
 }
@@ -50,7 +53,8 @@ def offer_link(args: str) -> int | None:
 
 
 async def show_offer(ctx: Context, campaign_id: int) -> None:
-    """The campaign's offer to this person, or why there is none; to them alone."""
+    """The campaign's offer to this person, their place in it, or why there is none (as
+    its cards say it); to them alone."""
     private = not ctx.incoming.is_private
 
     def say(text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
@@ -65,13 +69,20 @@ async def show_offer(ctx: Context, campaign_id: int) -> None:
         say(ctx._(UNDER_REVIEW if waiting else NOT_FOR_YOU))
         return
     campaign = await ctx.uow.campaigns.get(campaign_id)
-    if campaign is None or campaign.status in ("draft", "closed"):
+    if campaign is None:
         say(ctx._(CLOSED))
         return
-    offer = await ctx.uow.offers.of_campaign_person(campaign.id, person.id)
-    offer_id = offer.id if offer is not None else None
     now = utcnow()
-    taking = campaign.status != "paused" and campaign.deadline > now and campaign.slots_left > 0
+    offer = await ctx.uow.offers.of_campaign_person(campaign.id, person.id)
+    if offer is not None and offer.status in ("accepted", "submitted"):
+        say(accepted_before(ctx.t, campaign, offer, person.timezone))
+        return
+    ending = ended(campaign, now)
+    if ending is not None:
+        say(ctx._(STATES[ending]))
+        return
+    offer_id = offer.id if offer is not None else None
+    taking = campaign.status != "paused" and campaign.slots_left > 0
     if offer_id is None and taking:
         made = await ctx.uow.offers.offer_to(campaign.id, person.id, now, asked=True)
         if made is None:
@@ -79,12 +90,8 @@ async def show_offer(ctx: Context, campaign_id: int) -> None:
             return
         offer_id = made.offer_id
     if offer_id is None:
-        if campaign.status == "paused":
-            say(ctx._(PAUSED))
-        elif campaign.deadline > now and campaign.slots_left <= 0:
-            say(ctx._(FULL))
-        else:
-            say(ctx._(CLOSED))
+        why = PAUSED if campaign.status == "paused" else FULL
+        say(ctx._(why))
         return
     state = await offer_state(ctx.uow, offer_id, person.id)
     if state != "open":

@@ -19,9 +19,13 @@ from bot.services.access import audit
 from bot.services.offer_cards import (
     AcceptOffer,
     DeclineOffer,
+    Ending,
     OfferDetails,
+    accepted_before,
     card_buttons,
     card_text,
+    place_of,
+    place_text,
 )
 from bot.services.offers import (
     DECLINE_REASONS,
@@ -30,8 +34,8 @@ from bot.services.offers import (
     AcceptResult,
     accept_offer,
     decline_offer,
-    link_of,
 )
+from bot.services.publishing import ended
 from handlers.access import NOT_ALLOWED, refuse
 from handlers.catalog import NICHES
 from handlers.commands import NO_PROFILE_YET, PRIVATE_ONLY
@@ -39,7 +43,7 @@ from handlers.commands import _ask_pending as ask_pending
 from handlers.keyboards import STALE_BUTTON, Keyboard, rows
 from handlers.offer_links import NOT_FOR_YOU, PAUSED, show_offer
 from storage import clock
-from storage.models import Campaign, Offer
+from storage.models import Campaign, Offer, OfferStatus
 
 router = Router()
 
@@ -48,11 +52,6 @@ COMMAND_NAMES: Final = (NC_("command name", "offers"),)
 # At most this many offers in /offers and in /submit's choice: the newest.
 LISTED: Final = 10
 
-ACCEPTED: Final = N_(
-    "You are in: {brand}: {title}\n\nYour personal link: {link}\nYour promo code: {code}\n\n"
-    "Put {disclosure} on your post: a paid post must say that it is advertising.\n"
-    "Publish by {deadline}, then send /submit with the link to your post."
-)
 WHY_DECLINE: Final = N_(
     "Why are you declining {brand}: {title}? Telling us is optional: it helps brands make "
     "better offers."
@@ -67,9 +66,13 @@ NOT_APPROVED_YET: Final = N_(
 )
 FULL: Final = N_("Sorry, the campaign is full: {brand}: {title} has no slots left.")
 ENDED: Final = N_("{brand}: {title} is closed: it no longer takes acceptances.")
-ACCEPTED_ALREADY: Final = N_(
-    "You accepted this offer already.\nYour personal link: {link}\nYour promo code: {code}"
-)
+PAST_DEADLINE: Final = N_("{brand}: {title} is past its deadline: it no longer takes acceptances.")
+# A late press is told why the campaign ended as its cards were edited to say it.
+ENDED_ANSWERS: Final[dict[Ending, str]] = {
+    "closed": ENDED,
+    "full": FULL,
+    "deadline": PAST_DEADLINE,
+}
 DECLINED_ALREADY: Final = N_("You declined this offer.")
 
 
@@ -121,17 +124,17 @@ async def forged(ctx: Context, action: str) -> None:
     await refuse(ctx, action, NOT_ALLOWED, why="malformed button data")
 
 
-def state_text(t: Translator, campaign: Campaign, offer: Offer) -> str | None:
-    """Why the offer cannot be accepted now; None while it can."""
+def state_text(t: Translator, campaign: Campaign, offer: Offer, timezone: str) -> str | None:
+    """Why the offer cannot be accepted now; None while it can. A place already taken is
+    shown again whole, in the reader's ``timezone``: the press may edit its card."""
     names = names_of(campaign)
     if offer.status in ("accepted", "submitted"):
-        return t._(ACCEPTED_ALREADY, link=link_of(campaign, offer), code=offer.promo_code or "")
+        return accepted_before(t, campaign, offer, timezone)
     if offer.status == "declined":
         return t._(DECLINED_ALREADY)
-    if offer.status == "withdrawn" or campaign.status in ("closed", "draft"):
-        return t._(ENDED, **names)
-    if campaign.deadline <= clock.utcnow():
-        return t._(ENDED, **names)
+    ending = ended(campaign, clock.utcnow(), withdrawn=offer.status == "withdrawn")
+    if ending is not None:
+        return t._(ENDED_ANSWERS[ending], **names)
     if campaign.status == "paused":
         return t._(PAUSED)
     if campaign.slots_left <= 0:
@@ -198,14 +201,7 @@ async def details_pressed(ctx: Context) -> None:
 def accepted_text(t: Translator, result: AcceptResult, timezone: str) -> str:
     campaign = result.campaign
     assert campaign is not None
-    return t._(
-        ACCEPTED,
-        **names_of(campaign),
-        link=result.link,
-        code=result.code,
-        disclosure=t._(DISCLOSURE),
-        deadline=t.datetime(campaign.deadline, timezone),
-    )
+    return place_text(t, campaign, timezone, link=result.link, code=result.code, post=None)
 
 
 async def _accept(ctx: Context, offer: Offer) -> None:
@@ -227,16 +223,18 @@ async def _accept(ctx: Context, offer: Offer) -> None:
         return
     if result.outcome == "full":
         answer = ctx._(FULL, **names_of(campaign))
-    elif result.outcome == "closed":
-        answer = ctx._(ENDED, **names_of(campaign))
     else:
-        answer = state_text(ctx.t, campaign, result.offer or offer) or ctx._(STALE_BUTTON)
+        # Closed, or no longer open: why, as the campaign's cards were edited to say.
+        state = state_text(ctx.t, campaign, result.offer or offer, person.timezone)
+        answer = state or ctx._(STALE_BUTTON)
     _answer(ctx, answer, edit=True)
 
 
 async def _ask_decline_reason(ctx: Context, offer: Offer, campaign: Campaign) -> None:
     if offer.status != "offered":
-        _answer(ctx, state_text(ctx.t, campaign, offer) or ctx._(STALE_BUTTON), edit=True)
+        assert ctx.person is not None
+        state = state_text(ctx.t, campaign, offer, ctx.person.timezone)
+        _answer(ctx, state or ctx._(STALE_BUTTON), edit=True)
         return
     reasons = [
         Button(label=ctx._(label), data=DeclineFor(offer=offer.id, reason=reason).pack())
@@ -261,7 +259,8 @@ async def decline_for(ctx: Context) -> None:
     assert ctx.person is not None
     declined = await decline_offer(ctx.uow, offer.id, ctx.person, pressed.reason, clock.utcnow())
     if declined is None:
-        _answer(ctx, state_text(ctx.t, campaign, offer) or ctx._(STALE_BUTTON), edit=True)
+        state = state_text(ctx.t, campaign, offer, ctx.person.timezone)
+        _answer(ctx, state or ctx._(STALE_BUTTON), edit=True)
     elif pressed.reason == NO_REASON:
         _answer(ctx, ctx._(DECLINED_NO_REASON, **names_of(campaign)), edit=True)
     else:
@@ -297,7 +296,7 @@ def _details(ctx: Context, offer: Offer, campaign: Campaign) -> None:
             disclosure=t._(DISCLOSURE),
         ),
     ]
-    state = state_text(t, campaign, offer)
+    state = state_text(t, campaign, offer, person.timezone)
     if state is not None:
         lines += ["", state]
         _answer(ctx, "\n".join(lines))
@@ -327,25 +326,19 @@ async def offers_command(ctx: Context) -> None:
         return
     person = ctx.person
     assert person is not None
-    found = await ctx.uow.offers.of_person(person.id, ["offered", "accepted"], limit=LISTED)
+    # A place stays listed after its post is in and after its campaign ended: its link and
+    # code still earn, and /offers is where the person looks for them.
+    statuses: list[OfferStatus] = ["offered", "accepted", "submitted"]
+    found = await ctx.uow.offers.of_person(person.id, statuses, limit=LISTED)
     shown = 0
     for offer in found:
         campaign = await ctx.uow.campaigns.get(offer.campaign_id)
         if campaign is None:
             continue
-        if offer.status == "accepted":
-            lines = [
-                ctx._("Accepted: {brand}: {title}", **names_of(campaign)),
-                ctx._("Your personal link: {link}", link=link_of(campaign, offer)),
-                ctx._("Your promo code: {code}", code=offer.promo_code or ""),
-                ctx._(
-                    "Publish by {deadline}, then send /submit with the link to your post.",
-                    deadline=ctx.t.datetime(campaign.deadline, person.timezone),
-                ),
-            ]
-            ctx.reply("\n".join(lines))
+        if offer.status in ("accepted", "submitted"):
+            ctx.reply(place_of(ctx.t, campaign, offer, person.timezone))
             shown += 1
-        elif state_text(ctx.t, campaign, offer) is None:
+        elif state_text(ctx.t, campaign, offer, person.timezone) is None:
             text = card_text(ctx.t, campaign, person.timezone)
             ctx.reply(text, buttons=card_buttons(ctx.t, offer.id))
             shown += 1

@@ -452,7 +452,8 @@ class OfferBatch:
 
 
 class OfferCard(_Frozen):
-    """A card already sent for an offer, to edit when its campaign stops taking people."""
+    """A card already sent for an offer, to edit when its campaign stops taking people; with
+    the link's ref, the promo code and the post of an accepted one, which its edit keeps."""
 
     offer_id: int
     status: OfferStatus
@@ -461,3 +462,6 @@ class OfferCard(_Frozen):
     platform: str
     chat: str
     message_id: str
+    ref_code: str | None
+    promo_code: str | None
+    content_url: str | None

@@ -7,7 +7,7 @@ rendered, so a validator can name an error without knowing who will read it.
 from __future__ import annotations
 
 import gettext
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 LOCALES_DIR: Final = Path(__file__).parent / "locales"
@@ -83,8 +83,18 @@ class Translator:
         )
 
     def datetime(self, moment: datetime, timezone: str | None = None) -> str:
-        zone = ZoneInfo(timezone) if timezone else None
-        return format_datetime(moment, "medium", tzinfo=zone, locale=self.locale)
+        """A date and time as the reader writes them, in ``timezone``, to the minute: a
+        deadline at 6 PM reads "Jan 7, 2027, 6:00 PM", not "6:00:00 PM". Babel's medium
+        date and short time, joined by the locale's own pattern for the pair."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # stored times are UTC
+        local = moment.astimezone(ZoneInfo(timezone)) if timezone else moment
+        pattern = str(self.locale.datetime_formats["medium"])
+        return (
+            pattern.replace("'", "")
+            .replace("{0}", format_time(local, "short", locale=self.locale))
+            .replace("{1}", format_date(local, "medium", locale=self.locale))
+        )
 
     def country_name(self, code: str) -> str:
         return str(self.locale.territories.get(code, code))

@@ -1,5 +1,6 @@
 """What an offer looks like when it is sent: its card in a person's private chat, its post in
-a linked group or channel, and the edit a card gets when its campaign stops taking people.
+a linked group or channel, the card of a place someone took (link, promo code, disclosure,
+post-by date), and the edit a card gets when its campaign stops taking people.
 
 Offers are queued as refs (``offer:<id>``, ``post:<campaign>:<chat>``) and rendered here at
 send time, so a card shows the slots left then, in the language the person has then.
@@ -9,16 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from babel.numbers import format_percent
 
 from bot.core.callback import CallbackData
 from bot.core.messages import Button, ChatRef, Outgoing
 from bot.i18n import N_, Translator, translator
+from bot.services.offers import DISCLOSURE, tracking_link
 from storage.base import UnitOfWork
 from storage.clock import utcnow
-from storage.models import AgencyChat, Campaign, CampaignPost, Delivery, NewDelivery, OfferCard
+from storage.models import (
+    AgencyChat,
+    Campaign,
+    CampaignPost,
+    Delivery,
+    NewDelivery,
+    OfferCard,
+    OfferStatus,
+)
 
 # Offers and group posts are bulk sends: after replies (0) and notices (1).
 OFFER_PRIORITY: Final = 10
@@ -65,6 +75,35 @@ STILL_YOURS: Final = N_(
     "This campaign takes no new creators any more. Your place in it stands: your link and "
     "promo code still work."
 )
+# The card of a place: what the person needs until their post is up, in one message.
+ACCEPTED: Final = N_(
+    "You are in: {brand}: {title}\n\nYour personal link: {link}\nYour promo code: {code}\n\n"
+    "Put {disclosure} on your post: a paid post must say that it is advertising.\n"
+    "Publish by {deadline}, then send /submit with the link to your post."
+)
+SUBMITTED: Final = N_(
+    "You are in: {brand}: {title}\n\nYour personal link: {link}\nYour promo code: {code}\n\n"
+    "Put {disclosure} on your post: a paid post must say that it is advertising.\n"
+    "Your post, due by {deadline}, is recorded: {post}"
+)
+
+ACCEPTED_BEFORE: Final = N_("You accepted this offer already.")
+
+
+class Place(Protocol):
+    """An offer someone took, as an Offer or an OfferCard carries it."""
+
+    @property
+    def status(self) -> OfferStatus: ...
+
+    @property
+    def ref_code(self) -> str | None: ...
+
+    @property
+    def promo_code(self) -> str | None: ...
+
+    @property
+    def content_url(self) -> str | None: ...
 
 
 def commission(t: Translator, campaign: Campaign) -> str:
@@ -96,6 +135,42 @@ def card_text(
         t.ngettext("{n} slot left", "{n} slots left", max(campaign.slots_left, 0)),
     ]
     return "\n".join(lines)
+
+
+def place_text(
+    t: Translator, campaign: Campaign, timezone: str, *, link: str, code: str, post: str | None
+) -> str:
+    """The card of a place: its link, promo code, disclosure and post-by date in the
+    person's zone. The acceptance, /offers, a later press and the campaign's end all show
+    this one text, so no edit of the card ever drops the link or the code."""
+    return t._(
+        ACCEPTED if post is None else SUBMITTED,
+        brand=campaign.brand,
+        title=campaign.title,
+        link=link,
+        code=code,
+        disclosure=t._(DISCLOSURE),
+        deadline=t.datetime(campaign.deadline, timezone),
+        post=post or "",
+    )
+
+
+def place_of(t: Translator, campaign: Campaign, place: Place, timezone: str) -> str:
+    """``place_text`` for an offer as stored: the link from its ref, the post once sent."""
+    return place_text(
+        t,
+        campaign,
+        timezone,
+        link=tracking_link(campaign.landing_url, place.ref_code or ""),
+        code=place.promo_code or "",
+        post=place.content_url if place.status == "submitted" else None,
+    )
+
+
+def accepted_before(t: Translator, campaign: Campaign, place: Place, timezone: str) -> str:
+    """A later press on a place's card, or its campaign's link followed again: the card of
+    the place once more, since that press may edit the very message that showed it."""
+    return f"{t._(ACCEPTED_BEFORE)}\n\n{place_of(t, campaign, place, timezone)}"
 
 
 def card_buttons(t: Translator, offer_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -183,17 +258,19 @@ async def record_post_message(uow: UnitOfWork, row: Delivery, message_id: str) -
 def ending_edits(
     campaign: Campaign, cards: Sequence[OfferCard], ending: Ending
 ) -> list[NewDelivery]:
-    """Each card edited to say the campaign ended: a withdrawn offer is no longer open, an
-    accepted one stands. A later edit of the same card supersedes one not sent yet."""
+    """Each card edited to say the campaign ended: a withdrawn offer is no longer open; an
+    accepted one stands, and its card keeps the link, code, disclosure and post-by date it
+    showed. A later edit of the same card supersedes one not sent yet."""
     edits = []
     for card in cards:
         t = translator(card.language)
-        title = t._("{brand}: {title}", brand=campaign.brand, title=campaign.title)
-        said = t._(ENDED[ending]) if card.status == "withdrawn" else t._(STILL_YOURS)
+        if card.status in ("accepted", "submitted"):
+            text = f"{place_of(t, campaign, card, card.timezone)}\n\n{t._(STILL_YOURS)}"
+        else:
+            title = t._("{brand}: {title}", brand=campaign.brand, title=campaign.title)
+            text = f"{title}\n\n{t._(ENDED[ending])}"
         message = Outgoing(
-            chat=ChatRef.parse(card.chat),
-            text=f"{title}\n\n{said}",
-            edit_message_id=card.message_id,
+            chat=ChatRef.parse(card.chat), text=text, edit_message_id=card.message_id
         )
         place = f"{card.offer_id}:{card.platform}:{card.chat}"
         edits.append(

@@ -355,6 +355,18 @@ def ending_of(campaign: Campaign) -> Ending:
     return "closed"
 
 
+def ended(campaign: Campaign, now: datetime, *, withdrawn: bool = False) -> Ending | None:
+    """Why the campaign takes no acceptances any more, the reason its cards were edited to
+    give, so a late press is told the same (a full campaign closed by the job is full, not
+    closed); None while it may still take them. A pause is no end, and a campaign full but
+    not closed yet is told so by whoever asks."""
+    if withdrawn or campaign.status in ("closed", "draft"):
+        return ending_of(campaign)
+    if campaign.deadline <= now:
+        return "deadline"
+    return None
+
+
 async def withdraw_offers(
     uow: UnitOfWork, campaign: Campaign, after: int, limit: int
 ) -> int | None:
@@ -429,13 +441,13 @@ def _ended(campaigns: Sequence[Campaign], now: datetime) -> list[tuple[int, Endi
 
 # What a press on an offer's card meets --------------------------------------------------------
 
-OfferState = Literal["open", "paused", "full", "closed", "taken", "gone"]
+OfferState = Literal["open", "paused", "full", "closed", "deadline", "taken", "gone"]
 
 
 async def offer_state(uow: UnitOfWork, offer_id: int, person_id: int) -> OfferState:
     """What a press on this person's offer card meets: ``open`` (they may accept), the
-    campaign ``paused``, ``full`` or ``closed`` (a deadline passed, or closed), ``taken``
-    (they decided already), or ``gone`` (no such offer of theirs)."""
+    campaign ``paused``, or ended as its cards say (``full``, ``closed``, ``deadline``),
+    ``taken`` (they decided already), or ``gone`` (no such offer of theirs)."""
     offer = await uow.offers.get(offer_id)
     if offer is None or offer.person_id != person_id:
         return "gone"
@@ -444,10 +456,9 @@ async def offer_state(uow: UnitOfWork, offer_id: int, person_id: int) -> OfferSt
         return "gone"
     if offer.status in ("accepted", "declined", "submitted"):
         return "taken"
-    if offer.status == "withdrawn" or campaign.status in ("closed", "draft"):
-        return "closed"
-    if campaign.deadline <= utcnow():
-        return "closed"
+    ending = ended(campaign, utcnow(), withdrawn=offer.status == "withdrawn")
+    if ending is not None:
+        return ending
     if campaign.status == "paused":
         return "paused"
     if campaign.slots_left <= 0:

@@ -181,8 +181,9 @@ class SqliteOffers(OfferRepository):
         cards: list[OfferCard] = []
         since = to_db_time(sent_after)
         query = (
-            "SELECT o.id AS offer_id, o.status, p.language, p.timezone, m.platform, m.chat, "
-            "m.message_id FROM offers o JOIN offer_messages m ON m.offer_id = o.id "
+            "SELECT o.id AS offer_id, o.status, o.ref_code, o.promo_code, o.content_url, "
+            "p.language, p.timezone, m.platform, m.chat, m.message_id "
+            "FROM offers o JOIN offer_messages m ON m.offer_id = o.id "
             "JOIN people p ON p.id = o.person_id WHERE o.campaign_id = ? "
         )
         if accepted:
@@ -431,4 +432,7 @@ def _card(row: Row) -> OfferCard:
         platform=row["platform"],
         chat=row["chat"],
         message_id=row["message_id"],
+        ref_code=row["ref_code"],
+        promo_code=row["promo_code"],
+        content_url=row["content_url"],
     )

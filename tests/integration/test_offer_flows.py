@@ -31,10 +31,11 @@ async def test_offers_lists_open_and_accepted_offers(app: App, platform: FakePla
     listed = await anna.say("/offers")
     assert [m.text.splitlines()[0] for m in listed] == [
         "Brandly: Winter boots",
-        "Accepted: Acme: Winter boots",
+        "You are in: Acme: Winter boots",
     ]
     assert anna.labels(listed[0]) == ["Accept", "Decline", "Details"]
     assert "Your promo code: ANN-" in listed[1].text
+    assert "Your personal link: https://acme.example/boots?" in listed[1].text
 
 
 async def test_submit_checks_the_link_is_on_the_persons_networks(
@@ -176,7 +177,7 @@ async def test_a_matching_member_gets_the_card_from_the_link(
     await anna.say("/edit")
     review_screen = anna.last_text
     [answer, screen] = await anna.say(f"/start {start_payload(made.id)}")
-    assert answer.text == "You have already answered this offer."
+    assert answer.text.startswith("You accepted this offer already.\n\nYou are in: Acme")
     assert screen.text == review_screen
 
     async with app.store.unit_of_work() as uow:

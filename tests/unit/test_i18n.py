@@ -29,8 +29,24 @@ def test_money_from_integer_minor_units(
 
 def test_times_are_shown_in_the_persons_zone() -> None:
     moment = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
-    assert translator("en").datetime(moment, "Europe/Warsaw") == "Nov 26, 2026, 12:30:00\u202fAM"
+    assert translator("en").datetime(moment, "Europe/Warsaw") == "Nov 26, 2026, 12:30\u202fAM"
     assert translator("ru").datetime(moment, "America/New_York").startswith("25 нояб. 2026")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Jan 7, 2027, 6:00\u202fPM"),
+        ("ru", "7 янв. 2027\u202fг., 18:00"),
+        ("fr", "7 janv. 2027, 18:00"),
+        ("es", "7 ene 2027, 18:00"),
+        ("pl", "7 sty 2027, 18:00"),
+    ],
+)
+def test_times_are_shown_to_the_minute(language: str, expected: str) -> None:
+    """A deadline is a minute people aim for: no seconds, in any language."""
+    moment = datetime(2027, 1, 7, 17, 0, tzinfo=UTC)
+    assert translator(language).datetime(moment, "Europe/Warsaw") == expected
 
 
 @pytest.mark.parametrize(
