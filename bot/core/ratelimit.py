@@ -161,7 +161,10 @@ class SlidingWindow:
         """Seconds until one more event fits (0: now)."""
         now = self._clock()
         times = self._times
-        while times and times[0] <= now - self.period:
+        # An event leaves the window when the wait below would be over: one expression for
+        # both, so float rounding (7.2 + 1.0 - 8.2 is not 0) never leaves a full window
+        # answering "no wait".
+        while times and times[0] + self.period - now <= 0:
             times.popleft()
         if len(times) + self._held < self.count:
             return 0.0

@@ -148,8 +148,10 @@ async def test_sends_stay_under_the_overall_rate(
         took = time.monotonic() - began
     chosen = [d.at for d in _sends(decisions)]
     assert len(chosen) == 100
-    assert _busiest(chosen, 1.0) <= 49  # one short of the limit, for jitter on the way
-    assert max(chosen) - min(chosen) >= 99 / 49 - 1e-6
+    # The pacer's promise: no second holds more than the limit (it aims a little under it;
+    # bounding that margin would make the test a coin toss on a loaded machine).
+    assert _busiest(chosen, 1.0) <= 50
+    assert max(chosen) - min(chosen) >= 99 / 50 - 1e-6
     assert took >= 1.9
     # On the wire, stamped by the fake in the bot's event loop: every send came after the pacer
     # chose it, and bunched by a busy machine no more than a stall shorter than a second can.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import itertools
 from collections.abc import AsyncIterator
@@ -188,7 +189,10 @@ class SteppedTime:
 
     async def run(self, tasks: list[asyncio.Task[None]], stall_at: float, stall: float) -> None:
         stalled = False
-        while not all(task.done() for task in tasks):
+        running = {task for task in tasks if not task.done()}
+        for task in running.copy():
+            task.add_done_callback(running.discard)
+        while running:
             for _ in range(3):  # let every woken send run up to its next sleep
                 await asyncio.sleep(0)
             if not self._timers:
@@ -244,3 +248,44 @@ async def test_a_send_counts_from_when_its_request_went_on_the_wire() -> None:
     async with pacer.turn(9, time.suspend):  # token at 2.0, room at 2.5
         time.now += 0.3  # never said when it went: counted at the end, on the slow side
     assert await _times(pacer, time, [10]) == [pytest.approx(3.8)]  # token 3.0, room at 3.8
+
+
+def _most_in_a_second(times: list[float]) -> int:
+    """The most of ``times`` in any half-open second [t, t + 1), exactly: the window that
+    holds the most starts at one of the times."""
+    ordered = sorted(times)
+    return max(
+        bisect.bisect_left(ordered, start + 1.0) - index for index, start in enumerate(ordered)
+    )
+
+
+@pytest.mark.parametrize("rate", [2, 30, 50, 1000])
+@pytest.mark.parametrize(("stall_at", "stall"), [(0.0, 0.0), (0.1, 1.0), (0.5, 0.3), (1.7, 2.5)])
+async def test_no_second_holds_more_sends_than_the_limit(
+    rate: int, stall_at: float, stall: float
+) -> None:
+    """The pacer's promise, at its edges: in no half-open second [t, t + 1) does it choose
+    more sends than the limit, nor do more go on the wire, however the event loop stalls."""
+
+    @asynccontextmanager
+    async def nothing() -> AsyncIterator[None]:
+        yield
+
+    time = SteppedTime()
+    pacer = Pacer(
+        rate=rate, chat_rate=1e6, chat_burst=1, group_rate=20, clock=time.clock, sleep=time.sleep
+    )
+    went: list[float] = []
+
+    async def send(chat: int, urgent: bool) -> None:
+        await sent_at_once(pacer, chat, nothing, urgent=urgent)
+        went.append(time.now)
+
+    count = 2 * rate + 10
+    with record_decisions() as decisions:
+        sends = [asyncio.create_task(send(1000 + n, n % 3 == 0)) for n in range(count)]
+        await time.run(sends, stall_at=stall_at, stall=stall)
+    chosen = [d.at for d in decisions if isinstance(d.limiter, Pacer)]
+    assert len(chosen) == len(went) == count
+    assert _most_in_a_second(chosen) <= rate
+    assert _most_in_a_second(went) <= rate
