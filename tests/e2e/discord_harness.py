@@ -126,13 +126,13 @@ async def running_bot(
         await app.close()
 
 
-async def member(app: App, user: FakeUser, *, name: str = "Anna") -> Person:
+async def member(app: App, user: FakeUser, *, name: str = "Anna", language: str = "en") -> Person:
     """Someone who signed up on Discord earlier, stored through the repository."""
     sealer = app.services.sealer
     email = f"{user.username}@example.com"
     profile = Profile(
         display_name=name,
-        language="en",
+        language=language,
         country="PL",
         timezone="Europe/Warsaw",
         socials=(SocialClaim(network="instagram", handle=user.username, followers=5000),),

@@ -9,17 +9,18 @@ from datetime import timedelta
 
 from bot.adapters.discord.client import BUTTON_ID
 from bot.adapters.discord.render import escape
+from bot.i18n import translator
 from bot.services.agencies import create_agency
 from bot.services.campaigns import create
 from bot.services.offer_cards import AcceptOffer
-from bot.services.publishing import publish_pending
+from bot.services.publishing import close_ended, publish_pending
 from bot.services.review import approve
 from bot.settings import Settings
 from handlers.access import NOT_ALLOWED
 from storage.clock import utcnow
 from storage.models import Commission, NewCampaign
 from tests.e2e.discord_harness import member, running_bot
-from tests.fakes.discord_server import ADMIN_ROLE, FakeDiscord, labels
+from tests.fakes.discord_server import ADMIN_ROLE, FakeDiscord, FakeUser, labels
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
 
@@ -108,6 +109,87 @@ async def test_receive_accept_decline_submit_and_a_forged_press(
         assert [(e.actor, e.action, e.target) for e in audit if e.outcome == "refused"] == [
             (f"discord:{ben.id}", "offer.accept", f"offer:{anas.id}")
         ]
+        assert server.errors == []
+
+
+async def test_the_last_slot_leaves_the_link_and_code_on_earlier_acceptors_cards(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    """The closing job closes the full campaign: each acceptor's card, in English and
+    Polish, is edited to say their place stands, and still shows their link, promo code,
+    disclosure and post-by date (to the minute)."""
+    server = discord_server
+    ana, ola = server.add_user("ana"), server.add_user("ola")
+    async with running_bot(dc_settings, server) as bot:
+        people = [
+            await member(bot.app, ana, name="Ana"),
+            await member(bot.app, ola, name="Ola", language="pl"),
+        ]
+        async with bot.app.store.unit_of_work() as uow:
+            agency, _ = await create_agency(uow, "Acme Media", "cli")
+            for person in people:
+                await approve(uow, person.id, "cli")
+            made = await create(
+                uow,
+                NewCampaign(
+                    agency_id=agency.id,
+                    brand="Acme",
+                    title="Winter boots",
+                    brief="Show the boots in snow.",
+                    commission=Commission.percent(1500),
+                    countries=("PL",),
+                    niches=("tech",),
+                    min_followers=1000,
+                    slots=2,
+                    deadline=utcnow() + timedelta(days=9),
+                    landing_url="https://acme.example/boots?src=kolbot",
+                    created_by="cli",
+                ),
+                "cli",
+                publish=True,
+            )
+        await server.reply_to(ana, publish_pending(bot.app.store), containing="Winter boots")
+        bot.app.outbox.wake()
+        await server.until(lambda: any(labels(m) for m in server.inbox(ola)), what="Ola's card")
+        given = {}
+        for user, label, says in ((ana, "Accept", "You are in"), (ola, "Akceptuję", "Bierzesz")):
+            accepted = await server.reply_to(user, server.press(user, label), containing=says)
+            text = accepted["content"].replace("\\", "")
+            given[user.id] = (accepted["id"], LINK.findall(text)[0], CODE.findall(text)[0])
+
+        async def close() -> None:
+            assert await close_ended(bot.app.store) == 1
+            bot.app.outbox.wake()
+
+        await server.reply_to(ana, close(), containing="still work")
+        await server.until(
+            lambda: any("nadal" in m["content"] for m in server.inbox(ola)), what="Ola's edit"
+        )
+
+        def card(user: FakeUser) -> str:
+            message_id = given[user.id][0]
+            [found] = [m for m in server.inbox(user) if m["id"] == message_id]
+            assert labels(found) == []
+            return str(found["content"]).replace("\\", "")
+
+        _, link, code = given[ana.id]
+        anas = card(ana)
+        en = translator("en")
+        assert anas.startswith("You are in: Acme: Winter boots")
+        assert f"Your personal link: {link}" in anas
+        assert f"Your promo code: {code}" in anas
+        assert "Put #ad on your post" in anas
+        assert f"Publish by {en.datetime(made.deadline, 'Europe/Warsaw')}," in anas
+        assert anas.endswith("Your place in it stands: your link and promo code still work.")
+        _, link, code = given[ola.id]
+        olas = card(ola)
+        pl = translator("pl")
+        assert f"Twój osobisty link: {link}" in olas
+        assert f"Twój kod rabatowy: {code}" in olas
+        assert "Dodaj do posta #reklama" in olas
+        assert f"Opublikuj do {pl.datetime(made.deadline, 'Europe/Warsaw')}," in olas
+        assert olas.endswith("Twój link i kod rabatowy nadal działają.")
+        assert re.search(r"\d:\d\d:\d\d", anas + olas) is None
         assert server.errors == []
 
 

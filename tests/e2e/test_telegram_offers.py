@@ -15,7 +15,7 @@ from bot.i18n import translator
 from bot.services.agencies import create_agency
 from bot.services.campaigns import create
 from bot.services.offer_cards import AcceptOffer, DeclineOffer, start_payload
-from bot.services.publishing import publish_pending
+from bot.services.publishing import close_ended, publish_pending
 from bot.services.review import approve
 from bot.settings import Settings
 from handlers.access import NOT_ALLOWED
@@ -25,7 +25,7 @@ from storage import clock
 from storage.clock import utcnow
 from storage.models import Commission, NewCampaign
 from tests.e2e.telegram_harness import RunningBot, TgUser, eventually, running_bot, sign_up
-from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.telegram_server import FakeTelegram, SentMessage
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
 
@@ -33,7 +33,7 @@ CODE = re.compile(r"\b[A-Z]{2,3}-[A-HJ-NP-Z2-9]{4}\b")
 LINK = re.compile(r"https://acme\.example/boots\?\S+")
 
 
-async def published(bot: RunningBot, *users: TgUser) -> int:
+async def published(bot: RunningBot, *users: TgUser, slots: int = 5) -> int:
     """Approve ``users``, publish a campaign they match, and wait for their cards."""
     async with bot.app.store.unit_of_work() as uow:
         agency, _ = await create_agency(uow, "Acme Media", "cli")
@@ -52,7 +52,7 @@ async def published(bot: RunningBot, *users: TgUser) -> int:
                 countries=("PL",),
                 niches=("fashion",),
                 min_followers=5000,
-                slots=5,
+                slots=slots,
                 deadline=utcnow() + timedelta(days=9),
                 landing_url="https://acme.example/boots?utm_source=kolbot",
                 created_by="cli",
@@ -114,6 +114,79 @@ async def test_receive_accept_decline_and_submit(
         async with bot.app.store.reading() as uow:
             figures = await uow.campaigns.figures(1)
         assert (figures.accepted, figures.declined, figures.submitted) == (1, 1, 1)
+        assert telegram.errors == []
+
+
+async def test_the_last_slot_leaves_the_link_and_code_on_earlier_acceptors_cards(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    """The closing job closes the campaign whose last slot went: the cards of those in it,
+    in English and Polish, keep the link, code, disclosure and post-by date they showed;
+    a late Accept is told the campaign is full, as its own card now says."""
+    async with running_bot(tg_settings, telegram) as bot:
+        zoe = TgUser(bot, 841, "Zoe")
+        await sign_up(zoe, name="Zoe")
+        ola = TgUser(bot, 842, "Ola", language_code="pl")
+        await sign_up(ola, language="pl", name="Ola")
+        ben = TgUser(bot, 843, "Ben")
+        await sign_up(ben, name="Ben")
+        await published(bot, zoe, ola, ben, slots=2)
+        async with bot.app.store.reading() as uow:
+            campaign = await uow.campaigns.get(1)
+        assert campaign is not None
+        cards = {user.user_id: user.last.message_id for user in (zoe, ola, ben)}
+        await ben.press("Details")  # a message of its own, with the card's buttons
+
+        [zoe_accepted] = await zoe.press("Accept")
+        [zoe_link] = LINK.findall(zoe_accepted.text)
+        [zoe_code] = CODE.findall(zoe_accepted.text)
+        await zoe.say("/submit")
+        await zoe.say("https://www.instagram.com/p/Cboots/")
+        [ola_accepted] = await ola.press("Akceptuję")  # the last slot
+        [ola_link] = LINK.findall(ola_accepted.text)
+        [ola_code] = CODE.findall(ola_accepted.text)
+
+        assert await close_ended(bot.app.store) == 1
+        bot.app.outbox.wake()
+
+        def card(user: TgUser) -> SentMessage:
+            return next(m for m in user.messages if m.message_id == cards[user.user_id])
+
+        def ended(user: TgUser) -> bool:
+            return card(user).edits == (1 if user is ben else 2)
+
+        for user in (zoe, ola, ben):
+            await eventually(partial(ended, user), what=f"the end on {user.user_id}'s card")
+        await bot.settled()
+
+        en, pl = translator("en"), translator("pl")
+        zoes = card(zoe).text
+        assert zoes.startswith("You are in: Acme: Winter boots")
+        assert f"Your personal link: {zoe_link}" in zoes
+        assert f"Your promo code: {zoe_code}" in zoes
+        assert "Put #ad on your post" in zoes
+        deadline = en.datetime(campaign.deadline, "Europe/Warsaw")
+        assert f"Your post, due by {deadline}, is recorded: " in zoes
+        assert zoes.endswith("Your place in it stands: your link and promo code still work.")
+        olas = card(ola).text
+        assert olas.startswith("Bierzesz udział: Acme: Winter boots")
+        assert f"Twój osobisty link: {ola_link}" in olas
+        assert f"Twój kod rabatowy: {ola_code}" in olas
+        assert "Dodaj do posta #reklama" in olas
+        assert f"Opublikuj do {pl.datetime(campaign.deadline, 'Europe/Warsaw')}," in olas
+        assert olas.endswith("Twój link i kod rabatowy nadal działają.")
+        for text in (zoes, olas):
+            assert re.search(r"\d:\d\d:\d\d", text) is None  # to the minute
+        assert card(zoe).labels() == card(ola).labels() == []
+        assert card(ben).text.endswith(
+            "Every place in this campaign is taken, so this offer is no longer open."
+        )
+
+        [late] = await ben.press("Accept")  # on the Details message
+        assert late.text == "Sorry, the campaign is full: Acme: Winter boots has no slots left."
+        [listed] = await zoe.say("/offers")
+        assert zoe_link in listed.text
+        assert zoe_code in listed.text
         assert telegram.errors == []
 
 
