@@ -32,7 +32,7 @@ from datetime import timedelta
 from bot.core.delivery import backoff
 from bot.core.dispatcher import Dispatcher
 from bot.core.flood import FloodGate
-from bot.core.messages import Incoming, Outgoing
+from bot.core.messages import Incoming, Outgoing, encodable
 from bot.core.outbox import Outbox
 from bot.i18n import N_, normalize_language, translator
 from storage.base import StorageUnavailable, Store
@@ -231,14 +231,18 @@ class Inbox:
             if verdict != "keep":
                 continue
             assert update.update_id is not None
+            stored_as = _storable(source, update)
+            if stored_as is None:
+                continue
+            storable, payload = stored_as
             item = NewInboxItem(
                 source=source,
                 update_id=update.update_id,
                 sender=stamp[0],
-                payload=update.model_dump_json(exclude_defaults=True),
+                payload=payload,
                 received_at=utcnow(),
             )
-            kept.append((item, update, stamp))
+            kept.append((item, storable, stamp))
         async with self._intake:
             async with self._store.unit_of_work() as uow:
                 stored = await uow.inbox.add_many([item for item, _, _ in kept])
@@ -425,6 +429,27 @@ class Inbox:
 
         handle = asyncio.get_running_loop().call_later(delay, ready)
         self._timers.add(handle)
+
+
+def _storable(source: str, update: Incoming) -> tuple[Incoming, str] | None:
+    """``update`` as it is stored, and its JSON; repaired when a platform sent a string that
+    cannot be encoded (a lone surrogate), so one bad update never fails the batch it came
+    in. None, logged by its id alone, for one that still cannot be stored."""
+    try:
+        return update, update.model_dump_json(exclude_defaults=True)
+    except ValueError:
+        pass
+    try:
+        repaired = encodable(update)
+        return repaired, repaired.model_dump_json(exclude_defaults=True)
+    except ValueError as error:
+        log.error(
+            "ignoring %s update %s: it cannot be stored (%s)",
+            source,
+            update.update_id,
+            type(error).__name__,
+        )
+        return None
 
 
 def _slow_down(source: str, floods: Sequence[Incoming]) -> list[NewDelivery]:

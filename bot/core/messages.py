@@ -7,8 +7,9 @@ embed). Addresses round-trip through strings so jobs can store them and send day
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -145,3 +146,25 @@ class Incoming(_Frozen):
     # written while the bot was down are not taken for one when they arrive together.
     sent_at: datetime | None = None
     moved_to: ChatRef | None = None
+
+
+# Half of a UTF-16 surrogate pair on its own: valid JSON (``"\\ud800"``), yet no text, so
+# neither JSON nor SQLite can encode it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repaired(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {key: _repaired(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_repaired(item) for item in value]
+    return value
+
+
+def encodable(update: Incoming) -> Incoming:
+    """``update`` with each lone surrogate in its strings replaced by U+FFFD, as a UTF-8
+    decoder replaces a bad byte: the person is still answered, and what they wrote is kept
+    as near as it can be."""
+    return Incoming.model_validate(_repaired(update.model_dump()))

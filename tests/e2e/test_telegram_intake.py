@@ -105,3 +105,43 @@ async def test_getupdates_failures_back_off_doubling_up_to_the_cap(
     gaps = [calls[index + 1].at - calls[index].done_at for index in failed]
     for gap, delay in zip(gaps, [0.05, 0.1, 0.2, 0.2, 0.2], strict=True):
         assert delay <= gap < delay + 0.1
+
+
+async def test_a_lone_surrogate_is_repaired_and_the_batch_it_came_in_is_answered(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    """Half a UTF-16 pair (``"\\ud800"`` in the JSON) is valid JSON that neither JSON nor
+    SQLite can encode again: it once failed the whole batch's store, and polling died with
+    it at every restart. Now it reads as U+FFFD and everyone in the batch is answered."""
+    telegram.add_user(710, "An\ud800na")
+    telegram.add_user(711, "Olek")
+    broken = telegram.say(710, 710, "/help \udfff")
+    beside = telegram.say(711, 711, "/help")
+    async with running_bot(tg_settings, telegram) as bot:
+        await bot.settled(broken)
+        await bot.settled(beside)
+        assert telegram.last(710).text.startswith("Commands:")
+        assert telegram.last(711).text.startswith("Commands:")
+        olek = TgUser(bot, 711, "Olek")
+        [reply] = await olek.say("/cancel")  # polling goes on
+        assert reply.text == "There is nothing to cancel."
+    assert telegram.confirmed(broken)
+    assert telegram.deliveries[broken] == 1
+
+
+async def test_an_update_nested_past_what_json_can_read_is_stepped_over(
+    tg_settings: Settings, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch that cannot be decoded at all is fetched again one update at a time, and the
+    one that cannot be read is stepped over: the updates before and after it are answered."""
+    telegram.add_user(712, "Anna")
+    before = telegram.say(712, 712, "/help")  # fetched twice: its batch could not be read
+    nested = "[" * 100_000 + "]" * 100_000
+    bad = telegram.push_verbatim('{"update_id": {id}, "message": ' + nested + "}")
+    after = telegram.say(712, 712, "/cancel")
+    async with running_bot(tg_settings, telegram) as bot:
+        await bot.settled(after)
+        assert _firsts(TgUser(bot, 712, "Anna")) == ["Commands:", "There is nothing to cancel."]
+        assert telegram.confirmed(before)
+        assert telegram.confirmed(bad)
+    assert f"ignoring telegram update {bad}: unreadable" in caplog.text

@@ -15,7 +15,7 @@ from bot.app import App
 from bot.core.messages import Incoming
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot
-from tests.fakes.telegram_server import SECRET_HEADER, FakeTelegram, post_update
+from tests.fakes.telegram_server import SECRET_HEADER, FakeTelegram, post_body, post_update
 
 pytest_plugins = ["tests.e2e.telegram_fixtures"]
 
@@ -267,3 +267,44 @@ async def test_updates_posted_at_once_are_stored_together(
         stored = await bot.app.store.db.fetchall("SELECT update_id FROM inbox")
         assert {row["update_id"] for row in stored} >= {str(u["update_id"]) for u in updates}
         await bot.settled()
+
+
+async def test_a_lone_surrogate_is_repaired_and_fails_none_of_its_batch(
+    hook_settings: Settings, telegram: FakeTelegram, port: int
+) -> None:
+    """Once a 500 for it and for every update stored beside it, so Telegram sent them all
+    again: now the update with half a UTF-16 pair is taken (200) and answered with the rest."""
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(hook_settings, telegram) as bot:
+        for user in range(450, 460):
+            telegram.add_user(user, "An\ud800na" if user == 450 else f"User{user}")
+        updates = [
+            telegram.text_update(user, user, "/help \udfff" if user == 450 else "/help")
+            for user in range(450, 460)
+        ]
+        statuses = await asyncio.gather(*(post_update(url, u, SECRET) for u in updates))
+        assert statuses == [200] * 10
+        await bot.settled()
+        for user in range(450, 460):
+            assert telegram.last(user).text.startswith("Commands:")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b'{"update_id": 1, "message": ' + b"[" * 100 + b"]" * 100 + b"}",
+    ],
+    ids=["arrays", "objects", "an update nested 100 deep"],
+)
+async def test_nesting_deeper_than_any_update_is_a_bad_request(
+    hook_settings: Settings, telegram: FakeTelegram, port: int, body: bytes
+) -> None:
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with running_bot(hook_settings, telegram) as bot:
+        telegram.add_user(461, "Anna")
+        assert await post_body(url, body, SECRET) == 400
+        assert await post_update(url, telegram.text_update(461, 461, "/help"), SECRET) == 200
+        await bot.settled()
+        assert telegram.last(461).text.startswith("Commands:")

@@ -363,6 +363,8 @@ class FakeTelegram:
         self._queries: dict[str, float | None] = {}  # issued query id → answered at
         self._handed: dict[str, float] = {}  # query id → when the bot could first see the press
         self._queue: list[dict[str, Any]] = []
+        # update id → its JSON as getUpdates sends it, for text json.dumps cannot make
+        self._verbatim: dict[int, str] = {}
         self._confirmed = 0  # every update below this id is confirmed
         self._allowed = DEFAULT_UPDATE_TYPES
         self._poller = 0
@@ -501,6 +503,13 @@ class FakeTelegram:
         chat = self._chats[chat_id]
         self.add_group(supergroup_id, chat["title"], sorted(self._members.get(chat_id, ())))
         self._upgraded[chat_id] = (supergroup_id, 0)
+
+    def push_verbatim(self, json_text: str) -> int:
+        """Queue an update whose JSON is ``json_text`` with ``{id}`` for its update id: for
+        what a relay might send that a JSON encoder would never write."""
+        update_id = next(self._update_ids)
+        self._verbatim[update_id] = json_text.replace("{id}", str(update_id))
+        return self.push({"update_id": update_id, "message": {}})
 
     def push_raw(self, update: dict[str, Any]) -> int:
         """Queue an update as given, with the next update id: for shapes a user cannot make."""
@@ -708,8 +717,16 @@ class FakeTelegram:
         else:
             call.status = 200
             body = {"ok": True, "result": result}
+            if call.method.lower() == "getupdates" and self._verbatim:
+                call.done_at = time.monotonic()
+                return self._updates_answer(result)
         call.done_at = time.monotonic()
         return web.json_response(body, status=call.status)
+
+    def _updates_answer(self, updates: list[dict[str, Any]]) -> web.Response:
+        parts = [self._verbatim.get(u["update_id"]) or json.dumps(u) for u in updates]
+        text = '{"ok": true, "result": [' + ", ".join(parts) + "]}"
+        return web.Response(text=text, content_type="application/json")
 
     async def _answer(self, token: str, call: Call) -> Any:
         if token != self.token:
@@ -1146,6 +1163,19 @@ def _keyboard(value: Any) -> list[list[dict[str, Any]]]:
             if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
                 raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
     return rows
+
+
+async def post_body(url: str, body: bytes, secret: str | None = None) -> int:
+    """POST ``body`` as it is to a webhook, as a broken relay might; returns the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as response,
+    ):
+        await response.read()
+        return response.status
 
 
 async def post_update(url: str, update: dict[str, Any], secret: str | None = None) -> int:

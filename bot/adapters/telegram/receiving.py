@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -23,7 +24,7 @@ from telegram.request import BaseRequest
 from bot.adapters.telegram.inbound import ALLOWED_UPDATES, callback_query_id, to_incoming
 from bot.adapters.telegram.interactions import CallbackAnswers
 from bot.adapters.telegram.menus import retry_after
-from bot.adapters.telegram.request import call
+from bot.adapters.telegram.request import UnreadableAnswer, call
 from bot.core.messages import Incoming
 from bot.core.platform import UpdateSink
 from storage.base import StorageUnavailable
@@ -31,7 +32,26 @@ from storage.base import StorageUnavailable
 log = logging.getLogger(__name__)
 
 FETCH_LIMIT: Final = 100  # the most getUpdates returns at once
+# Real updates nest a dozen levels at most (a reply's message inside a message); far more is
+# an attack or a broken relay.
+MAX_NESTING: Final = 64
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+def too_deep(body: bytes, parsed: object) -> bool:
+    """Nested deeper than MAX_NESTING: no real update is, and reading one could exhaust the
+    stack. Counting brackets first keeps the walk off the path of every real update."""
+    if body.count(b"[") + body.count(b"{") <= MAX_NESTING:
+        return False
+    level: list[tuple[object, int]] = [(parsed, 1)]
+    while level:
+        value, depth = level.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            level.extend((item, depth + 1) for item in items)
+    return False
 
 
 def as_update(raw: object) -> tuple[dict[str, Any], int] | None:
@@ -101,6 +121,7 @@ class Poller:
         self._retry_delays = retry_delays
         self.offset: int | None = None
         self.failure: BaseException | None = None
+        self._limit = FETCH_LIMIT
 
     async def run(self, sink: UpdateSink, source: str, closed: Callable[[], None]) -> None:
         failures = 0
@@ -113,6 +134,12 @@ class Poller:
                         await sink.accept(source, incomings)
                 except tg.InvalidToken:
                     raise RuntimeError("Telegram refused KOLBOT_TELEGRAM_TOKEN") from None
+                except UnreadableAnswer as unreadable:
+                    if self._skip_unreadable(unreadable):
+                        continue
+                    failures += 1
+                    delay = self._retry_delays[1]
+                    log.warning("telegram getUpdates answered what cannot be read; retrying")
                 except tg.RetryAfter as limited:
                     delay = retry_after(limited)
                     log.warning("telegram getUpdates rate limited; waiting %.0fs", delay)
@@ -123,6 +150,7 @@ class Poller:
                     log.warning("telegram updates not taken (%s); retrying in %.1fs", error, delay)
                 else:
                     failures = 0
+                    self._limit = FETCH_LIMIT
                     if offset is not None:
                         self.offset = offset
                     continue
@@ -131,6 +159,20 @@ class Poller:
             log.error("telegram polling stopped: %s", failure)
             self.failure = failure
             closed()
+
+    def _skip_unreadable(self, unreadable: UnreadableAnswer) -> bool:
+        """A batch that cannot be read is fetched again one update at a time; the one update
+        that still cannot be read is stepped over, so it never stops the rest. False when it
+        names no update id to step over."""
+        if self._limit > 1:
+            self._limit = 1
+            return True
+        if unreadable.update_id is None:
+            return False
+        log.error("ignoring telegram update %s: unreadable", unreadable.update_id)
+        self.offset = unreadable.update_id + 1
+        self._limit = FETCH_LIMIT
+        return True
 
     async def confirm(self) -> None:
         """Tell Telegram the last stored batch arrived, so the next run does not fetch it."""
@@ -150,7 +192,7 @@ class Poller:
         parameters = {
             "offset": offset,
             "timeout": self._poll_timeout,
-            "limit": FETCH_LIMIT,
+            "limit": self._limit,
             "allowed_updates": list(ALLOWED_UPDATES),
         }
         read_timeout = (self._request.read_timeout or 0) + self._poll_timeout
@@ -182,10 +224,14 @@ class WebhookRoute:
             return web.Response(status=403)
         if self.sink is None:
             return web.Response(status=503)
+        body = await request.read()
         try:
-            payload: Any = await request.json()
-        except ValueError:
+            payload: Any = json.loads(body)
+        except (ValueError, RecursionError):
             payload = None
+        if too_deep(body, payload):
+            log.warning("ignoring a webhook request nested deeper than any update")
+            return web.Response(status=400)
         update = as_update(payload)
         if update is None:
             log.warning("ignoring a webhook request that is not an update")

@@ -15,6 +15,7 @@ send.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from http import HTTPStatus
@@ -196,17 +197,30 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
 
 
+class UnreadableAnswer(TelegramError):
+    """A successful answer that is not JSON kolbot can read (nested past Python's limit, say).
+    ``update_id`` is the first update id it names, if any: polling can step past it."""
+
+    def __init__(self, update_id: int | None) -> None:
+        super().__init__("Invalid server response")
+        self.update_id = update_id
+
+
+_UPDATE_ID: Final = re.compile(rb'"update_id"\s*:\s*(\d+)')
+
+
 def result_of(status: int, payload: bytes) -> Any:
     """The ``result`` of a Bot API answer; for a failure, the exception PTB's request layer
     raises for it (``BaseRequest._request_wrapper``), so callers handle one set of errors. The
     answer is never logged: it may quote people's messages."""
     try:
         answer = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         answer = None
     if not isinstance(answer, dict):
         if 200 <= status <= 299:
-            raise TelegramError("Invalid server response")
+            named = _UPDATE_ID.search(payload)
+            raise UnreadableAnswer(None if named is None else int(named.group(1)))
         answer = {}
     if 200 <= status <= 299:
         if "result" not in answer:
