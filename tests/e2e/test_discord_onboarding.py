@@ -253,3 +253,19 @@ async def test_a_server_start_waiting_for_its_dm_holds_up_nobody_else(
         opening.set()
         await server.until(lambda: asked.followups, what="her answer")
         await server.until(lambda: server.inbox(lena), what="her first question")
+
+
+async def test_a_lone_surrogate_from_the_gateway_is_repaired_and_answered(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    """Half a UTF-16 pair in a name or a message is valid JSON on the gateway, yet neither
+    JSON nor SQLite can encode it again: it reads as U+FFFD, and the person is answered."""
+    server = discord_server
+    anna = server.add_user("anna", global_name="An\ud800na")
+    async with running_bot(dc_settings, server) as bot:
+        await server.reply_to(anna, server.slash(anna, "start"), label="English")
+        await server.reply_to(anna, server.press(anna, "English"), containing="What name")
+        await server.reply_to(anna, server.write(anna, "An\udfffna"), containing="country")
+        account = await people(bot.app).account("discord", str(anna.id))
+        assert account is not None
+        assert server.errors == []
