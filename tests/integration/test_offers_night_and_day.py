@@ -52,7 +52,7 @@ async def test_an_offer_published_at_any_hour_reaches_its_person(
     held_until: str | None,
 ) -> None:
     # Signed up and approved by day; the campaign is published at the instant under test.
-    anna, stored = await member(app, platform, "1")
+    anna, _ = await member(app, platform, "1")
     clock.move_to(_utc(published))
     made = await campaign(app, status="publishing")
     before = len(anna.inbox)
