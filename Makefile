@@ -15,7 +15,7 @@ BUILD_REQUIRES = $(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyp
 LOCK = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: help setup dev run test lint unit e2e migrate translations extract clean bench lock wheel
+.PHONY: help setup dev run test lint unit e2e migrate translations extract clean bench lock wheel system-packages
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,7 +54,18 @@ lint: dev ## ruff and mypy (strict)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint ## Lint, then the whole test suite
+# What the tests run besides Python (faketime starts a process at another instant); only what
+# is missing is installed, with sudo unless root.
+SYSTEM_PACKAGES := faketime
+system-packages: ## Install the system packages the tests use, only those missing
+	@missing=$$(for tool in $(SYSTEM_PACKAGES); do command -v $$tool >/dev/null 2>&1 || echo $$tool; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing $$missing"; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: lint system-packages ## Lint, then the whole test suite
 	$(BIN)/pytest -q
 
 bench: dev ## Measure throughput, delivery and memory against their goals (minutes)
