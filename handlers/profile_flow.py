@@ -31,6 +31,7 @@ from handlers.keyboards import (
 from handlers.profile_draft import is_edit
 from handlers.profile_edits import save_field
 from handlers.profile_socials import (
+    COUNT_PREFIX,
     AccountButton,
     answer_account,
     answer_account_followers,
@@ -500,6 +501,7 @@ profile_flow = ProfileFlow(
         "tzpick",
         "net",
         "more",
+        COUNT_PREFIX,
         AccountButton.prefix,
         NICHE_KEY,
         "pay",

@@ -71,8 +71,46 @@ async def ask_followers(ctx: Context) -> None:
     )
 
 
-async def answer_followers(ctx: Context) -> str:
-    followers = v.parse_follower_count(typed_text(ctx), ctx.language)
+# The two counts an answer such as "12 mil" may mean, offered as buttons.
+READINGS: Final = "count_readings"
+COUNT_PREFIX: Final = "count"
+
+
+def _follower_count(ctx: Context) -> int | None:
+    """The count typed, or chosen from the readings of an ambiguous one; None when the
+    readings have just been offered."""
+    if ctx.incoming.kind == "button":
+        chosen = button_value(ctx.incoming.button_data, COUNT_PREFIX)
+        offered: list[int] = ctx.data.get(READINGS, [])
+        if not chosen.isdigit() or int(chosen) not in offered:
+            raise Invalid(STALE_BUTTON)
+        ctx.data.pop(READINGS)
+        return int(chosen)
+    try:
+        count = v.parse_follower_count(typed_text(ctx), ctx.language)
+    except v.AmbiguousCount as ambiguous:
+        ctx.data[READINGS] = list(ambiguous.readings)
+        thousand, million = (ctx.t.number(reading) for reading in ambiguous.readings)
+        ctx.reply(
+            ctx._(
+                "Do you mean {thousand} or {million} followers?",
+                thousand=thousand,
+                million=million,
+            ),
+            buttons=rows(
+                Button(label=ctx.t.number(reading), data=f"{COUNT_PREFIX}:{reading}")
+                for reading in ambiguous.readings
+            ),
+        )
+        return None
+    ctx.data.pop(READINGS, None)
+    return count
+
+
+async def answer_followers(ctx: Context) -> str | None:
+    followers = _follower_count(ctx)
+    if followers is None:
+        return None
     draft_socials(ctx).append(
         {
             "network": ctx.data.pop("pending_network"),
@@ -267,8 +305,10 @@ async def ask_account_followers(ctx: Context) -> None:
     )
 
 
-async def answer_account_followers(ctx: Context) -> str:
-    followers = v.parse_follower_count(typed_text(ctx), ctx.language)
+async def answer_account_followers(ctx: Context) -> str | None:
+    followers = _follower_count(ctx)
+    if followers is None:
+        return None
     social = _account(ctx, ctx.data[ACCOUNT])
     assert social is not None, "asking about an account that is gone returns to the list"
     social["followers"] = followers

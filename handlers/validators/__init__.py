@@ -12,7 +12,7 @@ from handlers.validators.geo import (
     zones_for_abbreviation,
     zones_for_country,
 )
-from handlers.validators.numbers import parse_follower_count
+from handlers.validators.numbers import AmbiguousCount, parse_follower_count
 from handlers.validators.payout import (
     mask_email,
     mask_iban,
@@ -25,6 +25,7 @@ from handlers.validators.text import clean_text, parse_name
 __all__ = [
     "NETWORKS",
     "NETWORK_LABELS",
+    "AmbiguousCount",
     "CountryGuess",
     "Invalid",
     "clean_text",

@@ -3,6 +3,8 @@
 Separators mean different things in different languages, so the shape of the number decides
 first: a lone separator followed by exactly three digits groups thousands. Only when a suffix
 makes both readings plausible ("1.234k") does the user's language pick the decimal mark.
+A word that means a thousand to some readers and a million to others ("mil" in English) is
+neither guessed nor refused: both readings are handed back for the person to choose.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ NOT_A_COUNT: Final = N_(
 NEGATIVE_COUNT: Final = N_("A follower count cannot be negative.")
 FRACTIONAL_COUNT: Final = N_("A follower count must be a whole number.")
 COUNT_TOO_LARGE: Final = N_("A follower count can be at most {max}.")
+AMBIGUOUS_COUNT: Final = N_(
+    "“mil” can mean a thousand or a million: please send the number in digits, for example"
+    " {thousand} or {million}."
+)
 
 _THOUSAND: Final = 1_000
 _MILLION: Final = 1_000_000
@@ -50,12 +56,14 @@ _MULTIPLIERS: Final[dict[str, int]] = {
     **dict.fromkeys(["miliard", "miliarda", "miliardy", "miliardow"], _BILLION),
     **dict.fromkeys(["billon", "billones", "bilion", "biliony", "bilionow"], _TRILLION),
 }
-# Words that mean something else to readers of one language: English slang has "12 mil" for
-# twelve million, and a French billion is a thousand English ones.
-_IN_LANGUAGE: Final[dict[str, dict[str, int | None]]] = {
-    "en": {"mil": None},
+# Words that mean something else to readers of one language: a French billion is a thousand
+# English ones.
+_IN_LANGUAGE: Final[dict[str, dict[str, int]]] = {
     "fr": {"billion": _TRILLION, "billions": _TRILLION},
 }
+# Words with two meanings to readers of one language: in an English chat "12 mil" is twelve
+# thousand to whoever thinks in Spanish or Portuguese, and twelve million in English slang.
+_EITHER: Final[dict[str, dict[str, tuple[int, int]]]] = {"en": {"mil": (_THOUSAND, _MILLION)}}
 
 _MINUS_SIGNS: Final = ("-", "\u2212", "\u2013")
 # Digits with single separators between them, then an optional word or two such as "k",
@@ -105,45 +113,79 @@ def _fold_word(words: str) -> str:
     return " ".join(word.removesuffix(".") for word in bare.split())
 
 
-def _multiplier(suffix: str, language: str) -> int | None:
+class AmbiguousCount(Invalid):
+    """The count reads two ways in the person's language ("12 mil" in English): ``readings``
+    are both, smaller first, for the person to choose between."""
+
+    def __init__(self, readings: tuple[int, int]) -> None:
+        super().__init__(AMBIGUOUS_COUNT, thousand=readings[0], million=readings[1])
+        self.readings = readings
+
+
+def _multipliers(suffix: str, language: str) -> tuple[int, ...]:
+    """What the word multiplies by: one value, two for a word of two meanings, none."""
     word = _fold_word(suffix)
+    either = _EITHER.get(language, {})
+    if word in either:
+        return either[word]
     local = _IN_LANGUAGE.get(language, {})
-    return local[word] if word in local else _MULTIPLIERS.get(word)
+    multiplier = local[word] if word in local else _MULTIPLIERS.get(word)
+    return () if multiplier is None else (multiplier,)
 
 
-def _parse_unsigned(text: str, language: str) -> Decimal | None:
+def _parse_unsigned(text: str, language: str) -> tuple[Decimal, ...]:
+    """Every value the text can mean; () when it is no number."""
     shape = _SHAPE.fullmatch(text)
     if shape is None:
-        return None
+        return ()
     suffix = shape["suffix"] or ""
-    multiplier = _multiplier(suffix, language) if suffix else 1
-    if multiplier is None:
-        return None
+    multipliers = _multipliers(suffix, language) if suffix else (1,)
+    if not multipliers:
+        return ()
     whole, fraction = _split_decimal(shape["number"], bool(suffix), language)
     separators = {char for char in whole if not char.isdigit()}
     # What is left of the integer part may only group thousands, with one kind of separator;
     # the fraction is plain digits ("1.234 567" is neither).
     if len(separators) > 1 or (separators and not _GROUPED.fullmatch(whole)):
-        return None
+        return ()
     if not fraction.isdigit() and fraction:
-        return None
+        return ()
     digits = "".join(char for char in whole if char.isdigit())
-    return Decimal(f"{digits}.{fraction or 0}") * multiplier
+    number = Decimal(f"{digits}.{fraction or 0}")
+    return tuple(number * multiplier for multiplier in multipliers)
 
 
-def parse_follower_count(raw: str, language: str = "en") -> int:
-    """A whole, plausible follower count; ``language`` settles "1.234k" versus "1,234k"."""
-    text = " ".join(raw.split()).lower()
-    negative = text.startswith(_MINUS_SIGNS)
-    if negative:
-        text = text[1:].lstrip()
-    value = _parse_unsigned(text, language)
-    if value is None:
-        raise Invalid(NOT_A_COUNT)
-    if negative:
-        raise Invalid(NEGATIVE_COUNT)
+def _checked(value: Decimal) -> int:
     if value != value.to_integral_value():
         raise Invalid(FRACTIONAL_COUNT)
     if value > MAX_FOLLOWERS:
         raise Invalid(COUNT_TOO_LARGE, max=MAX_FOLLOWERS)
     return int(value)
+
+
+def parse_follower_count(raw: str, language: str = "en") -> int:
+    """A whole, plausible follower count; ``language`` settles "1.234k" versus "1,234k".
+    AmbiguousCount when it reads as two plausible counts; one that is no count (a fraction,
+    too many) leaves the other."""
+    text = " ".join(raw.split()).lower()
+    negative = text.startswith(_MINUS_SIGNS)
+    if negative:
+        text = text[1:].lstrip()
+    values = _parse_unsigned(text, language)
+    if not values:
+        raise Invalid(NOT_A_COUNT)
+    if negative:
+        raise Invalid(NEGATIVE_COUNT)
+    counts: list[int] = []
+    problem: Invalid | None = None
+    for value in values:
+        try:
+            counts.append(_checked(value))
+        except Invalid as error:
+            problem = problem or error
+    if not counts:
+        assert problem is not None
+        raise problem
+    if len(counts) == 2:
+        raise AmbiguousCount((counts[0], counts[1]))
+    return counts[0]

@@ -269,6 +269,40 @@ async def test_follower_counts_in_words(
     assert stored.socials[0].followers == followers
 
 
+async def test_mil_in_english_is_asked_back_with_both_readings(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, until="followers")
+    replies = await person.say("12 mil")
+    assert [reply.text for reply in replies] == ["Do you mean 12,000 or 12,000,000 followers?"]
+    assert person.labels() == ["12,000", "12,000,000"]
+    assert (await draft(app, person))[0] == "followers"
+    await person.press("12,000,000")
+    assert person.last_text.startswith("Your accounts so far:")
+    assert "Instagram @anna.insta: 12,000,000 followers" in person.last_text
+    # The other reading, pressed now, belongs to a question already answered.
+    replies = await person.press_stale("count:12000")
+    assert replies[0].text.startswith("That button belongs to an earlier question")
+    await sign_up(person, resume_at="more_socials")
+    stored = await people(app).by_account("fake", "1")
+    assert stored is not None
+    assert stored.socials[0].followers == 12_000_000
+
+
+async def test_a_members_count_edit_asks_mil_back_too(app: App, platform: FakePlatform) -> None:
+    person = Person(platform)
+    await sign_up(person)
+    await person.say("/edit")
+    await person.press_data("edit:socials")
+    await person.press("Instagram @anna.insta")
+    await person.press("Change the follower count")
+    await person.say("3 mil")
+    assert person.labels() == ["3,000", "3,000,000"]
+    await person.press("3,000")
+    assert "Instagram @anna.insta: 3,000 followers" in person.last_text
+
+
 async def test_a_numeric_facebook_profile_link(app: App, platform: FakePlatform) -> None:
     person = Person(platform)
     link = "https://www.facebook.com/profile.php?id=100012345678901"

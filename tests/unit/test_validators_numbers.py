@@ -5,11 +5,13 @@ import pytest
 from bot.i18n import LANGUAGES
 from handlers.validators import Invalid, parse_follower_count
 from handlers.validators.numbers import (
+    AMBIGUOUS_COUNT,
     COUNT_TOO_LARGE,
     FRACTIONAL_COUNT,
     MAX_FOLLOWERS,
     NEGATIVE_COUNT,
     NOT_A_COUNT,
+    AmbiguousCount,
 )
 
 NBSP = "\u00a0"
@@ -152,11 +154,29 @@ def test_english_takes_the_words_too(raw: str, expected: int) -> None:
     assert parse_follower_count(raw, "en") == expected
 
 
-def test_mil_is_no_number_to_english_readers() -> None:
+@pytest.mark.parametrize(
+    ("raw", "readings"),
+    [("12 mil", (12_000, 12_000_000)), ("12,5 mil", (12_500, 12_500_000))],
+)
+def test_mil_reads_both_ways_to_english_readers(raw: str, readings: tuple[int, int]) -> None:
     # "12 mil" is twelve thousand in Spanish and twelve million in English slang.
-    with pytest.raises(Invalid) as exc:
-        parse_follower_count("12 mil", "en")
-    assert exc.value.message == NOT_A_COUNT
+    with pytest.raises(AmbiguousCount) as exc:
+        parse_follower_count(raw, "en")
+    assert exc.value.readings == readings
+    assert exc.value.message == AMBIGUOUS_COUNT
+    assert exc.value.params == {"thousand": readings[0], "million": readings[1]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "followers"), [("3000 mil", 3_000_000), ("1.2345 mil", 1_234_500)]
+)
+def test_mil_with_one_plausible_reading_is_that_one(raw: str, followers: int) -> None:
+    # Three billion is too many, and 1,234.5 no whole count: the other reading is left.
+    assert parse_follower_count(raw, "en") == followers
+
+
+def test_mil_is_a_thousand_in_other_languages() -> None:
+    assert parse_follower_count("12 mil", "pl") == 12_000
 
 
 @pytest.mark.parametrize(
@@ -231,7 +251,6 @@ def test_parse_follower_count_defaults_to_english() -> None:
         "0x10",
         "\uff11\uff12",
         "\u0661\u0662",
-        "12 mil",
         "-",
         "--5",
         "- k",
