@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 
 BOT_ID: Final = 123456
-TOKEN: Final = f"{BOT_ID}:ABC-fake"
+TOKEN: Final = f"{BOT_ID}:ABC-fake-token-of-the-right-shape_01"
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 TEXT_LIMIT: Final = 4096
 # Methods that put something in a chat: the ones a send cap counts.

@@ -31,6 +31,11 @@ from storage.sqlite import SqliteStore
 log = logging.getLogger(__name__)
 
 
+def serves_web(platforms: Sequence[Platform]) -> bool:
+    """The web server runs beside every platform but the console (unless its port is 0)."""
+    return any(p.name != "console" for p in platforms)
+
+
 class StoreResumePoints:
     """Where the DMs of open conversations left off, read from the store: what the Discord
     adapter backfills from at start (the gateway never replays what came while down)."""
@@ -127,7 +132,7 @@ class App:
             own: tuple[tuple[str, str], ...] = getattr(platform, "own_commands", ())
             self.dispatcher.router.platform_commands[platform.name] = own
         if web is None:
-            web = any(p.name != "console" for p in platforms)
+            web = serves_web(platforms)
         if web and self.settings.web_port:
             self.web = WebServer(self.settings.web_listen, self.settings.web_port)
             self.web.add_check(lambda: self.inbox.accepting)

@@ -31,7 +31,7 @@ from storage.sealing import (
     fernet_key,
     read_key_file,
 )
-from storage.sqlite.database import migrations
+from storage.sqlite.database import NotKolbotDatabase, check_ours, migrations
 from storage.sqlite.probe import probe, sealing
 
 PlatformBuilder = Callable[[Settings, Sequence[Command]], list[Platform]]
@@ -96,7 +96,11 @@ def check_database(settings: Settings, report: Report) -> None:
         )
     known = {version: f"{version:04d}_{name}" for version, name, _ in migrations()}
     try:
+        check_ours(path)
         applied = probe(path)
+    except NotKolbotDatabase as error:
+        report.problem(str(error))
+        return
     except sqlite3.Error as error:
         report.problem(f"database {path}: {error}")
         return

@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
@@ -19,19 +19,20 @@ from typing import Final
 from pydantic import ValidationError
 
 from bot import campaign_cli, operator_cli
-from bot.app import App
+from bot.app import App, serves_web
 from bot.check import check
-from bot.core.platform import Platform, ResumePoints
+from bot.core.platform import CannotStart, Platform, ResumePoints
 from bot.core.router import Command
 from bot.services.sealing import key_source, rekey, unlock
 from bot.setting_problems import not_utf8, setting_problems, unknown_settings
 from bot.settings import Settings
-from bot.web import CannotListen
+from bot.web import CannotListen, try_listen
+from handlers import build_router
 from storage.clock import utcnow
 from storage.sealing import KeyUnusable, Sealer, fernet_key, read_key_file
 from storage.sqlite import Database, SqliteStore
 from storage.sqlite.backup import BackupError, backup
-from storage.sqlite.database import CannotOpen, NoSuchFolder
+from storage.sqlite.database import CannotOpen, NoSuchFolder, NotKolbotDatabase
 
 log = logging.getLogger("kolbot")
 
@@ -173,18 +174,49 @@ def _has_platform_token(settings: Settings) -> bool:
     return settings.telegram_token is not None or settings.discord_token is not None
 
 
+class _ResumeOnceOpen:
+    """The app's resume points, read once the app is open: the platforms are built before
+    the database is opened, so that their settings are judged before it is created."""
+
+    def __init__(self) -> None:
+        self.points: ResumePoints | None = None
+
+    async def open_chats(self, platform: str) -> Sequence[str]:
+        return await self._points().open_chats(platform)
+
+    async def last_update_id(self, source: str, sender: str) -> str | None:
+        return await self._points().last_update_id(source, sender)
+
+    def _points(self) -> ResumePoints:
+        if self.points is None:
+            raise RuntimeError("the database is not open yet")
+        return self.points
+
+
 async def _run(settings: Settings) -> None:
-    app = await App.open(settings)
+    """Judge whatever can be judged before anything is created: the platforms' own settings
+    (a webhook's), the web server's address, and each platform's answer to its token and
+    address; then open (or create) the database and its key, and serve."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    resume = _ResumeOnceOpen()
     try:
-        commands = list(app.dispatcher.router.commands.values())
-        try:
-            platforms = build_platforms(settings, commands, app.resume_points)
-        except ValueError as error:  # a platform's settings that cannot work (a webhook's)
-            raise ConfigError(str(error)) from error
+        platforms = build_platforms(settings, list(build_router().commands.values()), resume)
+    except ValueError as error:  # a platform's settings that cannot work (a webhook's)
+        raise ConfigError(str(error)) from error
+    if serves_web(platforms) and settings.web_port:
+        await try_listen(settings.web_listen, settings.web_port)
+    for platform in platforms:
+        probe: Callable[[], Awaitable[None]] | None = getattr(platform, "probe", None)
+        if probe is not None:
+            await probe()
+    if stop.is_set():  # asked to stop while the platforms were asked
+        return
+    app = await App.open(settings)
+    resume.points = app.resume_points
+    try:
         await app.run(platforms, stop)
     finally:
         await app.close()
@@ -255,17 +287,22 @@ def _age(age: timedelta) -> str:
     return f"{seconds // 3600}h"
 
 
-async def _upgrade(settings: Settings) -> None:
+async def _upgrade(settings: Settings, *, init: bool = False) -> None:
     existed = settings.database.exists()
     # A new database is reported below, so the log's warning would say it twice.
     with contextlib.nullcontext() if existed else _silenced("storage.sqlite.database"):
-        db = await Database.open(settings.database, migrate=False)
+        db = await Database.open(settings.database, migrate=False, init=init)
     try:
         applied = await db.upgrade()
     finally:
         await db.close()
     if not existed:
         print(f"created the database {settings.database}, readable by its owner only")
+    elif init:
+        print(
+            f"started a new database in {settings.database}, which held nothing, readable by "
+            "its owner only"
+        )
     if applied:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
@@ -404,11 +441,19 @@ def parser() -> argparse.ArgumentParser:
     )
     db = commands.add_parser("db", help="manage the database", description="Database commands.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
-    db_commands.add_parser(
+    upgrade_command = db_commands.add_parser(
         "upgrade",
         help="apply pending migrations",
         description="Apply the numbered migrations not yet applied; safe to run repeatedly. "
-        "Creates the database, and its key file when KOLBOT_SECRET_KEY is not set.",
+        "Creates the database where there is no file, and its key file when "
+        "KOLBOT_SECRET_KEY is not set. A file that is not a kolbot database (an empty one "
+        "included) is refused (exit 2), unless --init asks for a new database in it.",
+    )
+    upgrade_command.add_argument(
+        "--init",
+        action="store_true",
+        help="start a new database in the file KOLBOT_DATABASE names though it exists, when "
+        "it holds nothing (an empty file); refused on a file that holds anything",
     )
     rekey_command = db_commands.add_parser(
         "rekey",
@@ -501,10 +546,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CONFIG_ERROR
     except CannotOpen as error:
         print(f"kolbot: {error}", file=sys.stderr)
-        return CONFIG_ERROR if isinstance(error, NoSuchFolder) else 1
+        return CONFIG_ERROR if isinstance(error, NoSuchFolder | NotKolbotDatabase) else 1
     except CannotListen as error:
         print(f"kolbot: {error}", file=sys.stderr)
-        return 1
+        return CONFIG_ERROR
+    except CannotStart as error:
+        print(f"kolbot: {error}", file=sys.stderr)
+        return CONFIG_ERROR if error.lasting else 1
     except KeyUnusable as error:
         print(f"kolbot: {error}", file=sys.stderr)
         return CONFIG_ERROR
@@ -527,7 +575,7 @@ def _main(args: argparse.Namespace) -> int:
         asyncio.run(_run(settings))
     elif args.command == "db" and args.db_command == "upgrade":
         _quiet_routine_logs(settings)
-        asyncio.run(_upgrade(settings))
+        asyncio.run(_upgrade(settings, init=args.init))
     elif args.command == "db" and args.db_command == "rekey":
         asyncio.run(_rekey(settings, _old_key(args.old_key_file)))
     elif args.command == "db" and args.db_command == "backup":

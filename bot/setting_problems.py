@@ -24,7 +24,11 @@ _ALLOWED: Final = {
     "database": "the path of the database file, such as kolbot.db",
     "secret_key": f"a passphrase of at least {MIN_PASSPHRASE} characters, or a Fernet key",
     "log_level": f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]}",
-    "telegram_base_url": "an address starting with http:// or https://, such as https://api.telegram.org/bot",
+    "telegram_base_url": "an http:// or https:// address with a valid host and port, such as "
+    "https://api.telegram.org/bot",
+    "telegram_token": "the token BotFather gave the bot: its id, a colon and about 35 letters, "
+    "digits, - and _, such as 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    "web_listen": "an IP address of this machine or a host name, such as 127.0.0.1 or 0.0.0.0",
     "discord_guild_ids": "server ids (whole numbers) separated by commas",
     "operators": "platform:user_id accounts separated by commas, such as telegram:123,discord:45",
 }
@@ -42,6 +46,10 @@ def setting_problems(error: ValidationError) -> list[str]:
     for item in error.errors():
         name = str(item["loc"][0]) if item["loc"] else ""
         field = Settings.model_fields.get(name)
+        if field is None and item["type"] == "value_error":
+            # Settings judged together: the message names each of them.
+            lines.append(_what_is_wrong(item, secret=True))
+            continue
         if field is None:
             lines.append(f"settings: {item['msg']}")
             continue

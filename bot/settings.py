@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -21,6 +24,16 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A passphrase shorter than this is refused; a Fernet key (44 characters) always passes.
 MIN_PASSPHRASE: Final = 16
 DEFAULT_KEY_FILE: Final = "kolbot.key"
+DEFAULT_TELEGRAM_BASE_URL: Final = "https://api.telegram.org/bot"
+# BotFather's tokens: the bot's id, a colon and a secret of 35 characters; a little room either
+# way, as Telegram never promised that length. Telegram answers a token of another shape with
+# 404, as it answers an address that is no Bot API, so the shape is judged here.
+TELEGRAM_TOKEN: Final = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{30,64}")
+# A DNS name (RFC 1123 labels; underscores as some internal names have them).
+_HOST_NAME: Final = re.compile(
+    r"(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+)
 
 
 def _operator_accounts(value: object) -> object:
@@ -37,6 +50,42 @@ def _operator_accounts(value: object) -> object:
 
 def same_file(one: Path, other: Path) -> bool:
     return os.path.realpath(one) == os.path.realpath(other)
+
+
+def valid_host(host: str) -> bool:
+    """An IP address, or a name DNS can hold (in its IDNA form for a name in letters beyond
+    ASCII)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    try:
+        ascii_name = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return _HOST_NAME.fullmatch(ascii_name) is not None
+
+
+def web_address_problem(url: str) -> str | None:
+    """What keeps ``url`` from being an http:// or https:// address to connect to, or None:
+    aiohttp would otherwise say it at the first request, in a traceback."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a broken [IPv6] address
+        return f"{url!r} names no valid host"
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        return f"{url!r} has no valid port (a whole number from 1 to 65535)"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not an http:// or https:// address"
+    if not parts.hostname or not valid_host(parts.hostname):
+        return f"{url!r} names no valid host"
+    if port == 0:
+        return f"{url!r} has no valid port (a whole number from 1 to 65535)"
+    return None
 
 
 class Settings(BaseSettings):
@@ -68,7 +117,7 @@ class Settings(BaseSettings):
     signup_ttl_days: int = Field(default=7, ge=1, le=365)
 
     telegram_token: SecretStr | None = None
-    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_url: str = DEFAULT_TELEGRAM_BASE_URL
     telegram_webhook_url: str | None = None
     # Old names of KOLBOT_WEB_LISTEN / KOLBOT_WEB_PORT, still read (with a warning).
     telegram_webhook_listen: str | None = None
@@ -131,6 +180,14 @@ class Settings(BaseSettings):
             return value.strip() or None
         return value
 
+    @field_validator("telegram_token")
+    @classmethod
+    def _a_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token of another shape would be polled with forever, each poll refused."""
+        if value is not None and not TELEGRAM_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("the value is not a Telegram bot token")
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -176,8 +233,18 @@ class Settings(BaseSettings):
     @field_validator("telegram_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
-            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        problem = web_address_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("web_listen")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        """An address the web server could listen on; whether it is this machine's is
+        learnt by trying, before anything is created."""
+        if not valid_host(value.strip("[]")):
+            raise ValueError(f"{value!r} is no IP address or host name")
         return value
 
     @model_validator(mode="after")
@@ -195,6 +262,17 @@ class Settings(BaseSettings):
             )
             if new not in self.model_fields_set:
                 setattr(self, new, value)
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_served(self) -> Settings:
+        """Telegram posts a webhook's updates to the web server, which port 0 turns off."""
+        if self.telegram_token is not None and self.telegram_webhook_url and not self.web_port:
+            raise ValueError(
+                "KOLBOT_TELEGRAM_WEBHOOK_URL is set, and KOLBOT_WEB_PORT=0 turns off the web "
+                "server that would receive its updates: set KOLBOT_WEB_PORT to the port the "
+                "TLS proxy forwards the webhook to, or unset KOLBOT_TELEGRAM_WEBHOOK_URL to poll"
+            )
         return self
 
     @property

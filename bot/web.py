@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,8 @@ Health = Callable[[], bool]
 
 
 class CannotListen(Exception):
-    """The address is taken or not this machine's: one line for the operator, naming it."""
+    """The address is taken or not this machine's: one line for the operator, naming it.
+    Starting again is no use until the operator frees the port or corrects the address."""
 
 
 def _reason(error: OSError) -> str:
@@ -25,6 +27,26 @@ def _reason(error: OSError) -> str:
     if error.errno is not None and error.errno > 0:
         return os.strerror(error.errno).lower()
     return (error.strerror or str(error)).lower()
+
+
+def _cannot_listen(listen: str, port: int, error: OSError) -> CannotListen:
+    return CannotListen(
+        f"the web server cannot listen on {listen}:{port}: {_reason(error)} "
+        "(KOLBOT_WEB_LISTEN, KOLBOT_WEB_PORT)"
+    )
+
+
+async def try_listen(listen: str, port: int) -> None:
+    """Listen on the address and let it go at once, as the server will listen (asyncio's
+    defaults, as aiohttp's site takes them): a port in use, or an address that is not this
+    machine's, is told before the database is created, not after."""
+    loop = asyncio.get_running_loop()
+    try:
+        server = await loop.create_server(asyncio.Protocol, listen, port)
+    except OSError as error:
+        raise _cannot_listen(listen, port, error) from None
+    server.close()
+    await server.wait_closed()
 
 
 class WebServer:
@@ -60,10 +82,7 @@ class WebServer:
         except OSError as error:
             await self._runner.cleanup()
             self._runner = None
-            raise CannotListen(
-                f"the web server cannot listen on {self.listen}:{self.port}: "
-                f"{_reason(error)} (KOLBOT_WEB_LISTEN, KOLBOT_WEB_PORT)"
-            ) from None
+            raise _cannot_listen(self.listen, self.port, error) from None
         log.info("web server on %s:%d", self.listen, self.port)
 
     async def stop(self) -> None:

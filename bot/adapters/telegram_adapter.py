@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -33,8 +35,9 @@ from bot.adapters.telegram.redact import remember
 from bot.adapters.telegram.request import AiohttpRequest
 from bot.adapters.telegram.sending import Sender
 from bot.core.messages import ChatRef, Outgoing
-from bot.core.platform import ChatInfo, UpdateSink
+from bot.core.platform import CannotStart, ChatInfo, UpdateSink
 from bot.core.router import Command
+from bot.settings import DEFAULT_TELEGRAM_BASE_URL as DEFAULT_BASE_URL
 from bot.settings import Settings
 from bot.web import WebServer
 
@@ -46,6 +49,10 @@ POLL_TIMEOUT: Final = 30
 _SECRET_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # Webhook requests Telegram may make at once (its default is 40, the most 100).
 WEBHOOK_CONNECTIONS: Final = 100
+# Telegram's own Bot API posts webhooks to https:// on these ports only; a self-hosted Bot API
+# server (telegram-bot-api --local) takes any port, and http:// too.
+TELEGRAM_API_HOST: Final = "api.telegram.org"
+WEBHOOK_PORTS: Final = (443, 80, 88, 8443)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +78,41 @@ def _webhook(settings: Settings) -> _Webhook | None:
         raise ValueError(
             "KOLBOT_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
         )
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = urlsplit(""), None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(
             f"KOLBOT_TELEGRAM_WEBHOOK_URL {url!r} is not a web address: set the https:// "
             "address Telegram posts updates to, such as https://bot.example.com/telegram"
         )
+    if urlsplit(settings.telegram_base_url).hostname == TELEGRAM_API_HOST:
+        if parts.scheme != "https":
+            raise ValueError(
+                f"KOLBOT_TELEGRAM_WEBHOOK_URL {url!r} is http://, and Telegram posts updates "
+                "to https:// addresses only: put a TLS proxy in front of the web server and "
+                "set its https:// address"
+            )
+        if port is not None and port not in WEBHOOK_PORTS:
+            raise ValueError(
+                f"KOLBOT_TELEGRAM_WEBHOOK_URL {url!r} has port {port}, and Telegram posts "
+                f"updates to ports {', '.join(map(str, WEBHOOK_PORTS))} only"
+            )
     return _Webhook(url=url, path=parts.path or "/", secret=secret.get_secret_value())
+
+
+def _is_bot(payload: bytes) -> bool:
+    """A Bot API answer to getMe: ok, with the bot's user as its result."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return False
+    if not isinstance(answer, dict) or answer.get("ok") is not True:
+        return False
+    result = answer.get("result")
+    return isinstance(result, dict) and result.get("is_bot") is True
 
 
 class TelegramPlatform:
@@ -100,6 +135,7 @@ class TelegramPlatform:
             raise ValueError("KOLBOT_TELEGRAM_TOKEN is not set")
         token = settings.telegram_token.get_secret_value()
         remember(token)
+        self._base_url = settings.telegram_base_url
         self._bot_id = token.partition(":")[0]
         self._hook = _webhook(settings)
         self._commands = tuple(commands)
@@ -138,6 +174,7 @@ class TelegramPlatform:
         self._sender = Sender(self._bot, self.pacer, self._request)
         self._chats = ChatQuestions(self._answers_request, self._bot.base_url, self._bot_id)
         self._polling: asyncio.Task[None] | None = None
+        self._probed = False
         self._mounted = False
         self._closed = asyncio.Event()
 
@@ -159,6 +196,56 @@ class TelegramPlatform:
         if self._hook is not None and self._route is not None:
             web.add_post(self._hook.path, self._route.handle)
             self._mounted = True
+
+    async def probe(self) -> None:
+        """Ask the Bot API who the bot is, on a client of its own, before anything is created:
+        an address that is no Bot API, or a token it refuses, is told then (lasting), as is
+        one that cannot be reached now (which may pass)."""
+        request = AiohttpRequest(connections=1)
+        await request.initialize()
+        try:
+            await self._ask_get_me(request)
+        finally:
+            await request.shutdown()
+        self._probed = True
+
+    async def _ask_get_me(self, request: BaseRequest) -> None:
+        """getMe, judged by its HTTP status: PTB raises InvalidToken for a 404 as for a 401,
+        and with a token of the right shape (settings check it) a 404 means the address."""
+        base = self._base_url
+        try:
+            status, payload = await request.do_request(self._url("getMe"), "POST")
+        except tg.TelegramError as error:  # the address's error, with the token redacted
+            raise CannotStart(
+                f"could not start on Telegram: KOLBOT_TELEGRAM_BASE_URL {base} cannot be "
+                f"reached: {error.message}",
+                lasting=False,
+            ) from None
+        if status == HTTPStatus.UNAUTHORIZED:
+            raise CannotStart(
+                "could not start on Telegram: Telegram refused KOLBOT_TELEGRAM_TOKEN (401 "
+                "Unauthorized): set the token BotFather gave the bot",
+                lasting=True,
+            )
+        if status == HTTPStatus.NOT_FOUND:
+            raise CannotStart(
+                f"could not start on Telegram: KOLBOT_TELEGRAM_BASE_URL {base} answered 404 "
+                f"to getMe: there is no Bot API there (Telegram's is {DEFAULT_BASE_URL})",
+                lasting=True,
+            )
+        if 200 <= status <= 299 and _is_bot(payload):
+            return
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR or status == HTTPStatus.TOO_MANY_REQUESTS:
+            raise CannotStart(
+                f"could not start on Telegram: KOLBOT_TELEGRAM_BASE_URL {base} answered "
+                f"{status} to getMe: the Bot API is unavailable now",
+                lasting=False,
+            )
+        raise CannotStart(
+            f"could not start on Telegram: KOLBOT_TELEGRAM_BASE_URL {base} answered {status} "
+            f"to getMe, not as a Bot API does (Telegram's is {DEFAULT_BASE_URL})",
+            lasting=True,
+        )
 
     async def start(self, sink: UpdateSink) -> None:
         """Check the token, publish the command menu, then receive in the background."""
@@ -186,7 +273,11 @@ class TelegramPlatform:
                 )
         except tg.TelegramError as error:
             await self._release()
-            raise RuntimeError(f"could not start on Telegram: {error.message}") from error
+            # A refused request (a webhook Telegram will not take) fails the same way again.
+            lasting = isinstance(error, tg.BadRequest | tg.Forbidden)
+            raise CannotStart(
+                f"could not start on Telegram: {error.message}", lasting=lasting
+            ) from error
         except BaseException:
             await self._release()
             raise
@@ -218,17 +309,25 @@ class TelegramPlatform:
             raise self._poller.failure
 
     async def _connect(self) -> None:
+        if not self._probed:
+            await self._request.initialize()
+            await self._ask_get_me(self._request)
         try:
             await self._bot.initialize()
         except tg.InvalidToken:
             # PTB's message quotes the token: say what happened without it.
-            raise RuntimeError("Telegram refused KOLBOT_TELEGRAM_TOKEN") from None
+            raise CannotStart(
+                "could not start on Telegram: Telegram refused KOLBOT_TELEGRAM_TOKEN", lasting=True
+            ) from None
         await self._answers_request.initialize()
 
     async def _release(self) -> None:
         await self._answers.close()
         await self._answers_request.shutdown()
         await self._bot.shutdown()
+        # Bot.shutdown passes over a client it never initialized itself (the getMe asked
+        # before it, when that failed).
+        await self._request.shutdown()
 
     # Chats and links ---------------------------------------------------------------------
 

@@ -45,8 +45,19 @@ class Transient(SendError):
     """A network error or a 5xx: worth trying again later."""
 
 
+class CannotStart(RuntimeError):
+    """A platform cannot start; the message is one line naming the setting. ``lasting``: only
+    the operator can change that (a token refused, an address that is no API), so starting
+    again is no use; otherwise it may pass by itself (the platform cannot be reached now)."""
+
+    def __init__(self, message: str, *, lasting: bool) -> None:
+        super().__init__(message)
+        self.lasting = lasting
+
+
 __all__ = [
     "BadRequest",
+    "CannotStart",
     "ChatInfo",
     "ChatQueries",
     "Platform",
@@ -93,8 +104,10 @@ class ResumePoints(Protocol):
 class Platform(Protocol):
     """What the core needs from a messaging platform.
 
-    Two methods are optional, looked up by name: ``mount(web)`` adds the platform's routes (a
-    webhook) to the app's web server before it starts, and ``stop_receiving()`` is a stop's
+    Three methods are optional, looked up by name: ``probe()`` asks the platform whether it
+    would start (a token it takes, an address that answers), before the database is opened or
+    created, and raises CannotStart when not; ``mount(web)`` adds the platform's routes (a
+    webhook) to the app's web server before it starts; and ``stop_receiving()`` is a stop's
     first step (no more updates in, sends still work until ``stop``). So is one attribute:
     ``own_commands``, the (name, description msgid) pairs of commands the platform answers
     itself, which /help lists on it. Chat questions are optional too (``ChatQueries``), for

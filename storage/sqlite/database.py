@@ -12,9 +12,10 @@ import contextlib
 import logging
 import os
 import sqlite3
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,14 @@ Durability = Literal["normal", "full"]
 BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_INTERVAL = 1.0
 MIGRATION_BUSY_TIMEOUT_MS = 60_000
+# The table that makes a file kolbot's database: every kolbot database has had it.
+MIGRATIONS_TABLE = "schema_migrations"
+_MIGRATIONS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+# Tables named in a refusal, so the operator recognises whose database it is.
+_NAMED_TABLES = 3
 
 
 def to_db_time(moment: datetime) -> str:
@@ -92,9 +101,15 @@ class NoSuchFolder(CannotOpen):
     """The database's folder does not exist: most likely a mistyped path."""
 
 
+class NotKolbotDatabase(CannotOpen):
+    """The file is there but holds no kolbot database (it is empty, or another program's):
+    a wrong path, or a loss to restore. kolbot writes nothing into it."""
+
+
 def _create(path: Path) -> bool:
-    """Create the file, readable by its owner only (SQLite gives its WAL files the same mode),
-    but never the folders above it: a typo in the path must not start a new database."""
+    """Create the database, readable by its owner only (SQLite gives its WAL files the same
+    mode), but never the folders above it: a typo in the path must not start a new database.
+    False when the file was there already."""
     try:
         return _create_file(path)
     except CannotOpen:
@@ -117,14 +132,119 @@ def _create_file(path: Path) -> bool:
             "database file but not its folders: create the folder, or correct the path"
         )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process has just created it
-        return False
+        fd, name = tempfile.mkstemp(prefix=".kolbot-new-", suffix=".db", dir=folder)
     except OSError as error:
         raise CannotOpen(f"database {path}: cannot create it: {error.strerror or error}") from None
     os.close(fd)
-    log.info("created a new, empty database %s", path)
+    draft = Path(name)
+    try:
+        _mark_as_kolbots(draft)
+        created = _put_in_place(draft, path)
+    except (OSError, sqlite3.Error) as error:  # a full disk, most likely
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise CannotOpen(f"database {path}: cannot create it: {reason}") from None
+    finally:
+        for leftover in (draft, draft.with_name(f"{draft.name}-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+    if created:
+        log.info("created a new, empty database %s", path)
+    return created
+
+
+def _mark_as_kolbots(draft: Path) -> None:
+    """Make the draft a kolbot database with no migration applied yet. Rollback-journal mode
+    (WAL is set once in place): what is committed is in the file itself, not in a WAL file
+    named after the draft."""
+    with closing(sqlite3.connect(draft, isolation_level=None)) as conn:
+        conn.execute(_MIGRATIONS_DDL)
+
+
+def _put_in_place(draft: Path, path: Path) -> bool:
+    """Give the finished draft its name, never replacing a file: so a file found at a
+    database's path is never a database another process is still making, and one found empty
+    is a loss, not a new database. False when another process made one first."""
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return False
+    except OSError:
+        # A filesystem without hard links (FAT, some network mounts): a rename, which would
+        # replace a database made in the meantime, so only where there is none.
+        if path.exists():
+            return False
+        os.rename(draft, path)
     return True
+
+
+def _schema(path: Path) -> list[tuple[str, str]] | None:
+    """The (type, name) of what the database file holds, SQLite's own objects left out; None
+    for a file of no bytes. Read only; sqlite3.Error when it is no SQLite database."""
+    if path.stat().st_size == 0:
+        return None
+    # uri=True: the path is never taken for a URI option; mode=ro writes nothing to the file.
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(
+        sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    ) as conn:
+        rows = conn.execute(
+            "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite~_%' ESCAPE '~' "
+            "ORDER BY type DESC, name"
+        ).fetchall()
+    return [(str(kind), str(name)) for kind, name in rows]
+
+
+def check_ours(path: Path, *, init: bool = False) -> None:
+    """An existing file is opened only when it is kolbot's database, or, with ``init``, when
+    it holds nothing at all (no bytes, or an SQLite header alone): a new database then. An
+    empty file is no new database unasked: whatever it held (a truncation, a failed copy)
+    is gone, and starting afresh in it would hide that. NotKolbotDatabase otherwise, naming
+    what it holds; sqlite3.Error when SQLite cannot read it."""
+    try:
+        schema = _schema(path)
+    except sqlite3.DatabaseError:
+        if init:
+            raise NotKolbotDatabase(
+                _init_refused(path, "data that is no SQLite database")
+            ) from None
+        raise
+    tables = [name for kind, name in schema or () if kind == "table"]
+    if init:
+        if schema:
+            holds = "a kolbot database" if MIGRATIONS_TABLE in tables else _whose(tables)
+            raise NotKolbotDatabase(_init_refused(path, holds))
+        return
+    if schema is None:
+        raise NotKolbotDatabase(
+            f"database {path}: the file is empty, so it holds no kolbot database: if its "
+            "data was lost, restore it from a backup; to start a new database in it, run "
+            "`kolbot db upgrade --init`; or correct KOLBOT_DATABASE"
+        )
+    if not schema:
+        raise NotKolbotDatabase(
+            f"database {path}: an SQLite database with nothing in it, not a kolbot database: "
+            "to start a new database in it, run `kolbot db upgrade --init`; or correct "
+            "KOLBOT_DATABASE"
+        )
+    if MIGRATIONS_TABLE not in tables:
+        raise NotKolbotDatabase(
+            f"database {path}: {_whose(tables)}, not a kolbot database (it has no "
+            f"{MIGRATIONS_TABLE} table): correct KOLBOT_DATABASE; kolbot writes nothing into it"
+        )
+
+
+def _whose(tables: list[str]) -> str:
+    if not tables:
+        return "another program's SQLite database"
+    named = ", ".join(tables[:_NAMED_TABLES]) + (", …" if len(tables) > _NAMED_TABLES else "")
+    return f"another program's SQLite database (tables {named})"
+
+
+def _init_refused(path: Path, holds: str) -> str:
+    return (
+        f"database {path}: --init starts a new database only in an empty file, and this one "
+        f"holds {holds}: nothing was changed"
+    )
 
 
 async def _connect(path: Path, durability: Durability) -> aiosqlite.Connection:
@@ -245,16 +365,27 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: Path, *, migrate: bool = True, durability: Durability = "normal"
+        cls,
+        path: Path,
+        *,
+        migrate: bool = True,
+        durability: Durability = "normal",
+        init: bool = False,
     ) -> Database:
         """Open (creating the file, not its folder) and migrate; CannotOpen when the file is
-        not a database, is damaged, or cannot be written: a bot that cannot write answers
-        nobody, so it must not start."""
-        _create(path)
+        not kolbot's database, is damaged, or cannot be written: a bot that cannot write
+        answers nobody, so it must not start. ``init``: an existing file that holds nothing
+        becomes a new database (see ``check_ours``)."""
         try:
+            if not _create(path):
+                check_ours(path, init=init)
+                if init:
+                    os.chmod(path, 0o600)  # private, as a database kolbot creates
             return await cls._open(path, migrate=migrate, durability=durability)
         except sqlite3.Error as error:
             raise CannotOpen(f"database {path}: {error}") from error
+        except OSError as error:  # the file cannot be looked at (permissions)
+            raise CannotOpen(f"database {path}: {error.strerror or error}") from None
 
     @classmethod
     async def _open(cls, path: Path, *, migrate: bool, durability: Durability) -> Database:
@@ -327,20 +458,20 @@ class Database:
         number of times."""
         applied: list[str] = []
         async with self.write_lock:
-            # Another process may be migrating the same file: wait for it however long.
-            await self._writer.execute(f"PRAGMA busy_timeout = {MIGRATION_BUSY_TIMEOUT_MS}")
             try:
-                applied = await self._apply(until)
-            finally:
-                await self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                # Another process may be migrating the same file: wait for it however long.
+                await self._writer.execute(f"PRAGMA busy_timeout = {MIGRATION_BUSY_TIMEOUT_MS}")
+                try:
+                    applied = await self._apply(until)
+                finally:
+                    await self._writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            except sqlite3.Error as error:  # a full disk, say: one line, not a traceback
+                raise CannotOpen(f"database {self.path}: {error}") from error
         return applied
 
     async def _apply(self, until: int | None) -> list[str]:
         applied: list[str] = []
-        await self._writer.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
+        await self._writer.execute(_MIGRATIONS_DDL)
         for version, name, sql in migrations():
             if until is not None and version > until:
                 break
@@ -360,10 +491,12 @@ class Database:
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, to_db_time(utcnow())),
                 )
+                await self._writer.execute("COMMIT")
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                # A failed COMMIT (a full disk) leaves the transaction open; SQLite may have
+                # rolled back a failed statement itself.
+                await _rollback(self._writer)
                 raise
-            await self._writer.execute("COMMIT")
             log.info("applied migration %04d_%s", version, name)
             applied.append(f"{version:04d}_{name}")
         return applied

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -348,27 +347,6 @@ def test_a_verbatim_env_example_runs_the_console_with_a_key_file(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "created a new, empty database kolbot.db" in result.stderr
     assert (tmp_path / "kolbot.key").exists()
-
-
-def test_a_web_port_in_use_is_one_line(tmp_path: Path) -> None:
-    """Another program (or a kolbot still running) holds the port: exit 1, so a supervisor
-    tries again, with the address and the settings that choose it."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        env = {
-            "KOLBOT_TELEGRAM_TOKEN": TOKEN,
-            "KOLBOT_TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
-            "KOLBOT_WEB_PORT": str(port),
-        }
-        result = kolbot("run", cwd=tmp_path, env=env)
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert last_line(result) == (
-        f"kolbot: the web server cannot listen on 127.0.0.1:{port}: address already in use "
-        "(KOLBOT_WEB_LISTEN, KOLBOT_WEB_PORT)"
-    )
 
 
 @pytest.mark.parametrize("url", ["bot.example.com/telegram", "https://", "ftp://example.com/x"])

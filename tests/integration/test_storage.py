@@ -169,6 +169,11 @@ def test_cli_db_upgrade_and_help(tmp_path: Path) -> None:
 async def test_a_failed_migration_closes_the_database(tmp_path: Path) -> None:
     path = tmp_path / "clash.db"
     with closing(sqlite3.connect(path)) as raw:
+        # kolbot's, with no migration applied, and a table in the way of the first.
+        raw.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TEXT NOT NULL)"
+        )
         raw.execute("CREATE TABLE people (id INTEGER PRIMARY KEY)")
     with pytest.raises(CannotOpen, match="table people already exists"):
         await Database.open(path)

@@ -32,6 +32,7 @@ from tests.clock import kolbot_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "a passphrase long enough"
+TELEGRAM_TOKEN = "123456:AAH-a-token-of-the-right-shape_0123"
 
 
 def kolbot(
@@ -184,7 +185,7 @@ async def test_check_shows_what_would_run(tmp_path: Path) -> None:
     settings = settings_for(
         tmp_path,
         secret_key=SecretStr(PASSPHRASE),
-        telegram_token=SecretStr("123:abc"),
+        telegram_token=SecretStr(TELEGRAM_TOKEN),
         telegram_webhook_url="https://bot.example.com/telegram/hook",
         telegram_webhook_secret=SecretStr("s3cret"),
         discord_token=SecretStr("discord-token"),
@@ -207,7 +208,7 @@ async def test_check_refuses_a_webhook_that_cannot_work(tmp_path: Path) -> None:
     settings = settings_for(
         tmp_path,
         secret_key=SecretStr(PASSPHRASE),
-        telegram_token=SecretStr("123:abc"),
+        telegram_token=SecretStr(TELEGRAM_TOKEN),
         telegram_webhook_url="https://bot.example.com/telegram/hook",
     )
     await ready(settings)
@@ -275,7 +276,7 @@ def test_run_with_invalid_settings_exits_2(tmp_path: Path) -> None:
 
 def test_run_with_a_webhook_without_its_secret_exits_2(tmp_path: Path) -> None:
     env = {
-        "KOLBOT_TELEGRAM_TOKEN": "123:abc",
+        "KOLBOT_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "KOLBOT_TELEGRAM_WEBHOOK_URL": "https://bot.example.com/telegram/hook",
         "KOLBOT_TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
     }

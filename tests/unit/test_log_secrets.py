@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from bot.cli import JournalFormatter, SecretsHidden, _secrets
 from bot.settings import Settings
 
-TOKEN = "123456:telegram-token-secret"
+TOKEN = "123456:telegram-token-secret-0123456789AB"
 DISCORD = "discord-token-secret"
 KEY = "a passphrase that is secret"
 

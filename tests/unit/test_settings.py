@@ -14,6 +14,7 @@ from bot.setting_problems import setting_problems
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:AAH-a-token-of-the-right-shape_0123"
 
 
 def test_env_example_lists_every_setting() -> None:
@@ -22,7 +23,7 @@ def test_env_example_lists_every_setting() -> None:
 
 
 def test_tokens_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KOLBOT_TELEGRAM_TOKEN", "123:very-secret")
+    monkeypatch.setenv("KOLBOT_TELEGRAM_TOKEN", "123:very-secret-telegram-token_0123456789")
     monkeypatch.setenv("KOLBOT_DISCORD_TOKEN", "discord-very-secret")
     settings = Settings(_env_file=None)
     assert "very-secret" not in repr(settings)
@@ -45,7 +46,7 @@ def test_a_verbatim_copy_of_env_example_sets_no_secret(tmp_path: Path) -> None:
     )
     assert settings.telegram_webhook_port is None
     env.write_text(
-        env.read_text().replace("KOLBOT_TELEGRAM_TOKEN=\n", "KOLBOT_TELEGRAM_TOKEN=1:x\n")
+        env.read_text().replace("KOLBOT_TELEGRAM_TOKEN=\n", f"KOLBOT_TELEGRAM_TOKEN={TOKEN}\n")
     )
     only_telegram = Settings(_env_file=env)
     assert only_telegram.telegram_token is not None
@@ -54,7 +55,7 @@ def test_a_verbatim_copy_of_env_example_sets_no_secret(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(" ", None), ("\t\n", None), (" 123:abc\n", "123:abc"), ("123:abc", "123:abc")],
+    [(" ", None), ("\t\n", None), (f" {TOKEN}\n", TOKEN), (TOKEN, TOKEN)],
 )
 def test_a_token_is_taken_without_the_spaces_around_it(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: str | None
