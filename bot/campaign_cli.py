@@ -28,7 +28,7 @@ from handlers.validators.errors import Invalid
 from handlers.validators.geo import parse_timezone
 from storage.base import Store
 from storage.clock import utcnow
-from storage.models import NewCampaign
+from storage.models import NewCampaign, SubmittedPost
 from storage.sqlite import SqliteStore
 
 # Exit statuses: a change that could not be made, and a file or argument that is invalid.
@@ -37,6 +37,8 @@ INVALID: Final = 2
 REQUIRED: Final = ("brand", "title", "brief", "commission", "slots", "deadline", "landing_url")
 OPTIONAL: Final = ("countries", "niches", "min_followers", "timezone")
 BAR_WIDTH: Final = 30
+# Posts listed by ``status``, the latest first; the figures count them all.
+POSTS_SHOWN: Final = 100
 EN: Final = translator("en")
 
 
@@ -77,8 +79,9 @@ def add_commands(commands: Any) -> None:
         "status",
         help="a campaign's figures",
         description="Matched, queued, sent, blocked, failed, accepted, declined, submitted "
-        "and slots left. With --watch on a terminal, a live progress bar while its offers "
-        "go out; elsewhere one plain print.",
+        "and slots left, then the posts submitted, each with the influencer's account its "
+        "link names, or 'not matched to an account' when it names none. With --watch on a "
+        "terminal, a live progress bar while its offers go out; elsewhere one plain print.",
     )
     status.add_argument("id", type=int, metavar="ID", help="the campaign's id")
     status.add_argument("--watch", action="store_true", help="follow a broadcast live")
@@ -294,6 +297,21 @@ def figures_text(found: Report) -> str:
     )
 
 
+def posts_text(found: Report, posts: list[SubmittedPost]) -> str:
+    """The submitted posts, each with the account of the influencer's its link names."""
+    lines = [f"posts ({found.figures.unmatched} not matched to an account), latest first:"]
+    for post in posts:
+        account = f"@{post.content_handle}" if post.content_handle else "not matched to an account"
+        lines.append(
+            f"  offer {post.offer_id}  {post.submitted_at:%Y-%m-%d %H:%M} UTC  "
+            f"{plain(post.display_name)}: {plain(post.content_url)}  {account}"
+        )
+    more = found.figures.submitted - len(posts)
+    if more > 0:
+        lines.append(f"  ... and {more} earlier")
+    return "\n".join(lines)
+
+
 def progress_line(found: Report) -> str:
     """One line, redrawn in place: how many of the matched offers went out."""
     c, f = found.campaign, found.figures
@@ -329,7 +347,11 @@ async def _status(store: Store, campaign_id: int, watch: bool, interval: float) 
     out = sys.stdout
     if watch and out.isatty():
         found = await _watch(store, campaign_id, found, out, max(interval, 0.05))
+    async with store.reading() as uow:
+        posts = await uow.offers.posts(campaign_id, POSTS_SHOWN)
     print(figures_text(found))
+    if posts:
+        print(posts_text(found, posts))
     return 0
 
 

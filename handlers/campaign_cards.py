@@ -83,7 +83,14 @@ def _as_draft(campaign: Campaign) -> dict[str, Any]:
 
 
 def figures_lines(t: Translator, figures: CampaignFigures) -> list[str]:
+    """The figures; posts whose links name none of their influencers' accounts are counted
+    apart, since nothing ties them to whoever sent them."""
     n = t.number
+    unmatched = []
+    if figures.unmatched:
+        unmatched.append(
+            t._("Posts not matched to an account: {count}", count=n(figures.unmatched))
+        )
     return [
         t._(
             "Matched {matched} · queued {queued} · sent {sent} · blocked {blocked} · "
@@ -102,6 +109,7 @@ def figures_lines(t: Translator, figures: CampaignFigures) -> list[str]:
             submitted=n(figures.submitted),
             left=n(figures.slots_left),
         ),
+        *unmatched,
     ]
 
 

@@ -1,5 +1,6 @@
 """/submit: the link to the post published for an accepted offer, checked to be on one of
-the person's own networks; which offer, asked with buttons when several wait."""
+the person's own networks and, where it names an account, one of theirs; which offer, asked
+with buttons when several wait."""
 
 from __future__ import annotations
 
@@ -109,11 +110,14 @@ async def answer_link(ctx: Context) -> str | None:
     assert person is not None
     if ctx.incoming.kind != "text":
         raise Invalid(N_("Please send the link to your post, or choose Cancel."))
-    networks = tuple(dict.fromkeys(social.network for social in person.socials))
-    link = parse_post_link(ctx.incoming.text, networks)
+    accounts = [(social.network, social.handle) for social in person.socials]
+    post = parse_post_link(ctx.incoming.text, accounts)
+    link = post.url
     offer_id = int(ctx.data["offer"])
     _end_submit(ctx)
-    submitted = await ctx.uow.offers.submit(offer_id, person.id, link, clock.utcnow())
+    submitted = await ctx.uow.offers.submit(
+        offer_id, person.id, link, clock.utcnow(), content_handle=post.handle
+    )
     campaign = await ctx.uow.campaigns.get(submitted.campaign_id) if submitted else None
     if submitted is None or campaign is None:
         ctx.reply(ctx._("That offer is no longer waiting for a post: nothing was recorded."))

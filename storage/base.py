@@ -53,6 +53,7 @@ from storage.models import (
     SendGroup,
     SocialClaim,
     StatusBy,
+    SubmittedPost,
 )
 
 
@@ -488,9 +489,19 @@ class OfferRepository(ABC):
 
     @abstractmethod
     async def submit(
-        self, offer_id: int, person_id: int, content_url: str, now: datetime
+        self,
+        offer_id: int,
+        person_id: int,
+        content_url: str,
+        now: datetime,
+        content_handle: str | None = None,
     ) -> Offer | None:
-        """accepted (or submitted, to correct the link) to submitted; None otherwise."""
+        """accepted (or submitted, to correct the link) to submitted, with the person's
+        account the link names (None: it names none); None otherwise."""
+
+    @abstractmethod
+    async def posts(self, campaign_id: int, limit: int) -> list[SubmittedPost]:
+        """The campaign's submitted posts, the latest first."""
 
     @abstractmethod
     async def set_promo_code(self, offer_id: int, code: str) -> bool:

@@ -320,11 +320,25 @@ class CampaignFigures(_Frozen):
     accepted: int = 0
     declined: int = 0
     submitted: int = 0
+    # Submitted posts whose links name none of the person's accounts.
+    unmatched: int = 0
     withdrawn: int = 0
     slots_left: int = 0
 
 
 OfferStatus = Literal["offered", "accepted", "declined", "withdrawn", "submitted"]
+
+
+class SubmittedPost(_Frozen):
+    """A post in for a campaign, as its agency reads it: who, the link, and the account of
+    theirs the link names (None: it names none, so nothing ties the post to them)."""
+
+    offer_id: int
+    person_id: int
+    display_name: str
+    content_url: str
+    content_handle: str | None
+    submitted_at: datetime
 
 
 class Offer(_Frozen):
@@ -337,6 +351,8 @@ class Offer(_Frozen):
     decline_reason: str | None = None
     decline_note: str | None = None
     content_url: str | None = None
+    # The person's account the post's link names; None when it names none.
+    content_handle: str | None = None
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None = None

@@ -8,9 +8,10 @@ can exist there.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from bot.i18n import N_
 from handlers.validators.errors import Invalid
@@ -228,14 +229,73 @@ NOT_YOUR_NETWORKS: Final = N_(
 NOT_A_POST: Final = N_(
     "That link leads to a home page, not to a post: please send the post's link."
 )
+NOT_YOUR_ACCOUNT: Final = N_(
+    "That link is to a post of {account} on {network}, and your account there is {yours}. "
+    "Please send the link to the post you published."
+)
+# Facebook links that name their poster only by the id in their query.
+_FACEBOOK_POSTS_BY_ID: Final = frozenset({"permalink.php", "story.php"})
 
 
-def parse_post_link(raw: str, networks: tuple[str, ...]) -> str:
-    """A link to a published post on one of ``networks`` (the person's own), as sent; any
-    subdomain and short link of the network counts, a bare home page does not."""
+@dataclass(frozen=True, slots=True)
+class PostLink:
+    """A post's link as sent, its network, and the person's account it names there: None
+    when the link names none (instagram.com/p/…, youtube.com/watch?v=…, a short link)."""
+
+    url: str
+    network: str
+    handle: str | None
+
+
+def _named_in_post(network: str, segments: list[str], query: str) -> str | None:
+    """What the link's path names as its account, as typed; None for a path that names
+    none (a post's own address, a page of the network's)."""
+    first = segments[0]
+    lower = first.lower()
+    if network in {"tiktok", "youtube"}:
+        # /@handle/video/1 and /@handle/community: any other path is the post's own address
+        # (watch, shorts, live) or a channel id, which no handle can be compared with.
+        return first[1:] if first.startswith("@") else None
+    if network == "instagram" and lower == "stories" and len(segments) > 1:
+        return segments[1]
+    if network == "facebook":
+        if lower in _FACEBOOK_POSTS_BY_ID:
+            ids = parse_qs(query).get("id", [])
+            return ids[0] if len(ids) == 1 and _FACEBOOK_ID.fullmatch(ids[0]) else None
+        account_id = _facebook_id(segments, query)
+        if account_id is not None:
+            return account_id
+    if lower in _RULES[network].reserved or lower.endswith(".php"):
+        return None
+    return first
+
+
+def _account_in_post(network: str, host: str, domain: str, parts: SplitResult) -> str | None:
+    """The account a post's link names, as handles are stored; None when it names none that
+    could be a handle (short links and other subdomains name none: vm.tiktok.com, youtu.be)."""
+    if domain in _SHORT_DOMAINS or host.removesuffix(domain) not in _PROFILE_SUBDOMAINS:
+        return None
+    segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    named = _named_in_post(network, segments, parts.query) if segments else None
+    if named is None:
+        return None
+    if network == "facebook" and _FACEBOOK_ID.fullmatch(named):
+        return named
+    rules = _RULES[network]
+    handle = named.lower()
+    fits = rules.min_length <= len(handle) <= rules.max_length and rules.pattern.fullmatch(handle)
+    return handle if named.isascii() and fits else None
+
+
+def parse_post_link(raw: str, accounts: Sequence[tuple[str, str]]) -> PostLink:
+    """A link to a published post on a network of ``accounts`` (the person's own, as
+    (network, handle)); any subdomain and short link of the network counts, a bare home page
+    does not. A link that names an account must name one of these; one that names none is
+    taken, with no account."""
     text = raw.strip()
     if len(text) > MAX_POST_LINK_LENGTH:
         raise Invalid(TOO_LONG, max=MAX_POST_LINK_LENGTH)
+    networks = tuple(dict.fromkeys(network for network, _ in accounts))
     labels = ", ".join(NETWORK_LABELS[n] for n in networks if n in NETWORK_LABELS)
     if not text or any(char.isspace() for char in text):
         raise Invalid(NOT_A_LINK)
@@ -245,11 +305,29 @@ def parse_post_link(raw: str, networks: tuple[str, ...]) -> str:
         host = (parts.hostname or "").rstrip(".").lower()
     except ValueError:
         raise Invalid(NOT_A_LINK) from None
-    if parts.scheme.lower() not in {"http", "https"} or not host:
+    # A word ("hello") is no address: every host a post can be on has a dot in its name.
+    if parts.scheme.lower() not in {"http", "https"} or "." not in host:
         raise Invalid(NOT_A_LINK)
     owner = _network_of(host)
     if owner is None or owner[0] not in networks:
         raise Invalid(NOT_YOUR_NETWORKS, networks=labels)
+    network, domain = owner
     if not parts.path.strip("/") and not parts.query:
         raise Invalid(NOT_A_POST)
-    return link
+    named = _account_in_post(network, host, domain, parts)
+    mine = sorted(handle for each, handle in accounts if each == network)
+    if named is None or named in mine:
+        return PostLink(link, network, named)
+    if (
+        network == "facebook"
+        and _FACEBOOK_ID.fullmatch(named)
+        and not any(_FACEBOOK_ID.fullmatch(handle) for handle in mine)
+    ):
+        # A numeric id cannot be compared with a username: the link names no account we know.
+        return PostLink(link, network, None)
+    raise Invalid(
+        NOT_YOUR_ACCOUNT,
+        account=f"@{named}",
+        network=NETWORK_LABELS[network],
+        yours=", ".join(f"@{handle}" for handle in mine),
+    )

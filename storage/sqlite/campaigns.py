@@ -137,11 +137,15 @@ class SqliteCampaigns(CampaignRepository):
         if campaign is None:
             return CampaignFigures()
         offers = await self._s.all(
-            "SELECT status, COUNT(*) AS n FROM offers WHERE campaign_id = ? GROUP BY status",
+            "SELECT status, COUNT(*) AS n, COUNT(*) - COUNT(content_handle) AS unmatched "
+            "FROM offers WHERE campaign_id = ? GROUP BY status",
             (campaign_id,),
         )
+        unmatched = 0
         for row in offers:
             counts[row["status"]] = int(row["n"])
+            if row["status"] == "submitted":
+                unmatched = int(row["unmatched"])
         # Every key of this campaign's offer rows, and no other, sorts in [offer:7:, offer:7;).
         first = offer_key_prefix(campaign_id)
         # A row whose offer was withdrawn before it went is done without being sent.
@@ -166,6 +170,7 @@ class SqliteCampaigns(CampaignRepository):
             accepted=counts.get("accepted", 0) + submitted,
             declined=counts.get("declined", 0),
             submitted=submitted,
+            unmatched=unmatched,
             withdrawn=counts.get("withdrawn", 0),
             slots_left=int(campaign["slots_left"]),
         )

@@ -16,6 +16,7 @@ from storage.models import (
     OfferStatus,
     Recipient,
     SendGroup,
+    SubmittedPost,
 )
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
@@ -23,7 +24,8 @@ _REMINDERS = {"48h": "reminded_48h_at", "2h": "reminded_2h_at"}
 
 # Approved people a campaign (``c``) targets and has not offered itself to yet: its countries,
 # one of its niches, its follower minimum over all their networks, and an account to send
-# to. A campaign with no countries (or niches) takes every one.
+# to; no admin of its agency, unless the agency allows it. A campaign with no countries (or
+# niches) takes every one.
 _TARGETED = (
     "p.status = 'approved' AND p.erased_at IS NULL "
     "AND (NOT EXISTS (SELECT 1 FROM campaign_countries cc WHERE cc.campaign_id = c.id) "
@@ -35,6 +37,10 @@ _TARGETED = (
     "AND (c.min_followers = 0 OR (SELECT COALESCE(SUM(s.followers), 0) "
     "FROM social_profiles s WHERE s.person_id = p.id) >= c.min_followers) "
     "AND EXISTS (SELECT 1 FROM accounts ac WHERE ac.person_id = p.id) "
+    "AND (NOT EXISTS (SELECT 1 FROM accounts ac JOIN agency_admins ad "
+    "ON ad.platform = ac.platform AND ad.platform_user_id = ac.platform_user_id "
+    "WHERE ac.person_id = p.id AND ad.agency_id = c.agency_id) "
+    "OR EXISTS (SELECT 1 FROM agencies ag WHERE ag.id = c.agency_id AND ag.offers_to_admins = 1)) "
     "AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.campaign_id = c.id AND o.person_id = p.id)"
 )
 # Offers pushed to people (publishing, a newcomer's approval) skip those who turned alerts off.
@@ -292,16 +298,41 @@ class SqliteOffers(OfferRepository):
         return _offer(row) if row else None
 
     async def submit(
-        self, offer_id: int, person_id: int, content_url: str, now: datetime
+        self,
+        offer_id: int,
+        person_id: int,
+        content_url: str,
+        now: datetime,
+        content_handle: str | None = None,
     ) -> Offer | None:
         at = to_db_time(now)
         row = await self._s.one(
-            "UPDATE offers SET status = 'submitted', content_url = ?, submitted_at = ?, "
-            "updated_at = ? WHERE id = ? AND person_id = ? "
+            "UPDATE offers SET status = 'submitted', content_url = ?, content_handle = ?, "
+            "submitted_at = ?, updated_at = ? WHERE id = ? AND person_id = ? "
             "AND status IN ('accepted', 'submitted') RETURNING *",
-            (content_url, at, at, offer_id, person_id),
+            (content_url, content_handle, at, at, offer_id, person_id),
         )
         return _offer(row) if row else None
+
+    async def posts(self, campaign_id: int, limit: int) -> list[SubmittedPost]:
+        rows = await self._s.all(
+            "SELECT o.id, o.person_id, p.display_name, o.content_url, o.content_handle, "
+            "o.submitted_at FROM offers o JOIN people p ON p.id = o.person_id "
+            "WHERE o.campaign_id = ? AND o.status = 'submitted' "
+            "ORDER BY o.submitted_at DESC, o.id DESC LIMIT ?",
+            (campaign_id, limit),
+        )
+        return [
+            SubmittedPost(
+                offer_id=row["id"],
+                person_id=row["person_id"],
+                display_name=row["display_name"],
+                content_url=row["content_url"],
+                content_handle=row["content_handle"],
+                submitted_at=from_db_time(row["submitted_at"]),
+            )
+            for row in rows
+        ]
 
     async def set_promo_code(self, offer_id: int, code: str) -> bool:
         row = await self._s.one(
@@ -388,6 +419,7 @@ def _offer(row: Row) -> Offer:
         decline_reason=row["decline_reason"],
         decline_note=row["decline_note"],
         content_url=row["content_url"],
+        content_handle=row["content_handle"],
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
         accepted_at=maybe_time(row["accepted_at"]),

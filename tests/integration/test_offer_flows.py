@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot import campaign_cli
 from bot.app import App
 from bot.i18n import translator
+from bot.services.campaigns import report
 from bot.services.offer_cards import AcceptOffer, OpenOffer, start_payload
+from handlers.campaign_cards import report_card
 from handlers.commands import OFFER_FOR_MEMBERS, OFFER_SIGNUP_FIRST
 from handlers.offer_links import CLOSED, NO_MATCH, NOT_FOR_YOU, STATES, UNDER_REVIEW
 from handlers.offers import NOT_APPROVED_YET
@@ -65,6 +70,52 @@ async def test_submit_checks_the_link_is_on_the_persons_networks(
         "https://www.instagram.com/p/Cboots1/",
     )
     assert await conversations(app).get(key_of(anna)) is None
+
+
+async def test_submit_takes_only_the_persons_own_posts(
+    app: App, platform: FakePlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anna, stored = await member(app, platform, "1")
+    made = await campaign(app)
+    offer = await send_offer(app, made, stored)
+    await anna.press("Accept")
+    [asked] = await anna.say("/submit")
+    [word, again] = await anna.say("hello")
+    assert word.text == "Please send the link to your post, starting with https://"
+    assert again.text == asked.text
+    [theirs, _] = await anna.say("https://www.instagram.com/someoneelse/p/abc")
+    assert theirs.text == (
+        "That link is to a post of @someoneelse on Instagram, and your account there is "
+        "@creator1. Please send the link to the post you published."
+    )
+    assert (await offer_now(app, offer.id)).status == "accepted"
+    await anna.say("https://www.instagram.com/Creator1/p/abc")
+    saved = await offer_now(app, offer.id)
+    assert (saved.status, saved.content_handle) == ("submitted", "creator1")
+
+    # A link that names no account is taken, and the agency sees it is tied to none.
+    second = await send_offer(app, await campaign(app, brand="Brandly"), stored)
+    await anna.press("Accept")
+    await anna.say("/submit")
+    [done] = await anna.say("instagram.com/p/Cboots2")
+    assert done.text.startswith("Thank you! Your post for Brandly: Winter boots is recorded")
+    unmatched = await offer_now(app, second.id)
+    assert (unmatched.status, unmatched.content_handle) == ("submitted", None)
+    async with app.store.reading() as uow:
+        shown = await report(uow, second.campaign_id)
+        matched = await report(uow, made.id)
+    assert shown is not None
+    assert matched is not None
+    en = translator("en")
+    assert report_card(en, shown, "UTC").endswith("\nPosts not matched to an account: 1")
+    assert "not matched" not in report_card(en, matched, "UTC")
+    assert await campaign_cli._status(app.store, second.campaign_id, False, 1.0) == 0
+    assert await campaign_cli._status(app.store, made.id, False, 1.0) == 0
+    printed = capsys.readouterr().out
+    assert "posts (1 not matched to an account), latest first:" in printed
+    assert "Anna: https://instagram.com/p/Cboots2  not matched to an account" in printed
+    assert "posts (0 not matched to an account), latest first:" in printed
+    assert "Anna: https://www.instagram.com/Creator1/p/abc  @creator1" in printed
 
 
 def key_of(person: Person) -> ConversationKey:

@@ -8,13 +8,19 @@ from handlers.validators.social import (
     HANDLE_EMPTY,
     HANDLE_LENGTH,
     INSTAGRAM_FORMAT,
+    NOT_A_LINK,
+    NOT_A_POST,
     NOT_A_PROFILE,
+    NOT_YOUR_ACCOUNT,
+    NOT_YOUR_NETWORKS,
     TIKTOK_FORMAT,
     TWITCH_FORMAT,
     WRONG_NETWORK,
     X_FORMAT,
     YOUTUBE_CHANNEL_ID,
     YOUTUBE_FORMAT,
+    PostLink,
+    parse_post_link,
 )
 from handlers.validators.text import TOO_LONG
 
@@ -298,3 +304,116 @@ def test_parse_handle_rejects_huge_input_before_parsing(network: str) -> None:
 
 def test_parse_handle_measures_length_after_trimming() -> None:
     assert parse_handle("x", " " * 150 + "jack" + " " * 150) == "jack"
+
+
+# Post links -----------------------------------------------------------------------------------
+
+ANNAS = [
+    ("instagram", "anna.makes"),
+    ("tiktok", "anna_tt"),
+    ("youtube", "annamakes"),
+    ("x", "anna_x"),
+    ("facebook", "anna.nowak"),
+    ("twitch", "annalive"),
+]
+
+
+@pytest.mark.parametrize(
+    ("link", "network", "handle"),
+    [
+        ("https://www.instagram.com/anna.makes/p/Cboots1/", "instagram", "anna.makes"),
+        ("https://instagram.com/Anna.Makes/reel/xyz", "instagram", "anna.makes"),
+        ("https://www.instagram.com/stories/anna.makes/3141592/", "instagram", "anna.makes"),
+        ("https://www.tiktok.com/@Anna_TT/video/7312345", "tiktok", "anna_tt"),
+        ("https://www.youtube.com/@annamakes/community?lb=Ugkx", "youtube", "annamakes"),
+        ("https://x.com/anna_x/status/1790000000000000000", "x", "anna_x"),
+        ("https://twitter.com/Anna_X/status/17", "x", "anna_x"),
+        ("https://www.facebook.com/anna.nowak/posts/pfbid02", "facebook", "anna.nowak"),
+        ("https://www.twitch.tv/annalive/clip/FunnyClip-abc", "twitch", "annalive"),
+    ],
+)
+def test_a_post_link_naming_the_persons_account_is_matched_to_it(
+    link: str, network: str, handle: str
+) -> None:
+    assert parse_post_link(link, ANNAS) == PostLink(link, network, handle)
+
+
+@pytest.mark.parametrize(
+    ("link", "network"),
+    [
+        ("https://www.instagram.com/p/Cboots1/", "instagram"),
+        ("https://instagram.com/reel/xyz", "instagram"),
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "youtube"),
+        ("https://youtu.be/dQw4w9WgXcQ", "youtube"),
+        ("https://www.youtube.com/shorts/abc123", "youtube"),
+        ("https://www.youtube.com/channel/UCuAXFkgsw1L7xaCfnd5JJOw/community", "youtube"),
+        ("https://vm.tiktok.com/ZMabc123/", "tiktok"),
+        ("https://x.com/i/status/1790000000000000000", "x"),
+        ("https://www.facebook.com/reel/123456789", "facebook"),
+        ("https://fb.watch/abcDEF/", "facebook"),
+        ("https://www.facebook.com/permalink.php?story_fbid=1&id=100012345678901", "facebook"),
+        ("https://www.twitch.tv/videos/123456789", "twitch"),
+        ("https://clips.twitch.tv/FunnyClip-abc", "twitch"),
+    ],
+)
+def test_a_post_link_naming_no_account_is_taken_unmatched(link: str, network: str) -> None:
+    assert parse_post_link(link, ANNAS) == PostLink(link, network, None)
+
+
+@pytest.mark.parametrize(
+    ("link", "account", "network", "yours"),
+    [
+        (
+            "https://www.instagram.com/someoneelse/p/abc",
+            "@someoneelse",
+            "Instagram",
+            "@anna.makes",
+        ),
+        (
+            "https://www.instagram.com/stories/someoneelse/1/",
+            "@someoneelse",
+            "Instagram",
+            "@anna.makes",
+        ),
+        ("https://www.tiktok.com/@other/video/1", "@other", "TikTok", "@anna_tt"),
+        ("https://youtube.com/@other/community", "@other", "YouTube", "@annamakes"),
+        ("https://x.com/elonmusk/status/1", "@elonmusk", "X", "@anna_x"),
+        ("https://m.facebook.com/other.page/videos/1", "@other.page", "Facebook", "@anna.nowak"),
+        ("https://www.twitch.tv/shroud/clip/Clip-1", "@shroud", "Twitch", "@annalive"),
+    ],
+)
+def test_a_post_link_naming_someone_elses_account_is_refused(
+    link: str, account: str, network: str, yours: str
+) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_post_link(link, ANNAS)
+    assert exc.value.message == NOT_YOUR_ACCOUNT
+    assert exc.value.params == {"account": account, "network": network, "yours": yours}
+
+
+def test_a_facebook_id_is_compared_only_with_an_id() -> None:
+    link = "https://www.facebook.com/permalink.php?story_fbid=1&id=100012345678901"
+    assert parse_post_link(link, [("facebook", "100012345678901")]).handle == "100012345678901"
+    with pytest.raises(Invalid) as exc:
+        parse_post_link(link, [("facebook", "100099999999999")])
+    assert exc.value.message == NOT_YOUR_ACCOUNT
+
+
+@pytest.mark.parametrize("text", ["hello", "thanks!", "https://hello", "www", ""])
+def test_text_that_is_no_address_is_not_a_link(text: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_post_link(text, ANNAS)
+    assert exc.value.message == NOT_A_LINK
+
+
+def test_a_link_elsewhere_is_not_on_the_persons_networks() -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_post_link("https://example.com/my-post", [("instagram", "anna.makes")])
+    assert exc.value.message == NOT_YOUR_NETWORKS
+    assert exc.value.params == {"networks": "Instagram"}
+
+
+def test_a_home_page_is_not_a_post() -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_post_link("instagram.com", ANNAS)
+    assert exc.value.message == NOT_A_POST
