@@ -18,6 +18,7 @@ from bench.__main__ import main
 from bench.config import Config
 from bench.fake_bot_api import TOKEN, FakeBotApi
 from bench.report import Outcome
+from tests.clock import kolbot_command as clocked
 
 TINY = Config(
     users=8,
@@ -28,6 +29,14 @@ TINY = Config(
     idle_seconds=0.5,
 )
 PENDING = ("outbox enqueue API pending", "bulk people API pending")
+
+
+@pytest.fixture(autouse=True)
+def bot_at_the_tests_instant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workloads queue messages in this process, at the test's instant: the bot they
+    start runs at that instant too, or it would find them due a day early or late."""
+    for workload in (dispatch, ingress, memory):
+        monkeypatch.setattr(workload, "kolbot_command", lambda: clocked("run"))
 
 
 def assert_measured(outcomes: list[Outcome], *, may_be_pending: bool = False) -> None:
