@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.inbox import Inbox
-from bot.core.outbox import Outbox
+from bot.core.outbox import SEND_TIMEOUT, Outbox
 from bot.core.platform import Platform
 from bot.services import Services
 from bot.services.offer_cards import (
@@ -63,6 +63,9 @@ class App:
             {},
             concurrency=settings.outbox_concurrency,
             give_up_after=timedelta(seconds=settings.delivery_give_up_seconds),
+            unconfirmed_repeats=settings.delivery_unconfirmed_repeats,
+            # The adapter's read timeout, and its pacing, come first.
+            send_timeout=max(SEND_TIMEOUT, 2 * settings.delivery_read_timeout_seconds),
         )
         self.platforms: dict[str, Platform] = {}
         self.outbox.add_renderer(OFFER_REF, render_offer, on_sent=record_offer_message)

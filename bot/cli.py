@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import ValidationError
 
@@ -241,22 +241,28 @@ async def _outbox_status(settings: Settings) -> None:
     if not counts:
         print("the outbox is empty")
         return
-    print(f"{'platform':<10} {'status':<8} {'messages':>9}")
+    print(f"{'platform':<10} {'status':<11} {'messages':>9}")
     for platform, status, rows in counts:
-        print(f"{platform:<10} {status:<8} {rows:>9}")
+        print(f"{platform:<10} {status:<11} {rows:>9}")
     if oldest is not None:
         age = utcnow() - oldest
         print(f"oldest unsent: queued {oldest:%Y-%m-%d %H:%M:%S} UTC ({_age(age)} ago)")
+    unconfirmed = sum(rows for _, status, rows in counts if status == "unconfirmed")
+    if unconfirmed:
+        print(
+            f"{unconfirmed} unconfirmed: sent, but no answer came, so each may have arrived; "
+            "`kolbot outbox retry --unconfirmed` sends them again"
+        )
 
 
-async def _outbox_retry(settings: Settings) -> None:
+async def _outbox_retry(settings: Settings, status: Literal["failed", "unconfirmed"]) -> None:
     store = await _open_store(settings)
     try:
         async with store.unit_of_work() as uow:
-            again = await uow.outbox.retry_failed(utcnow())
+            again = await uow.outbox.retry(status, utcnow())
     finally:
         await store.close()
-    print(f"{again} failed message(s) queued again; a running bot sends them within a second")
+    print(f"{again} {status} message(s) queued again; a running bot sends them within a second")
 
 
 async def _inbox_status(settings: Settings) -> None:
@@ -494,14 +500,18 @@ def parser() -> argparse.ArgumentParser:
         "status",
         help="messages per platform and status, and the oldest unsent",
         description="Counts of messages per platform and status (pending, sending, sent, "
-        "blocked, failed), and how long the oldest unsent one has waited.",
+        "blocked, failed, unconfirmed), and how long the oldest unsent one has waited.",
     )
     retry = outbox_commands.add_parser(
         "retry",
-        help="queue failed messages again",
-        description="Queue again the messages that failed (after a long outage, say).",
+        help="queue failed or unconfirmed messages again",
+        description="Queue again the messages that failed (after a long outage, say), or "
+        "those left unconfirmed: sent, but their answers never came, so each may have "
+        "arrived already and may arrive twice.",
     )
-    retry.add_argument("--failed", action="store_true", required=True, help="the failed ones")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("--failed", action="store_true", help="the failed ones")
+    which.add_argument("--unconfirmed", action="store_true", help="the unconfirmed ones")
     inbox = commands.add_parser(
         "inbox",
         help="see received updates",
@@ -583,7 +593,7 @@ def _main(args: argparse.Namespace) -> int:
     elif args.command == "outbox" and args.outbox_command == "status":
         asyncio.run(_outbox_status(settings))
     elif args.command == "outbox" and args.outbox_command == "retry":
-        asyncio.run(_outbox_retry(settings))
+        asyncio.run(_outbox_retry(settings, "failed" if args.failed else "unconfirmed"))
     elif args.command == "inbox" and args.inbox_command == "status":
         asyncio.run(_inbox_status(settings))
     elif args.command in operator_cli.COMMANDS:

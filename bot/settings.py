@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     # before a message counts as failed, and how long sent messages are kept.
     outbox_concurrency: int = Field(default=512, ge=1, le=1000)
     delivery_give_up_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    # How long a send waits for the platform's answer: past it, the message may have arrived
+    # all the same, so it is repeated at most ``delivery_unconfirmed_repeats`` times and then
+    # left unconfirmed for an operator. Long enough to wait for a platform that is just slow.
+    delivery_read_timeout_seconds: float = Field(
+        default=30.0, ge=0.05, le=600.0, allow_inf_nan=False
+    )
+    delivery_unconfirmed_repeats: int = Field(default=1, ge=0, le=10)
     outbox_retention_days: int = Field(default=7, ge=1, le=365)
     # Updates handled at once (different people); one person's always in order.
     inbox_workers: int = Field(default=8, ge=1, le=256)

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 
 from storage.models import (
     Acceptance,
@@ -290,11 +290,21 @@ class OutboxRepository(ABC):
     async def oldest_pending(self) -> datetime | None: ...
 
     @abstractmethod
-    async def retry_failed(self, now: datetime) -> int: ...
+    async def retry(self, status: Literal["failed", "unconfirmed"], now: datetime) -> int:
+        """Every row left ``status`` is due again now, its tries counted afresh (an
+        operator's say-so); how many."""
+
+    @abstractmethod
+    async def hasten(self, platform: str, now: datetime, chats: int | None = None) -> list[str]:
+        """Rows of ``platform`` waiting out a backoff after failed tries become due ``now``,
+        with the rows of their chats that were handed back to wait behind them (not rows
+        waiting for a 429 or for a time they were queued for): the platform answers again.
+        ``chats``: at most that many chats, the soonest due first. The chats."""
 
     @abstractmethod
     async def purge_done(self, before: datetime, limit: int) -> int:
-        """Delete up to ``limit`` sent, blocked or failed rows finished before ``before``."""
+        """Delete up to ``limit`` finished rows (sent, blocked, failed, unconfirmed) finished
+        before ``before``."""
 
 
 class AgencyRepository(ABC):

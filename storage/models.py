@@ -131,7 +131,9 @@ class InboxItem(NewInboxItem):
     last_error: str | None = None
 
 
-DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed"]
+# unconfirmed: its answer was lost as often as a send may repeat (it may have arrived); it
+# goes again only when an operator says so.
+DeliveryStatus = Literal["pending", "sending", "sent", "blocked", "failed", "unconfirmed"]
 
 
 class NewDelivery(_Frozen):
@@ -172,19 +174,24 @@ class Delivery(NewDelivery):
     created_at: datetime
     next_attempt_at: datetime  # always known once stored
     failing_since: datetime | None = None
+    # Sends of this row whose answer was lost: each may have arrived.
+    lost_answers: int = 0
 
 
 class DeliveryOutcome(_Frozen):
-    """What became of a leased row: sent, pending again (a retry), blocked or failed."""
+    """What became of a leased row: sent, pending again (a retry), blocked, failed or
+    unconfirmed."""
 
     id: int
-    status: Literal["sent", "pending", "blocked", "failed"]
+    status: Literal["sent", "pending", "blocked", "failed", "unconfirmed"]
     message_id: str | None = None
     error: str | None = None
     next_attempt_at: datetime | None = None
     parts_sent: int = 0
     attempts: int = 0
     failing_since: datetime | None = None
+    # None: as the row had it.
+    lost_answers: int | None = None
 
 
 class Agency(_Frozen):

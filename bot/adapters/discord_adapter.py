@@ -81,6 +81,7 @@ class DiscordPlatform:
             global_rate=settings.discord_global_rate,
             dm_rate=settings.discord_dm_rate,
             dm_period=settings.discord_dm_period,
+            read_timeout=settings.delivery_read_timeout_seconds,
         )
         self._interactions = Interactions(self._sender)
         self._intake = Intake(lambda: self.identity)

@@ -143,8 +143,13 @@ class TelegramPlatform:
         self._answers_request = answers_request or AiohttpRequest(
             connections=8, read_timeout=2.0, connect_timeout=2.0, pool_timeout=1.0
         )
-        # A connection for every send the outbox may have in flight, and some to spare.
-        self._request = request or AiohttpRequest(connections=settings.outbox_concurrency + 16)
+        # A connection for every send the outbox may have in flight, and some to spare. An
+        # answer later than the read timeout may hide a delivered message: wait for a slow
+        # platform rather than send again.
+        self._request = request or AiohttpRequest(
+            connections=settings.outbox_concurrency + 16,
+            read_timeout=settings.delivery_read_timeout_seconds,
+        )
         self._bot = Bot(
             token,
             base_url=settings.telegram_base_url,

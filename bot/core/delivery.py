@@ -3,7 +3,10 @@
 429 waits ``retry_after`` and holds the chat (or, bot-wide, the platform); 403 and closed DMs
 block the chat until its person writes again; 400 fails the row, logged once; 5xx and network
 errors back off with jitter, capped, until the row is older than the outage we ride out.
-Nothing here sleeps: the outbox turns the decision into a time, so every wait is bounded.
+A send whose answer was lost (``Transient.may_have_arrived``) may have been delivered: it is
+repeated at most ``repeats`` times, then left ``unconfirmed`` for an operator, so a platform
+that answers too late never collects a copy per retry. Nothing here sleeps: the outbox turns
+the decision into a time, so every wait is bounded.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from storage.models import Delivery, DeliveryOutcome
 
 log = logging.getLogger(__name__)
 
-OutcomeStatus = Literal["sent", "pending", "blocked", "failed"]
+OutcomeStatus = Literal["sent", "pending", "blocked", "failed", "unconfirmed"]
 MAX_BACKOFF = 60.0
 FIRST_BACKOFF = 1.0
+# Sends of one row whose answer was lost, after the first, before it is left unconfirmed.
+UNCONFIRMED_REPEATS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,9 @@ class Decision:
     pause_platform_until: datetime | None = None
     # The chat refused us: its account is unreachable and its pending rows blocked.
     unreachable: bool = False
+    # The platform failed this try (a network error, a 5xx): whatever of it waits out a
+    # backoff may go as soon as it answers again.
+    platform_failing: bool = False
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -58,6 +66,8 @@ def decide(
     now: datetime,
     give_up_after: timedelta,
     rng: random.Random,
+    *,
+    repeats: int = UNCONFIRMED_REPEATS,
 ) -> Decision:
     parts = max(row.parts_sent, error.parts_sent)
 
@@ -76,10 +86,8 @@ def decide(
     attempts = row.attempts + 1
     if isinstance(error, RateLimited):
         until = now + timedelta(seconds=max(0.0, error.retry_after))
-        # A 429 is a wait, not a failed try.
-        waiting = outcome(
-            "pending", row.attempts, next_attempt_at=until, failing_since=row.failing_since
-        )
+        # A 429 is a wait, not a failed try; and the platform answered, so no outage is on.
+        waiting = outcome("pending", row.attempts, next_attempt_at=until, failing_since=None)
         if error.bot_wide:
             return Decision(waiting, hold_chat_until=until, pause_platform_until=until)
         return Decision(waiting, hold_chat_until=until)
@@ -91,16 +99,32 @@ def decide(
         return Decision(outcome("failed", attempts))
     if not isinstance(error, Transient):
         log.error("delivery %d failed in an unexpected way: %r", row.id, error)
+    lost = isinstance(error, Transient) and error.may_have_arrived
+    lost_answers = row.lost_answers + 1 if lost else row.lost_answers
     failing_since = row.failing_since or now
-    if now - failing_since >= give_up_after:
+    if (lost and lost_answers > repeats) or now - failing_since >= give_up_after:
+        # Once it may have arrived, failed would be a lie: retrying it may repeat it.
+        status: OutcomeStatus = "unconfirmed" if lost_answers else "failed"
         log.error(
-            "giving up on delivery %d to %s after %d tries: %s",
+            "giving up on delivery %d to %s after %d tries (%s): %s",
             row.id,
             row.chat,
             attempts,
+            f"{lost_answers} without an answer, each may have arrived; "
+            "`kolbot outbox retry --unconfirmed` sends it again"
+            if lost_answers
+            else "`kolbot outbox retry --failed` sends it again",
             error,
         )
-        return Decision(outcome("failed", attempts))
+        return Decision(
+            outcome(status, attempts, lost_answers=lost_answers), platform_failing=True
+        )
     until = now + timedelta(seconds=backoff(attempts, rng))
-    retry = outcome("pending", attempts, next_attempt_at=until, failing_since=failing_since)
-    return Decision(retry, hold_chat_until=until)
+    retry = outcome(
+        "pending",
+        attempts,
+        next_attempt_at=until,
+        failing_since=failing_since,
+        lost_answers=lost_answers,
+    )
+    return Decision(retry, hold_chat_until=until, platform_failing=True)

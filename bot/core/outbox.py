@@ -9,6 +9,11 @@ is written: a crash between a send and its write sends that row again, so duplic
 bounded by ``concurrency``. Waits longer than a few seconds (a long 429, a backoff) are not sat
 out in memory: the chat's rows go back to the table, due when the wait ends, and the chat stays
 parked there so that the claim's head-of-chat rule keeps its order.
+
+A backoff is each row's own, but an outage is the platform's: while rows of a platform wait
+out a backoff and nothing is being sent to it, one of them is tried every ``probe_interval``;
+and once a send to it succeeds, every row of it waiting out a backoff is due at once. So a
+backlog moves within about a second of the platform's return, not when each row's pause ends.
 """
 
 from __future__ import annotations
@@ -16,17 +21,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 import socket
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
-from bot.core.delivery import Decision, decide, sent
+from bot.core.delivery import UNCONFIRMED_REPEATS, Decision, decide, sent
 from bot.core.lru import Lru
 from bot.core.messages import Outgoing
 from bot.core.platform import BadRequest, Platform, SendError, Transient
@@ -111,6 +117,9 @@ MEMORY_WAIT = 5.0
 # one: every handled update wakes the outbox, and its replies were leased already.
 CLAIM_GAP = 0.05
 SEND_TIMEOUT = 60.0
+# While a platform fails, one of its waiting rows is tried at least this often; a success
+# releases the rest at most this often.
+PROBE_INTERVAL = 1.0
 # Rows at or below this priority answer someone waiting (replies); above, bulk sends.
 URGENT_PRIORITY = 0
 # At a stop past its deadline, the final writes still get this long.
@@ -156,6 +165,9 @@ class Outbox:
         retry_write: float = 0.5,
         renderers: Mapping[str, Renderer] | None = None,
         rng: random.Random | None = None,
+        unconfirmed_repeats: int = UNCONFIRMED_REPEATS,
+        send_timeout: float = SEND_TIMEOUT,
+        probe_interval: float = PROBE_INTERVAL,
     ) -> None:
         self._store = store
         self._platforms = dict(platforms)
@@ -170,6 +182,9 @@ class Outbox:
         self._renderers = dict(renderers or {})
         self._recorders: dict[str, SentRecorder] = {}
         self._rng = rng or random.Random()
+        self._repeats = unconfirmed_repeats
+        self._send_timeout = send_timeout
+        self._probe_interval = probe_interval
         self._slots = asyncio.Semaphore(concurrency)
         # Rows held in memory at most: what a lease comfortably covers.
         self._capacity = max(256, concurrency * 4)
@@ -177,7 +192,16 @@ class Outbox:
         self._workers: dict[ChatKey, asyncio.Task[None]] = {}
         self._slot_of: dict[asyncio.Task[None], _Slot] = {}
         self._holds: dict[ChatKey, float] = {}
+        # Chats whose hold is a backoff (the platform failed), not a 429.
+        self._backoff_holds: set[ChatKey] = set()
         self._paused: dict[str, float] = {}
+        # Platforms whose last tries failed, and when (loop time) the last one did, or the
+        # last probe began; those of them that answered since, and when; when each was last
+        # released.
+        self._failing: dict[str, float] = {}
+        self._answered: dict[str, float] = {}
+        self._released_at: dict[str, float] = {}
+        self._trying: Counter[str] = Counter()
         self._held = 0
         self._more_due = False
         # Chats whose rows went back to the table, and until when they wait there.
@@ -219,6 +243,9 @@ class Outbox:
                 released = await uow.outbox.release(gone)
                 log.info("sending again %d messages left in flight by a stopped run", released)
         self._running = True
+        # Rows an earlier run left waiting out a backoff: found out about at the first poll.
+        due = asyncio.get_running_loop().time() - self._probe_interval
+        self._failing = dict.fromkeys([*self._platforms, *self._starting], due)
         self._tasks = [
             asyncio.create_task(self._poll(), name="outbox-poll"),
             asyncio.create_task(self._flush_loop(), name="outbox-flush"),
@@ -306,12 +333,13 @@ class Outbox:
         claimed_at = -CLAIM_GAP
         while self._running:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await asyncio.wait_for(self._wake.wait(), self._until_probe(loop.time()))
             if not self._more_due and (gap := claimed_at + CLAIM_GAP - loop.time()) > 0:
                 await asyncio.sleep(gap)
             self._wake.clear()
             if not self._running:
                 return
+            await self._probe(loop.time())
             room = self._capacity - self._held
             if room <= 0 or not self._platforms:
                 continue
@@ -330,6 +358,68 @@ class Outbox:
             self._more_due = len(rows) == room
             for row in rows:
                 self._enqueue(row, claimed=True)
+
+    def _until_probe(self, now: float) -> float:
+        """How long the poll may sleep: its interval, or less when a probe is due sooner."""
+        probes = [
+            at + self._probe_interval - now
+            for name, at in self._failing.items()
+            if name not in self._answered
+        ]
+        return max(0.0, min([self._poll_interval, *probes]))
+
+    async def _probe(self, now: float) -> None:
+        """For each platform that failed its last tries and has nothing on the way, make the
+        soonest of its rows waiting out a backoff due now: whether it answers tells whether
+        the rest may go."""
+        for name, at in list(self._failing.items()):
+            if name in self._answered or self._trying[name] or now - at < self._probe_interval:
+                continue
+            try:
+                async with self._store.unit_of_work() as uow:
+                    chats = await uow.outbox.hasten(name, utcnow(), chats=1)
+            except StorageUnavailable as error:
+                log.warning("outbox: cannot try %s again now (%s)", name, error)
+                return
+            if not chats:
+                self._failing.pop(name, None)  # nothing of it waits: nothing to find out
+                continue
+            self._failing[name] = now
+            self._unhold(name, chats)
+
+    def _unhold(self, name: str, chats: Iterable[str]) -> None:
+        """Rows of these chats were made due: nothing in memory holds them back any more."""
+        for chat in chats:
+            key = (name, chat)
+            if key in self._backoff_holds:
+                self._backoff_holds.discard(key)
+                self._holds.pop(key, None)
+            if key in self._parked:
+                self._parked[key] = utcnow()
+        self._wake.set()
+
+    def _platform_answered(self, name: str) -> None:
+        """A send to ``name`` went through: if its last tries had failed, what waits out a
+        backoff because of them may go (released by the next flush)."""
+        if name in self._failing and name not in self._answered:
+            self._answered[name] = asyncio.get_running_loop().time()
+            self._unwritten.set()
+
+    def _releases(self) -> dict[str, float]:
+        """Platforms that answered again (and when) to release now: at most once a probe
+        interval each, so a chat whose own sends keep failing is not tried after every
+        success of the others."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        ready = {}
+        for name, at in list(self._answered.items()):
+            wait = self._released_at.get(name, -math.inf) + self._probe_interval - now
+            if wait <= 0:
+                ready[name] = at
+                del self._answered[name]
+            else:
+                loop.call_later(wait, self._unwritten.set)
+        return ready
 
     def _enqueue(self, row: Delivery, *, claimed: bool = False) -> None:
         key = (row.platform, row.chat)
@@ -409,6 +499,7 @@ class Outbox:
                 self._queues.pop(key, None)
             if self._holds.get(key, 0.0) <= loop.time():
                 self._holds.pop(key, None)
+                self._backoff_holds.discard(key)
 
     def _hold(self, key: ChatKey, decision: Decision, now: float) -> None:
         def seconds(moment: datetime | None) -> float:
@@ -416,6 +507,10 @@ class Outbox:
 
         if decision.hold_chat_until is not None:
             self._holds[key] = now + seconds(decision.hold_chat_until)
+            if decision.platform_failing:
+                self._backoff_holds.add(key)
+            else:
+                self._backoff_holds.discard(key)
         if decision.pause_platform_until is not None:
             until = now + seconds(decision.pause_platform_until)
             self._paused[key[0]] = max(self._paused.get(key[0], 0.0), until)
@@ -455,19 +550,28 @@ class Outbox:
                     id=row.id, status="sent", error="withdrawn", attempts=row.attempts
                 )
                 return Decision(withdrawn)
-            async with asyncio.timeout(SEND_TIMEOUT):
-                message_id = await platform.send(message, first_part=row.parts_sent)
+            self._trying[row.platform] += 1
+            try:
+                async with asyncio.timeout(self._send_timeout):
+                    message_id = await platform.send(message, first_part=row.parts_sent)
+            finally:
+                self._trying[row.platform] -= 1
         except SendError as error:
-            return decide(row, error, utcnow(), self._give_up_after, self._rng)
+            return self._decide(row, error, utcnow())
         except TimeoutError:
-            late = Transient(f"no answer within {SEND_TIMEOUT:.0f}s")
-            return decide(row, late, utcnow(), self._give_up_after, self._rng)
+            # The adapter's own timeouts come first; past this, it may be on the wire.
+            late = Transient(f"no answer within {self._send_timeout:.0f}s", may_have_arrived=True)
+            return self._decide(row, late, utcnow())
         except Exception as error:
             # An adapter bug must not take down this chat's later messages, or others'.
             log.exception("delivery %d to %s failed", row.id, row.platform)
             failure = BadRequest(f"{type(error).__name__}: {error}")
-            return decide(row, failure, now, self._give_up_after, self._rng)
+            return self._decide(row, failure, now)
+        self._platform_answered(row.platform)
         return Decision(sent(row, message_id, 0))
+
+    def _decide(self, row: Delivery, error: SendError, now: datetime) -> Decision:
+        return decide(row, error, now, self._give_up_after, self._rng, repeats=self._repeats)
 
     async def _render(self, row: Delivery) -> Outgoing | None:
         if row.payload is not None:
@@ -486,7 +590,10 @@ class Outbox:
     def _record(self, row: Delivery, decision: Decision) -> asyncio.Future[None]:
         """Note an outcome; the future is done once it is written (group commit: whatever
         gathered while the last write ran goes in the next)."""
-        written = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        written = loop.create_future()
+        if decision.platform_failing:
+            self._failing[row.platform] = loop.time()
         self._outcomes.append((row, decision, written))
         waiter = self._waiters.pop(row.id, None)
         if waiter is not None and not waiter.done():
@@ -502,25 +609,45 @@ class Outbox:
                 await asyncio.sleep(self._retry_write)
 
     async def _flush(self) -> bool:
-        """Write the outcomes gathered so far; False when the store could not take them."""
-        if not self._outcomes:
+        """Write the outcomes gathered so far, and release what waits on platforms that
+        answer again: in one transaction, so that every failure noted before the answer is
+        written by then and released with the rest. False when the store could not."""
+        releases = self._releases()
+        if not self._outcomes and not releases:
             return True
         batch, self._outcomes = self._outcomes, []
+        hastened: dict[str, list[str]] = {}
         try:
             async with self._store.unit_of_work() as uow:
-                await uow.outbox.finish([decision.outcome for _, decision, _ in batch], self.owner)
+                if batch:
+                    outcomes = [decision.outcome for _, decision, _ in batch]
+                    await uow.outbox.finish(outcomes, self.owner)
                 for row, decision, _ in batch:
                     if decision.unreachable:
                         await mark_unreachable(uow, row.platform, row.chat)
                     await self._recorded(uow, row, decision.outcome)
+                for name in releases:
+                    hastened[name] = await uow.outbox.hasten(name, utcnow())
         except StorageUnavailable as error:
             log.warning("outbox: cannot record %d outcomes now (%s)", len(batch), error)
             self._outcomes[:0] = batch
+            self._answered.update(releases)
             self._unwritten.set()
             return False
         except BaseException:
             self._outcomes[:0] = batch  # cancelled mid-write: the next flush writes them
+            self._answered.update(releases)
             raise
+        now = asyncio.get_running_loop().time()
+        for name, chats in hastened.items():
+            self._released_at[name] = now
+            if self._failing.get(name, math.inf) <= releases[name]:
+                del self._failing[name]  # no try failed since it answered
+            if chats:
+                log.info(
+                    "%s answers again: %d chats waiting out a backoff go now", name, len(chats)
+                )
+            self._unhold(name, chats)
         for _, _, written in batch:
             if not written.done():
                 written.set_result(None)

@@ -42,7 +42,17 @@ class BadRequest(SendError):
 
 
 class Transient(SendError):
-    """A network error or a 5xx: worth trying again later."""
+    """A network error or a 5xx: worth trying again later.
+
+    ``may_have_arrived``: the request went out and its answer was lost (a read timeout, a
+    connection dropped before the answer, a server error after the platform had it), so the
+    platform may have carried it out. An adapter says so wherever it cannot rule that out, and
+    only there: a refused connection, a connect timeout or a front's "the service is down"
+    proves nothing arrived. The delivery policy bounds how often such a send is repeated."""
+
+    def __init__(self, detail: str = "", *, may_have_arrived: bool = False) -> None:
+        super().__init__(detail)
+        self.may_have_arrived = may_have_arrived
 
 
 class CannotStart(RuntimeError):

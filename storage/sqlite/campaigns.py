@@ -18,10 +18,14 @@ from storage.models import (
 )
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
-# Offer messages as the outbox counts them: a row being sent is still queued.
-_DELIVERY_FIGURES = {"pending": "queued", "sending": "queued", "sent": "sent"} | {
-    status: status for status in ("blocked", "failed")
-}
+# Offer messages as the outbox counts them: a row being sent is still queued; one that may
+# or may not have arrived waits for an operator's retry, as a failed one does.
+_DELIVERY_FIGURES = {
+    "pending": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "unconfirmed": "failed",
+} | {status: status for status in ("blocked", "failed")}
 
 
 class SqliteCampaigns(CampaignRepository):

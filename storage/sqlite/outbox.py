@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Literal
 
 from storage.base import OutboxRepository
 from storage.clock import utcnow
@@ -43,6 +44,14 @@ _LEASABLE = (
     "AND ((e.status = 'pending' AND e.priority <= ?) "
     "OR (e.status = 'sending' AND e.lease_owner <> ?))) AS behind"
     ") AS b"
+)
+
+
+# Chats of a platform whose head row waits out a backoff, and until when, soonest first.
+_BACKING_OFF = (
+    "SELECT DISTINCT chat, next_attempt_at FROM deliveries WHERE status = 'pending' "
+    "AND failing_since IS NOT NULL AND platform = ? AND next_attempt_at > ? "
+    "ORDER BY next_attempt_at"
 )
 
 
@@ -161,22 +170,34 @@ class SqliteOutbox(OutboxRepository):
         await self._s.many(
             "UPDATE deliveries SET status = ?, message_id = ?, "
             "last_error = COALESCE(?, last_error), attempts = ?, "
+            "lost_answers = COALESCE(?, lost_answers), "
             "parts_sent = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL "
             "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             [
-                (o.status, o.message_id, o.error, o.attempts, o.parts_sent, now, o.id, owner)
+                (
+                    o.status,
+                    o.message_id,
+                    o.error,
+                    o.attempts,
+                    o.lost_answers,
+                    o.parts_sent,
+                    now,
+                    o.id,
+                    owner,
+                )
                 for o in done
             ],
         )
         await self._s.many(
             "UPDATE deliveries SET status = 'pending', last_error = COALESCE(?, last_error), "
-            "attempts = ?, parts_sent = ?, next_attempt_at = ?, failing_since = ?, "
-            "lease_owner = NULL, lease_until = NULL "
+            "attempts = ?, lost_answers = COALESCE(?, lost_answers), parts_sent = ?, "
+            "next_attempt_at = ?, failing_since = ?, lease_owner = NULL, lease_until = NULL "
             "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             [
                 (
                     o.error,
                     o.attempts,
+                    o.lost_answers,
                     o.parts_sent,
                     to_db_time(o.next_attempt_at or utcnow()),
                     to_db_time(o.failing_since) if o.failing_since else None,
@@ -299,17 +320,34 @@ class SqliteOutbox(OutboxRepository):
         )
         return maybe_time(row["oldest"]) if row else None
 
-    async def retry_failed(self, now: datetime) -> int:
+    async def retry(self, status: Literal["failed", "unconfirmed"], now: datetime) -> int:
+        # An outage counted from before would give the row up again at its first failure.
         return await self._s.run(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts = 0, "
-            "created_at = ?, finished_at = NULL WHERE status = 'failed'",
-            (to_db_time(now), to_db_time(now)),
+            "lost_answers = 0, failing_since = NULL, created_at = ?, finished_at = NULL "
+            "WHERE status = ?",
+            (to_db_time(now), to_db_time(now), status),
         )
+
+    async def hasten(self, platform: str, now: datetime, chats: int | None = None) -> list[str]:
+        moment = to_db_time(now)
+        # The rows handed back behind a chat's failed row wait exactly as long as it does.
+        if chats is None:
+            heads = await self._s.all(_BACKING_OFF, (platform, moment))
+        else:
+            heads = await self._s.all(f"{_BACKING_OFF} LIMIT ?", (platform, moment, chats))
+        if heads:
+            await self._s.many(
+                "UPDATE deliveries SET next_attempt_at = ? WHERE platform = ? AND chat = ? "
+                "AND status = 'pending' AND next_attempt_at = ?",
+                [(moment, platform, head["chat"], head["next_attempt_at"]) for head in heads],
+            )
+        return list(dict.fromkeys(head["chat"] for head in heads))
 
     async def purge_done(self, before: datetime, limit: int) -> int:
         return await self._s.run(
             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status IN "
-            "('sent', 'blocked', 'failed') AND finished_at < ? LIMIT ?)",
+            "('sent', 'blocked', 'failed', 'unconfirmed') AND finished_at < ? LIMIT ?)",
             (to_db_time(before), limit),
         )
 
@@ -356,4 +394,5 @@ def _delivery(row: Row) -> Delivery:
         created_at=from_db_time(row["created_at"]),
         next_attempt_at=from_db_time(row["next_attempt_at"]),
         failing_since=maybe_time(row["failing_since"]),
+        lost_answers=row["lost_answers"],
     )

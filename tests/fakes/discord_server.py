@@ -3,9 +3,9 @@
 It speaks the wire protocol discord.py expects, checks what the bot sends against Discord's
 rules (lengths, component layout, command names, the 3-second acknowledgement, one response per
 interaction, 15-minute interaction tokens), records every request with its arrival time, injects
-429s, 403s, other failures and slowness, and plays the users: slash commands, button presses,
-select menus and typed DMs. Like Discord, it echoes the bot's own DMs back through the gateway
-and shows an ephemeral message to the interaction's user alone.
+429s, 403s, other failures (some after doing what was asked) and slowness, and plays the users:
+slash commands, button presses, select menus and typed DMs. Like Discord, it echoes the bot's
+own DMs back through the gateway and shows an ephemeral message to the interaction's user alone.
 
 Anything it does not know, or any rule broken, lands in ``errors``; a test's fixture asserts
 that list is empty, so a fake that accepted anything could not hide a bug.
@@ -181,6 +181,7 @@ class Fault:
     headers: dict[str, str]
     times: int
     channel_id: int | None = None
+    done: bool = False  # the request is carried out, then answered with the error
 
 
 @dataclass
@@ -321,25 +322,33 @@ class FakeDiscord:
             self.errors.append(f"{route} without the bot token")
             response: web.StreamResponse = _json({"message": "401: Unauthorized", "code": 0}, 401)
         else:
-            await self._slow_down(route)
-            response = self._fault(route, entry.channel_id()) or await handler(request)
+            await self._slow_down(route, request)
+            fault = self._fault(route, entry.channel_id())
+            if fault is None or fault.done:
+                response = await handler(request)
+            if fault is not None:
+                response = _json(fault.body, fault.status, fault.headers)
             if 200 <= response.status < 300 and canonical.startswith(API):
                 response.headers.update(_bucket_headers(route))
         entry.status = response.status
         return response
 
-    def _fault(self, route: str, channel_id: int | None) -> web.Response | None:
+    def _fault(self, route: str, channel_id: int | None) -> Fault | None:
         for fault in self.faults:
             if fault.route == route and fault.channel_id in (None, channel_id):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
-                return _json(fault.body, fault.status, fault.headers)
+                return fault
         return None
 
-    async def _slow_down(self, route: str) -> None:
+    async def _slow_down(self, route: str, request: web.Request) -> None:
         for slowness in self.slowness:
             if slowness.route == route:
+                if not request.content_type.startswith("multipart/"):
+                    # Taken whole before the wait: a slow Discord has the request, and acts
+                    # on it even if the bot stopped waiting.
+                    await request.read()
                 if slowness.times is not None:
                     slowness.times -= 1
                     if slowness.times <= 0:
@@ -370,11 +379,12 @@ class FakeDiscord:
         message: str = "injected failure",
         channel_id: int | None = None,
         times: int = 1,
+        done: bool = False,
     ) -> None:
         """Answer the next ``times`` requests to ``route`` (optionally in one channel) with
-        an error."""
+        an error; ``done``: carry each out first (a server that failed after posting)."""
         body = {"message": message, "code": code}
-        self.faults.append(Fault(route, status, body, {}, times, channel_id))
+        self.faults.append(Fault(route, status, body, {}, times, channel_id, done))
 
     def rate_limit(
         self,
@@ -1228,7 +1238,7 @@ def _json(data: object, status: int = 200, headers: dict[str, str] | None = None
 
 async def _read_body(request: web.Request) -> tuple[Json, list[tuple[str, bytes]]]:
     """The JSON payload, and any uploaded files (multipart ``payload_json`` + ``files[n]``)."""
-    if not request.can_read_body:
+    if not request.body_exists:
         return {}, []
     if not request.content_type.startswith("multipart/"):
         body = await request.json()

@@ -3,7 +3,8 @@
 python-telegram-bot is pointed at it by ``base_url``. It plays the users too: tests push
 messages and button presses (by label, from the bot's latest message) into the getUpdates
 queue, or build updates to post to a webhook, and read what the bot sent to each chat. It can
-answer 429, 403, 5xx or slowly, per method and chat, be down (5xx) for a while, block the bot
+answer 429, 403, 5xx or slowly, per method and chat, be down (5xx, or refusing connections)
+for a while, fail after doing what was asked (a 5xx to a message it posted), block the bot
 in a chat until the user writes, and move a group to a supergroup; it records every call with
 its arrival time, every message with the time it was accepted (telling listeners), and how
 often and when getUpdates returned each update. Whatever Telegram would not accept from a
@@ -308,6 +309,7 @@ class Fault:
     remaining: int | None = 1
     disconnect: bool = False
     after: int = 0  # matching calls to let through first
+    done: bool = False  # the call is carried out, then answered with the error
     until: float | None = None  # time.monotonic() at which it ends (an outage), if any
 
     def matches(self, method: str, chat_id: int | None) -> bool:
@@ -375,6 +377,7 @@ class FakeTelegram:
         self._blocked: dict[int, int] = {}  # chat → sends refused since the user blocked the bot
         self._upgraded: dict[int, tuple[int, int]] = {}  # group → (supergroup, sends refused)
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self.port = 0
         self._methods: dict[str, Method] = {
             name.lower(): handler
@@ -404,8 +407,8 @@ class FakeTelegram:
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await self._site.start()
         self.port = self._runner.addresses[0][1]
 
     async def close(self) -> None:
@@ -609,11 +612,13 @@ class FakeTelegram:
         retry_after: float | None = None,
         times: int | None = 1,
         after: int = 0,
+        done: bool = False,
     ) -> None:
         """Answer ``times`` matching calls (None: all) with an error, once ``after`` more
         have gone through. A 429 to a send starts a flood wait for its chat (for every chat
         when ``chat_id`` is None). Telegram's retry_after is whole seconds; a fraction here
-        keeps a test fast."""
+        keeps a test fast. ``done``: carry the call out first (a server that failed after
+        posting the message)."""
         if not description:
             description = {
                 429: f"Too Many Requests: retry after {retry_after}",
@@ -622,7 +627,14 @@ class FakeTelegram:
                 502: "Bad Gateway",
             }.get(status, "Bad Request")
         fault = Fault(
-            method, chat_id, status, description, retry_after, remaining=times, after=after
+            method,
+            chat_id,
+            status,
+            description,
+            retry_after,
+            remaining=times,
+            after=after,
+            done=done,
         )
         self._faults.append(fault)
 
@@ -661,6 +673,24 @@ class FakeTelegram:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    async def refuse_connections(self) -> None:
+        """Stop listening and drop every open connection: each request the bot makes from
+        now on is refused, as by a host whose Bot API is down, until ``listen_again``."""
+        assert self._runner is not None
+        assert self._site is not None
+        await self._site.stop()
+        self._site = None
+        server = self._runner.server
+        assert server is not None
+        for connection in list(server.connections):
+            connection.force_close()
+
+    async def listen_again(self) -> None:
+        """Take connections on the same port again, after ``refuse_connections``."""
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await self._site.start()
 
     # Reading -----------------------------------------------------------------------------
 
@@ -736,14 +766,19 @@ class FakeTelegram:
         if handler is None:
             self.errors.append(f"unknown method {call.method}")
             raise ApiError(404, "Not Found")
-        await self._inject(call)
+        failed_after = await self._inject(call)
         try:
-            return await handler(call.params, call.files)
+            result = await handler(call.params, call.files)
         except (KeyError, TypeError, ValueError) as error:
             self.errors.append(f"{call.method}: bad parameters: {error!r}")
             raise ApiError(400, f"Bad Request: {error}") from error
+        if failed_after is not None:
+            raise ApiError(failed_after.status, failed_after.description)
+        return result
 
-    async def _inject(self, call: Call) -> None:
+    async def _inject(self, call: Call) -> Fault | None:
+        """Raise the fault this call meets, or wait as a slow one says; a fault to answer
+        once the call is carried out is returned instead."""
         chat_id = call.chat_id
         if call.method in SEND_METHODS:
             self._check_floods(call)
@@ -767,6 +802,8 @@ class FakeTelegram:
                 continue
             if fault.disconnect:
                 raise Disconnect
+            if fault.done:
+                return fault
             if fault.status == 429 and fault.retry_after:
                 if call.method in SEND_METHODS:
                     whole = float(fault.retry_after).is_integer()
@@ -774,6 +811,7 @@ class FakeTelegram:
                     self._floods[fault.chat_id] = Flood(call.at + fault.retry_after, whole, told)
                 raise ApiError(429, fault.description, retry_after=fault.retry_after)
             raise ApiError(fault.status, fault.description)
+        return None
 
     def _check_floods(self, call: Call) -> None:
         """Inside a flood wait, a send gets 429; if the bot had been told, it is an error."""

@@ -15,9 +15,9 @@ from bot.core.outbox import CLAIM_GAP, Outbox, outbox_payload
 from bot.core.platform import BadRequest, RateLimited, Transient, Unreachable
 from storage.base import UnitOfWork
 from storage.clock import utcnow
-from storage.models import AccountLink, Delivery, NewDelivery
+from storage.models import AccountLink, Delivery, DeliveryOutcome, NewDelivery
 from storage.sqlite import SqliteStore
-from storage.sqlite.database import InlineSession
+from storage.sqlite.database import InlineSession, to_db_time
 from storage.sqlite.outbox import SqliteOutbox
 from tests.e2e.telegram_harness import eventually
 from tests.fakes.platform import FakePlatform
@@ -465,3 +465,68 @@ async def test_a_row_written_here_is_sent_without_parsing_it_back(
     assert [m.text for m in fake.sent] == ["written here", "written elsewhere"]
     assert len(parsed) == 1
     assert "written elsewhere" in parsed[0]
+
+
+async def test_hastening_makes_due_what_waits_out_a_backoff_and_nothing_else(
+    store: SqliteStore,
+) -> None:
+    """A platform answers again: its rows waiting out a backoff, and the rows handed back to
+    wait behind them, are due now; a row waiting out a 429, or queued for a later hour, is
+    not; nor is another platform's."""
+    now = utcnow()
+    later = now + timedelta(seconds=40)
+    chat = {n: ChatRef(platform="fake", chat_id=str(n)) for n in range(1, 4)}
+    rows = [
+        message("failed", chat[1]),
+        message("behind it", chat[1]),
+        message("limited", chat[2]),
+        message("tonight", chat[3]).model_copy(
+            update={"next_attempt_at": now + timedelta(hours=9)}
+        ),
+        message("elsewhere", ChatRef(platform="other", chat_id="1")),
+    ]
+    async with store.unit_of_work() as uow:
+        added = await uow.outbox.add(rows, lease=("me", now + timedelta(minutes=5)))
+        failed, behind, limited, _, elsewhere = added
+        await uow.outbox.finish(
+            [
+                DeliveryOutcome(
+                    id=failed.id, status="pending", next_attempt_at=later, failing_since=now
+                ),
+                DeliveryOutcome(id=behind.id, status="pending", next_attempt_at=later),
+                DeliveryOutcome(id=limited.id, status="pending", next_attempt_at=later),
+                DeliveryOutcome(
+                    id=elsewhere.id, status="pending", next_attempt_at=later, failing_since=now
+                ),
+            ],
+            "me",
+        )
+    async with store.unit_of_work() as uow:
+        assert await uow.outbox.hasten("fake", now, chats=1) == ["fake:1"]
+        assert await uow.outbox.hasten("fake", now) == []
+    found = await store.db.fetchall("SELECT dedupe_key, next_attempt_at FROM deliveries")
+    due = {
+        row["dedupe_key"].split(":")[-1]
+        for row in found
+        if row["next_attempt_at"] <= to_db_time(now)
+    }
+    assert due == {"failed", "behind it"}
+
+
+async def test_an_operator_retries_unconfirmed_rows_afresh(store: SqliteStore) -> None:
+    now = utcnow()
+    async with store.unit_of_work() as uow:
+        [row] = await uow.outbox.add([message("lost")], lease=("me", now + timedelta(minutes=5)))
+        await uow.outbox.finish(
+            [DeliveryOutcome(id=row.id, status="unconfirmed", attempts=2, lost_answers=2)], "me"
+        )
+    async with store.unit_of_work() as uow:
+        assert await uow.outbox.retry("failed", now) == 0
+        assert await uow.outbox.retry("unconfirmed", now) == 1
+        [again] = await uow.outbox.claim("me", now + timedelta(minutes=5), now, 10, ["fake"])
+    assert (again.status, again.attempts, again.lost_answers, again.failing_since) == (
+        "sending",
+        0,
+        0,
+        None,
+    )

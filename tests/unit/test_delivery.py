@@ -20,6 +20,7 @@ def row(
     attempts: int = 0,
     age: timedelta = timedelta(seconds=1),
     failing_for: timedelta | None = None,
+    lost_answers: int = 0,
 ) -> Delivery:
     return Delivery(
         failing_since=None if failing_for is None else NOW - failing_for,
@@ -30,6 +31,7 @@ def row(
         payload="{}",
         status="sending",
         attempts=attempts,
+        lost_answers=lost_answers,
         created_at=NOW - age,
         next_attempt_at=NOW - age,
     )
@@ -102,3 +104,44 @@ def test_parts_already_sent_are_kept() -> None:
     error: SendError = Transient("502")
     error.parts_sent = 2
     assert decide(row(), error, NOW, GIVE_UP, random.Random(1)).outcome.parts_sent == 2
+
+
+def test_a_lost_answer_is_repeated_as_often_as_allowed_then_left_unconfirmed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A read timeout may hide a delivered message: each repeat may be one more copy."""
+    lost = Transient("timed out", may_have_arrived=True)
+    first = decide(row(), lost, NOW, GIVE_UP, random.Random(1), repeats=2)
+    assert (first.outcome.status, first.outcome.lost_answers) == ("pending", 1)
+    assert first.platform_failing
+    second = decide(row(lost_answers=1), lost, NOW, GIVE_UP, random.Random(1), repeats=2)
+    assert (second.outcome.status, second.outcome.lost_answers) == ("pending", 2)
+    third = decide(row(lost_answers=2), lost, NOW, GIVE_UP, random.Random(1), repeats=2)
+    assert (third.outcome.status, third.outcome.lost_answers) == ("unconfirmed", 3)
+    assert third.hold_chat_until is None
+    assert "kolbot outbox retry --unconfirmed" in caplog.text
+    never = decide(row(), lost, NOW, GIVE_UP, random.Random(1), repeats=0)
+    assert never.outcome.status == "unconfirmed"
+
+
+def test_what_proves_nothing_arrived_is_retried_however_often() -> None:
+    refused = Transient("connection refused")
+    decision = decide(row(attempts=30, lost_answers=1), refused, NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.status == "pending"
+    assert decision.outcome.lost_answers == 1  # the answer lost before still counts
+    limited = decide(row(lost_answers=1), RateLimited(1.0), NOW, GIVE_UP, random.Random(1))
+    assert limited.outcome.status == "pending"
+
+
+def test_an_outage_ended_by_giving_up_is_unconfirmed_if_a_send_may_have_arrived() -> None:
+    failing = row(attempts=40, failing_for=GIVE_UP, lost_answers=1)
+    decision = decide(failing, Transient("502"), NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.status == "unconfirmed"
+
+
+def test_a_rate_limit_ends_the_outage_its_row_was_counting() -> None:
+    """The platform answered: an outage measured from before would give the row up early."""
+    failing = row(attempts=3, failing_for=timedelta(minutes=50))
+    decision = decide(failing, RateLimited(2.0), NOW, GIVE_UP, random.Random(1))
+    assert decision.outcome.failing_since is None
+    assert not decision.platform_failing

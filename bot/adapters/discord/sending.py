@@ -6,6 +6,10 @@ for a DM, that DM's budget, replies to someone who wrote lately ahead of bulk se
 invalid-request guard. A 429 is not waited out here beyond what discord.py does by itself: the
 core's delivery policy gets RateLimited and the outbox decides what waits. Nothing is remembered
 about who refused us: the outbox blocks an unreachable chat, across restarts.
+
+A request that puts something in a chat says, when it fails, whether it may have done so: its
+answer is waited for ``read_timeout`` from when it went out, and a 5xx to it is not sent again
+by discord.py (which would post a copy per try) but handed to the delivery policy.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Final, Literal, TypeVar
 
@@ -47,9 +52,35 @@ UNREACHABLE_CODES: Final = frozenset({10003, 10013, 50007})
 MISSING_PERMISSIONS: Final = 50013
 INVALID_STATUSES: Final = frozenset({401, 403, 429})
 SEND_FAILURES: Final = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError)
-# When the current paced request's headers went out, as aiohttp reports it: a budget's clock
-# starts then, after any wait in discord.py's route buckets or for a connection.
-_HEADERS_SENT: ContextVar[list[float] | None] = ContextVar("headers_sent", default=None)
+# Server errors that say the request was not taken: a front's "down" (502) or "busy" (503),
+# Cloudflare's "the origin cannot be reached" (521-523). Any other 5xx came after Discord had
+# the request, which may then have been carried out.
+NOT_TAKEN: Final = frozenset({502, 503, 521, 522, 523})
+
+
+class ServerFailed(Exception):
+    """A 5xx to a request that puts something in a chat, raised from inside discord.py's
+    request loop so that it does not try again by itself (it does for 500, 502, 504 and 524,
+    up to five times, and each try may post a copy): the delivery policy decides."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status} from Discord")
+        self.status = status
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """One paced request on its way: when its headers went out, as aiohttp reports it (a
+    budget's clock starts then, after any wait in discord.py's route buckets or for a
+    connection, and so does the wait for the answer of one that ``delivers``)."""
+
+    delivers: bool
+    read_timeout: float | None
+    sent: list[float] = field(default_factory=list)
+    timer: asyncio.Timeout | None = None
+
+
+_EXCHANGE: ContextVar[_Exchange | None] = ContextVar("discord_exchange", default=None)
 
 ClientRef = Callable[[], discord.Client | None]
 
@@ -71,8 +102,9 @@ def address(chat: ChatRef) -> tuple[ChatKind, int]:
     return ("dm" if kind == "dm" else "channel"), int(ident)
 
 
-def refusal(error: discord.HTTPException) -> SendError:
-    """The core's SendError for an HTTP error; the delivery policy decides the rest."""
+def refusal(error: discord.HTTPException, *, delivering: bool = True) -> SendError:
+    """The core's SendError for an HTTP error; the delivery policy decides the rest.
+    ``delivering``: the request would have put something in a chat (not opened a DM)."""
     detail = f"HTTP {error.status} (code {error.code}): {error.text}"
     if error.status == 429:
         scope = error.response.headers.get("X-RateLimit-Global") if error.response else None
@@ -82,18 +114,21 @@ def refusal(error: discord.HTTPException) -> SendError:
         return BadRequest(detail)
     if error.status == 403 or (error.status == 404 and error.code in UNREACHABLE_CODES):
         return Unreachable(detail)
-    if error.status >= 500 or error.status == 401:
+    if error.status >= 500:
+        return Transient(detail, may_have_arrived=delivering and error.status not in NOT_TAKEN)
+    if error.status == 401:
         return Transient(detail)
     return BadRequest(detail)
 
 
 @contextlib.contextmanager
-def send_errors(client: discord.Client) -> Iterator[None]:
-    """discord.py's and aiohttp's failures as the core's four."""
+def send_errors(client: discord.Client, *, delivering: bool = True) -> Iterator[None]:
+    """discord.py's and aiohttp's failures as the core's four. Failures after a paced
+    request went out are told apart already (``Sender.paced``)."""
     try:
         yield
     except discord.HTTPException as error:
-        raise refusal(error) from error
+        raise refusal(error, delivering=delivering) from error
     except discord.RateLimited as error:
         # discord.py would have waited longer than it may (max_ratelimit_timeout).
         raise RateLimited(error.retry_after, bot_wide=True) from error
@@ -129,9 +164,16 @@ class Sender:
     """REST requests to Discord, paced by the global budget and a budget per DM."""
 
     def __init__(
-        self, client: ClientRef, *, global_rate: float, dm_rate: int, dm_period: float
+        self,
+        client: ClientRef,
+        *,
+        global_rate: float,
+        dm_rate: int,
+        dm_period: float,
+        read_timeout: float | None = None,
     ) -> None:
         self._client = client
+        self._read_timeout = read_timeout
         self._dm_rate = dm_rate
         self._dm_period = dm_period
         self._global = RequestBudget.per_second(global_rate)
@@ -150,9 +192,12 @@ class Sender:
             _context: SimpleNamespace,
             _params: aiohttp.TraceRequestHeadersSentParams,
         ) -> None:
-            sent = _HEADERS_SENT.get()
-            if sent is not None:
-                sent.append(time.monotonic())
+            exchange = _EXCHANGE.get()
+            if exchange is not None:
+                exchange.sent.append(time.monotonic())
+                if exchange.timer is not None and exchange.read_timeout is not None:
+                    loop = asyncio.get_running_loop()
+                    exchange.timer.reschedule(loop.time() + exchange.read_timeout)
 
         async def on_end(
             _session: aiohttp.ClientSession,
@@ -165,6 +210,13 @@ class Sender:
                 response.headers.get("X-RateLimit-Scope") != "shared"
             ):
                 self.invalid_requests.record(response.status)
+            exchange = _EXCHANGE.get()
+            if exchange is None or not exchange.delivers:
+                return
+            if response.status == 429 and exchange.timer is not None:
+                exchange.timer.reschedule(None)  # discord.py may wait it out and ask again
+            elif response.status >= 500:
+                raise ServerFailed(response.status)
 
         trace = aiohttp.TraceConfig()
         trace.on_request_headers_sent.append(on_headers_sent)
@@ -192,10 +244,12 @@ class Sender:
         urgent = message.reply_token is not None or (
             dm_user is not None and dm_user in self.recent
         )
-        with send_errors(client):
-            channel_id = target
-            if dm_user is not None:
+        channel_id = target
+        if dm_user is not None:
+            # Opening a DM puts nothing in it: a lost answer there proves nothing arrived.
+            with send_errors(client, delivering=False):
                 channel_id = await self.dm_channel(dm_user, urgent=urgent)
+        with send_errors(client):
             return await self.to_channel(
                 client, channel_id, dm_user, message, parts, urgent=urgent, progress=progress
             )
@@ -230,7 +284,7 @@ class Sender:
                 view=first.view,
                 allowed_mentions=NO_MENTIONS,
             )
-            last = (await self.paced(dm_user, edit, urgent=urgent)).id
+            last = (await self.paced(dm_user, edit, urgent=urgent, delivers=True)).id
         for index, part in enumerate(parts[progress[0] :], progress[0]):
             post = functools.partial(
                 channel.send,
@@ -240,22 +294,30 @@ class Sender:
                 view=part.view,
                 allowed_mentions=NO_MENTIONS,
             )
-            last = (await self.paced(dm_user, post, urgent=urgent)).id
+            last = (await self.paced(dm_user, post, urgent=urgent, delivers=True)).id
             progress[0] = index + 1
         return str(last)
 
     # Requests -----------------------------------------------------------------------------
 
     async def paced(
-        self, dm_user: int | None, request: Callable[[], Awaitable[T]], *, urgent: bool
+        self,
+        dm_user: int | None,
+        request: Callable[[], Awaitable[T]],
+        *,
+        urgent: bool,
+        delivers: bool = False,
     ) -> T:
         """One REST request within the DM budget (for DMs) and the global one, and past the
         invalid-request guard. Tokens are timed from when the request went out, after every
         wait, so a token held while queueing elsewhere cannot bunch requests up; one that never
         went out comes back at once. While it waits for a token, an outbox send lends its
-        concurrency slot to others."""
+        concurrency slot to others. ``delivers``: it puts something in a chat, so its answer
+        is waited for ``read_timeout`` at most, and a failure after it went out raises
+        Transient saying it may have arrived."""
         budget = self._dm_budget(dm_user) if dm_user is not None else None
-        sent: list[float] = []
+        exchange = _Exchange(delivers, self._read_timeout if delivers else None)
+        sent = exchange.sent
         held: list[RequestBudget] = []
         try:
             async with lend_slot():
@@ -265,11 +327,11 @@ class Sender:
                 await self._global.acquire(urgent=urgent)
                 held.append(self._global)
             async with self.invalid_requests.admit():
-                context = _HEADERS_SENT.set(sent)
+                context = _EXCHANGE.set(exchange)
                 try:
-                    return await request()
+                    return await _answered(exchange, request)
                 finally:
-                    _HEADERS_SENT.reset(context)
+                    _EXCHANGE.reset(context)
         finally:
             for token in held:
                 token.release(sent[-1] if sent else None)
@@ -333,3 +395,22 @@ class Sender:
         )
         self._dm_channels.put(user_id, channel.id)
         return channel.id
+
+
+async def _answered(exchange: _Exchange, request: Callable[[], Awaitable[T]]) -> T:
+    """``request``'s answer; a failure once a delivering request went out becomes Transient
+    saying it may have arrived, one before (refused, not connected) stays as it was."""
+    try:
+        async with asyncio.timeout(None) as timer:
+            exchange.timer = timer  # started once the headers are out (Sender.trace)
+            return await request()
+    except ServerFailed as failed:
+        arrived = failed.status not in NOT_TAKEN
+        raise Transient(str(failed), may_have_arrived=arrived) from failed
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+        raise
+    except (aiohttp.ClientConnectionError, TimeoutError) as error:
+        if not exchange.delivers or not exchange.sent:
+            raise
+        detail = f"no answer from Discord ({type(error).__name__})"
+        raise Transient(detail, may_have_arrived=True) from error

@@ -39,11 +39,33 @@ from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.adapters.telegram.redact import redact
-from bot.adapters.telegram.wire import WireClient
+from bot.adapters.telegram.wire import AnswerCut, ReadTimeout, WireClient
 
 # What a paced send wants called the moment its request is on the wire (see Pacer.turn).
 ON_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("telegram_on_wire", default=None)
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+# A front's answer that the service behind it is down (502) or refuses work now (503): the
+# request was not taken, so it is tried again until it goes. Other 5xx came from the service
+# after it had the request, which may then have been carried out.
+_NOT_TAKEN: Final = frozenset({HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE})
+
+
+class AnswerLost(NetworkError):
+    """The request went out and what came back was no answer to it (the connection dropped
+    mid-way, a server error after it was taken): the Bot API may have carried it out."""
+
+
+class AnswerTimedOut(TimedOut):
+    """The request went out and no answer came within the read timeout: the Bot API may
+    have carried it out all the same."""
+
+
+def may_have_arrived(error: TelegramError) -> bool:
+    """Whether the failed call may have been carried out (see AnswerLost, AnswerTimedOut);
+    False when it is known not to have been (a refused connection, a 429, a 400...)."""
+    return isinstance(error, AnswerLost | AnswerTimedOut)
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
@@ -139,8 +161,12 @@ class AiohttpRequest(BaseRequest):
                 read_timeout=self._read_timeout if read_timeout is None else read_timeout,
                 on_wire=ON_WIRE.get(),
             )
+        except ReadTimeout:
+            raise AnswerTimedOut("No answer from the Bot API within the read timeout") from None
         except TimeoutError as error:
             raise TimedOut(f"Timed out talking to the Bot API ({type(error).__name__})") from None
+        except AnswerCut as error:
+            raise AnswerLost(f"{type(error).__name__}: {redact(str(error))}") from None
         except (OSError, ValueError) as error:
             # Connection errors may quote the address; never the token, but redact anyway.
             raise NetworkError(f"{type(error).__name__}: {redact(str(error))}") from None
@@ -189,12 +215,24 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
-                return response.status, await response.read()
-        except TimeoutError as error:
+                answer = await response.read()
+        except aiohttp.ConnectionTimeoutError as error:
             raise TimedOut(f"Timed out talking to the Bot API ({type(error).__name__})") from None
-        except aiohttp.ClientError as error:
+        except TimeoutError as error:
+            # Past the connection, a timeout is a read (or an upload's whole) timeout.
+            raise AnswerTimedOut(f"No answer from the Bot API ({type(error).__name__})") from None
+        except aiohttp.ClientConnectorError as error:
             # aiohttp's messages may quote the URL, and the URL holds the token.
             raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
+        except aiohttp.ClientConnectionError as error:
+            raise AnswerLost(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {redact(str(error))}") from None
+        if response.status >= HTTPStatus.INTERNAL_SERVER_ERROR and (
+            response.status not in _NOT_TAKEN
+        ):
+            raise AnswerLost(f"the Bot API failed after taking the request ({response.status})")
+        return response.status, answer
 
 
 class UnreadableAnswer(TelegramError):
@@ -224,7 +262,7 @@ def result_of(status: int, payload: bytes) -> Any:
         answer = {}
     if 200 <= status <= 299:
         if "result" not in answer:
-            raise NetworkError("the Bot API answered without a result")
+            raise AnswerLost("the Bot API answered without a result")
         return answer["result"]
     try:
         message = f"{HTTPStatus(status).phrase} ({status})"
@@ -246,4 +284,6 @@ def result_of(status: int, payload: bytes) -> Any:
         raise BadRequest(message)
     if status == HTTPStatus.CONFLICT:
         raise Conflict(message)
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR and status not in _NOT_TAKEN:
+        raise AnswerLost(message)
     raise NetworkError(message)

@@ -22,7 +22,7 @@ from bot.adapters.telegram.inbound import PLATFORM
 from bot.adapters.telegram.menus import retry_after
 from bot.adapters.telegram.pacing import ChatId, Pacer, is_group
 from bot.adapters.telegram.render import CAPTION_LIMIT, Part, escape, plan, utf16_length
-from bot.adapters.telegram.request import ON_WIRE, call
+from bot.adapters.telegram.request import ON_WIRE, AnswerLost, call, may_have_arrived
 from bot.core.lru import Lru
 from bot.core.messages import ChatRef, Outgoing
 from bot.core.outbox import lend_slot, sending_urgently
@@ -99,7 +99,7 @@ class Sender:
             return BadRequest(f"the group moved to chat {error.new_chat_id}")
         if isinstance(error, tg.BadRequest):  # a subclass of NetworkError: test it first
             return BadRequest(error.message)
-        return Transient(error.message)
+        return Transient(error.message, may_have_arrived=may_have_arrived(error))
 
     async def _api(self, chat: ChatId, request: Callable[[ChatId], Awaitable[T]]) -> T:
         """One call that puts something in ``chat``: paced, and following a group that became
@@ -149,7 +149,7 @@ class Sender:
                 },
             )
             if not isinstance(sent, dict) or not isinstance(sent.get("message_id"), int):
-                raise tg.NetworkError("sendMessage answered without a message_id")
+                raise AnswerLost("sendMessage answered without a message_id")
             message_id: int = sent["message_id"]
             return message_id
 

@@ -9,6 +9,8 @@ Only what the Bot API needs: POST with a JSON body; answers with a Content-Lengt
 ended by closing the connection; TLS. No redirects, cookies, proxies or compression (none is
 asked for). A request is never sent twice here: a connection that fails is closed and the
 caller sees the error (the outbox retries; a send may then repeat, as the outbox promises).
+What failed after the request was written is told apart (ReadTimeout, AnswerCut): it may have
+been carried out, where a refused connection or a connect timeout proves it was not.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ _NO_BODY: Final = frozenset({204, 304})
 
 class WireError(ConnectionError):
     """The connection failed, or the server answered something that is not HTTP/1.1."""
+
+
+class AnswerCut(WireError):
+    """The request was written, and its answer did not come whole: the connection closed, or
+    what came is not HTTP. The server may have carried the request out."""
+
+
+class ReadTimeout(TimeoutError):
+    """The request was written, and no answer came within the read timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +92,7 @@ class _Connection(asyncio.Protocol):
         try:
             self._read()
         except (ValueError, WireError) as error:
-            self._fail(WireError(f"a malformed HTTP answer ({error})"))
+            self._fail(AnswerCut(f"a malformed HTTP answer ({error})"))
 
     def eof_received(self) -> bool:
         if self._answer is not None and self._body_at >= 0 and self._until_close():
@@ -90,7 +101,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._fail(WireError("the connection closed before the answer was complete"))
+        self._fail(AnswerCut("the connection closed before the answer was complete"))
 
     # Use ------------------------------------------------------------------------------------
 
@@ -219,7 +230,8 @@ class WireClient:
         on_wire: Callable[[], None] | None = None,
     ) -> tuple[int, bytes]:
         """POST ``body`` (JSON) to ``url``; the answer's status and body. ``on_wire`` is called
-        the moment the request is written. Raises TimeoutError or ConnectionError (OSError)."""
+        the moment the request is written. Raises TimeoutError or ConnectionError (OSError):
+        ReadTimeout or AnswerCut once the request was written."""
         if self._closed:
             raise WireError("the client is closed")
         target = self._targets.get(url)
@@ -293,7 +305,7 @@ async def _within(
 
     def expire() -> None:
         if not answer.done():
-            answer.set_exception(TimeoutError())
+            answer.set_exception(ReadTimeout())
 
     timer = asyncio.get_running_loop().call_later(seconds, expire)
     try:
