@@ -14,7 +14,11 @@ burst) costs disk, not memory, and each person's updates still go in the order r
 
 When the store cannot take the handling (locked, full, read-only), the update stays stored
 and unhandled and is tried again with backoff; after ``max_attempts`` it is set aside as a dead
-letter for an operator (``kolbot inbox status``).
+letter for an operator (``kolbot inbox status``). The fault is the store's, not the update's:
+while updates wait on it, one of them is tried every ``PROBE_INTERVAL`` (a try that does not
+count against it), and the first commit that goes through, of any update, lets every waiting
+one go at once. Each time a waiting update is let go is reported (``ratelimit.decided``), so
+tests bound the times the inbox chose.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.flood import FloodGate
 from bot.core.messages import Incoming, Outgoing, encodable
 from bot.core.outbox import Outbox
+from bot.core.ratelimit import decided
 from bot.i18n import N_, normalize_language, translator
 from storage.base import StorageUnavailable, Store
 from storage.clock import utcnow
@@ -44,6 +49,8 @@ log = logging.getLogger(__name__)
 SLOW_DOWN = N_("You are sending messages faster than I can read them. Please slow down a little.")
 RECOVER_BATCH = 1000
 MEMORY_LIMIT = 20_000
+# While updates wait on a store that failed them, one of them is tried at least this often.
+PROBE_INTERVAL = 1.0
 
 
 class NotAccepting(StorageUnavailable):
@@ -57,6 +64,8 @@ class _Lane:
     items: deque[tuple[InboxItem, Incoming]] = field(default_factory=deque)
     queued: bool = False  # waiting in the ready line or being handled
     retry_at: float = 0.0
+    timer: asyncio.TimerHandle | None = None  # until retry_at, out of the ready line
+    probing: bool = False  # tried before retry_at, to find out whether the store works
 
 
 class Inbox:
@@ -97,6 +106,10 @@ class Inbox:
         self._intake = asyncio.Lock()  # one decision at a time: in memory, or left in rows
         self._refill: asyncio.Task[None] | None = None
         self._pending = 0
+        # People whose next update waits on the store, and the next try to find out whether
+        # it works again.
+        self._stalled: set[str] = set()
+        self._probe: asyncio.TimerHandle | None = None
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -248,6 +261,7 @@ class Inbox:
                 stored = await uow.inbox.add_many([item for item, _, _ in kept])
                 if warnings:
                     await uow.outbox.add(_slow_down(source, warnings))
+            self._store_works()
             by_id = {update.update_id: (update, stamp) for _, update, stamp in kept}
             fresh = [item for item in stored if (item.source, item.update_id) not in self._known]
             self._flood.record(
@@ -329,7 +343,7 @@ class Inbox:
         while True:
             sender = await self._ready.get()
             lane = self._lanes[sender]
-            if lane.retry_at > loop.time():
+            if lane.retry_at > loop.time() and not lane.probing:
                 self._later(sender, lane.retry_at - loop.time())
                 continue
             item, incoming = lane.items[0]
@@ -353,6 +367,7 @@ class Inbox:
                 self._top_up()
             if not lane.items:
                 del self._lanes[sender]
+                self._stalled.discard(sender)
             elif lane.retry_at > loop.time():
                 self._later(sender, lane.retry_at - loop.time())
             else:
@@ -366,6 +381,7 @@ class Inbox:
             rows = await self._dispatcher.handle(item, incoming, self._outbox.lease())
         except StorageUnavailable as error:
             return await self._retry(item, error)
+        self._store_works()
         sending = self._outbox.push(rows)
         if any(row.status == "pending" for row in rows):
             # Some wait behind an earlier row of their chat: a claim takes them in turn.
@@ -382,6 +398,13 @@ class Inbox:
 
     async def _retry(self, item: InboxItem, error: StorageUnavailable) -> bool:
         lane = self._lanes[item.sender]
+        self._stalled.add(item.sender)
+        self._store_failed()
+        if lane.probing:
+            # Tried early to learn whether the store works: it does not yet. The update keeps
+            # its tries and the time of its next.
+            lane.probing = False
+            return False
         attempts = item.attempts + 1
         delay = backoff(attempts, self._rng)
         log.warning(
@@ -415,6 +438,7 @@ class Inbox:
                 attempts,
             )
             lane.retry_at = 0.0
+            self._stalled.discard(item.sender)
             waiter = self._settled.get((item.source, item.update_id))
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
@@ -422,13 +446,79 @@ class Inbox:
         return False
 
     def _later(self, sender: str, delay: float) -> None:
+        lane = self._lanes[sender]
+
         def ready() -> None:
             self._timers.discard(handle)
+            lane.timer = None
             if self._accepting:
                 self._ready.put_nowait(sender)
 
-        handle = asyncio.get_running_loop().call_later(delay, ready)
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(delay, ready)
+        lane.timer = handle
         self._timers.add(handle)
+        decided(self, sender, loop.time() + delay)
+
+    def _store_failed(self) -> None:
+        """The store failed a try: make sure another comes within PROBE_INTERVAL."""
+        if self._probe is not None or not self._accepting:
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + PROBE_INTERVAL
+
+        def probe() -> None:
+            self._timers.discard(handle)
+            self._probe = None
+            self._try_store(at)
+
+        handle = self._probe = loop.call_at(at, probe)
+        self._timers.add(handle)
+
+    def _try_store(self, at: float) -> None:
+        """Try the soonest of the updates waiting out their pause now, unless one is being
+        tried already: whether it goes through tells whether the others may."""
+        waiting = [
+            self._lanes[sender]
+            for sender in self._stalled
+            if sender in self._lanes and self._lanes[sender].timer is not None
+        ]
+        if not self._accepting or not waiting or len(waiting) < len(self._stalled):
+            return  # nothing to try, or a try is on its way: it reports back
+        lane = min(waiting, key=lambda lane: lane.retry_at)
+        assert lane.timer is not None
+        lane.timer.cancel()
+        self._timers.discard(lane.timer)
+        lane.timer = None
+        lane.probing = True
+        sender = lane.items[0][0].sender
+        decided(self, sender, at)
+        self._ready.put_nowait(sender)
+
+    def _store_works(self) -> None:
+        """A commit went through: every update waiting on the store goes now."""
+        if not self._stalled:
+            return
+        loop = asyncio.get_running_loop()
+        if self._probe is not None:
+            self._probe.cancel()
+            self._timers.discard(self._probe)
+            self._probe = None
+        now = loop.time()
+        for sender in self._stalled:
+            lane = self._lanes.get(sender)
+            if lane is None:
+                continue
+            lane.retry_at = 0.0
+            if lane.timer is not None:
+                lane.timer.cancel()
+                self._timers.discard(lane.timer)
+                lane.timer = None
+                decided(self, sender, now)
+                if self._accepting:
+                    self._ready.put_nowait(sender)
+        log.info("the store takes writes again: %d people's updates go now", len(self._stalled))
+        self._stalled.clear()
 
 
 def _storable(source: str, update: Incoming) -> tuple[Incoming, str] | None:

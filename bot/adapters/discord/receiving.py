@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 MAX_REMEMBERED_USERS: Final = 100_000
 # Updates handed to the sink in one store, at most.
 BATCH: Final = 100
-# Waits before trying again to hand over updates the store could not take.
-RETRY_DELAYS: Final = (0.1, 5.0)
+# Waits before trying again to hand over updates the store could not take: short, so they go
+# within a second of the database taking writes again.
+RETRY_DELAYS: Final = (0.1, 1.0)
 # Backfill: DMs read at once, messages read per request (Discord's most), requests per person.
 BACKFILL_WORKERS: Final = 4
 HISTORY_PAGE: Final = 100

@@ -32,6 +32,8 @@ from storage.base import StorageUnavailable
 log = logging.getLogger(__name__)
 
 FETCH_LIMIT: Final = 100  # the most getUpdates returns at once
+# Between tries to store a batch the database refused.
+STORE_RETRY: Final = 1.0
 # Real updates nest a dozen levels at most (a reply's message inside a message); far more is
 # an attack or a broken relay.
 MAX_NESTING: Final = 64
@@ -143,7 +145,14 @@ class Poller:
                 except tg.RetryAfter as limited:
                     delay = retry_after(limited)
                     log.warning("telegram getUpdates rate limited; waiting %.0fs", delay)
-                except (tg.TelegramError, StorageUnavailable) as error:
+                except StorageUnavailable as error:
+                    # The database, not Telegram: trying to store again costs little, and
+                    # the updates should go the moment it takes writes again.
+                    delay = min(self._retry_delays[1], STORE_RETRY)
+                    log.warning(
+                        "telegram updates not stored (%s); retrying in %.1fs", error, delay
+                    )
+                except tg.TelegramError as error:
                     failures += 1
                     first, longest = self._retry_delays
                     delay = min(longest, first * 2 ** (failures - 1))
