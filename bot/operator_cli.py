@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from bot.services import review
 from bot.services.access import CLI, audit
-from bot.services.agencies import create_agency, list_agencies
+from bot.services.agencies import create_agency, list_agencies, set_offers_to_admins
 from bot.settings import Settings
 from storage.base import UnitOfWork
 from storage.models import PersonStatus
@@ -52,7 +52,23 @@ def add_commands(commands: Any) -> None:
     agency_commands.add_parser(
         "list",
         help="every agency with its admins and open invites",
-        description="Every agency: id, name, number of admins, unused invite codes still valid.",
+        description="Every agency: id, name, number of admins, unused invite codes still "
+        "valid, and whether its admins are offered its campaigns.",
+    )
+    change = agency_commands.add_parser(
+        "set",
+        help="change an agency's settings",
+        description="Change an agency's settings. Its own admins are not offered its "
+        "campaigns, even when they are influencers who match them, unless "
+        "--offers-to-admins on says they may be. Exits 1 when there is no such agency.",
+    )
+    change.add_argument("id", type=int, metavar="ID", help="the agency's id (agency list)")
+    change.add_argument(
+        "--offers-to-admins",
+        choices=("on", "off"),
+        required=True,
+        help="on: the agency's admins are offered its campaigns like any matching "
+        "influencer; off (the default): they are left out",
     )
 
     people = commands.add_parser(
@@ -128,6 +144,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _dispatch(args: argparse.Namespace, settings: Settings, uow: UnitOfWork) -> int:
     if args.command == "agency" and args.agency_command == "create":
         return await _agency_create(uow, args.name)
+    if args.command == "agency" and args.agency_command == "set":
+        return await _agency_set(uow, args.id, args.offers_to_admins == "on")
     if args.command == "agency":
         return await _agency_list(uow)
     if args.command == "people" and args.people_command == "list":
@@ -176,13 +194,25 @@ async def _agency_list(uow: UnitOfWork) -> int:
     if not listing:
         print("no agencies yet: kolbot agency create NAME")
         return 0
-    print(f"{'id':>5}  {'admins':>6}  {'invites':>7}  {'created':<10}  name")
+    header = f"{'id':>5}  {'admins':>6}  {'invites':>7}  {'created':<10}  {'offers to admins':<16}"
+    print(f"{header}  name")
     for item in listing:
         agency = item.agency
+        offered = "on" if agency.offers_to_admins else "off"
         print(
             f"{agency.id:>5}  {item.admins:>6}  {item.open_invites:>7}  "
-            f"{agency.created_at:%Y-%m-%d}  {plain(agency.name)}"
+            f"{agency.created_at:%Y-%m-%d}  {offered:<16}  {plain(agency.name)}"
         )
+    return 0
+
+
+async def _agency_set(uow: UnitOfWork, agency_id: int, allowed: bool) -> int:
+    agency = await set_offers_to_admins(uow, agency_id, allowed, CLI)
+    if agency is None:
+        print(f"kolbot: there is no agency {agency_id}", file=sys.stderr)
+        return NOT_DONE
+    offered = "are offered" if allowed else "are not offered"
+    print(f"agency {agency.id} ({plain(agency.name)}): its admins {offered} its campaigns")
     return 0
 
 

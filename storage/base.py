@@ -346,6 +346,10 @@ class AgencyRepository(ABC):
     @abstractmethod
     async def is_admin(self, agency_id: int, platform: str, platform_user_id: str) -> bool: ...
 
+    @abstractmethod
+    async def set_offers_to_admins(self, agency_id: int, allowed: bool) -> Agency | None:
+        """Whether the agency's admins are offered its campaigns; None: no such agency."""
+
 
 class AuditRepository(ABC):
     @abstractmethod

@@ -198,6 +198,8 @@ class Agency(_Frozen):
     id: int
     name: str
     created_at: datetime
+    # Its admins are offered its campaigns like any influencer (``kolbot agency set``).
+    offers_to_admins: bool = False
 
 
 class AgencyListing(_Frozen):

@@ -48,6 +48,24 @@ async def create_agency(uow: UnitOfWork, name: str, actor: str) -> tuple[Agency,
     return agency, await make_invite(uow, agency, actor)
 
 
+async def set_offers_to_admins(
+    uow: UnitOfWork, agency_id: int, allowed: bool, actor: str
+) -> Agency | None:
+    """Whether the agency's own admins are offered its campaigns (not by default: an admin
+    who is an influencer too would take a slot of a campaign they run); None: no agency."""
+    agency = await uow.agencies.set_offers_to_admins(agency_id, allowed)
+    if agency is not None:
+        await audit(
+            uow,
+            actor,
+            "agency.set",
+            target=agency_target(agency_id),
+            agency_id=agency_id,
+            detail=f"offers_to_admins={'on' if allowed else 'off'}",
+        )
+    return agency
+
+
 async def make_invite(uow: UnitOfWork, agency: Agency, actor: str) -> Invite:
     invite = Invite(code=new_code(), agency_id=agency.id, expires_at=utcnow() + INVITE_TTL)
     await uow.agencies.create_invite(agency.id, invite.code, actor, invite.expires_at)

@@ -132,9 +132,21 @@ class SqliteAgencies(AgencyRepository):
         )
         return row is not None
 
+    async def set_offers_to_admins(self, agency_id: int, allowed: bool) -> Agency | None:
+        row = await self._s.one(
+            "UPDATE agencies SET offers_to_admins = ? WHERE id = ? RETURNING *",
+            (int(allowed), agency_id),
+        )
+        return _agency(row) if row else None
+
 
 def _agency(row: Row) -> Agency:
-    return Agency(id=row["id"], name=row["name"], created_at=from_db_time(row["created_at"]))
+    return Agency(
+        id=row["id"],
+        name=row["name"],
+        created_at=from_db_time(row["created_at"]),
+        offers_to_admins=bool(row["offers_to_admins"]),
+    )
 
 
 def _admin(row: Row) -> AgencyAdmin:
