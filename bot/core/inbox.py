@@ -322,6 +322,10 @@ class Inbox:
             waiter.add_done_callback(forget)
         return waiter
 
+    async def send_due(self, platform: str) -> None:
+        """Send what is due for ``platform`` now (see UpdateSink)."""
+        await self._outbox.send_due(platform)
+
     # Handling ----------------------------------------------------------------------------
 
     def _schedule(self, item: InboxItem, incoming: Incoming) -> None:

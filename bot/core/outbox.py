@@ -321,6 +321,26 @@ class Outbox:
         """Look for due rows now (another process or a job queued some)."""
         self._wake.set()
 
+    async def send_due(self, platform: str) -> None:
+        """Claim what is due for ``platform`` now and return once each row was tried: a
+        platform about to stop by itself would otherwise leave what another process queued
+        since the last poll to its next start."""
+        if not self._running or platform not in self._platforms:
+            return
+        loop = asyncio.get_running_loop()
+        while (room := self._capacity - self._held) > 0:
+            async with self._store.unit_of_work() as uow:
+                now = utcnow()
+                rows = await uow.outbox.claim(self.owner, now + self._lease, now, room, [platform])
+            waiters = []
+            for row in rows:
+                waiter = self._waiters[row.id] = loop.create_future()
+                waiters.append(waiter)
+                self._enqueue(row, claimed=True)
+            await _all(waiters)
+            if len(rows) < room:
+                return
+
     @property
     def in_flight(self) -> int:
         """Rows held in memory or sent and not yet recorded."""

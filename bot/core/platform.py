@@ -99,6 +99,11 @@ class UpdateSink(Protocol):
         dropped, or left for the next start): asked for before ``accept``, so a batch can be
         stored in one go and each of its updates still be waited for."""
 
+    async def send_due(self, platform: str) -> None:
+        """Send what is due for ``platform`` now and return once each was tried: for a
+        platform about to stop by itself (the console at the end of its input), which the
+        outbox's next look for what other processes queued would come too late for."""
+
 
 class ResumePoints(Protocol):
     """Where the DMs of open conversations left off: what the backfill needs from the store,

@@ -182,6 +182,9 @@ class CallbackSink:
     async def handle(self, source: str, update: Incoming) -> None:
         await self._on_update(update)
 
+    async def send_due(self, platform: str) -> None:
+        """Nothing is queued: the function is all there is."""
+
 
 @contextlib.asynccontextmanager
 async def bare_platform(

@@ -10,14 +10,20 @@ import select
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.clock import kolbot_command
+from bot.adapters.console_adapter import BAD_NAME, FOR_SOMEONE_ELSE, SPEAKING_AS, WHICH_ONE
+from bot.i18n import LANGUAGES, translator
+from bot.services.review import REJECTION_REASONS
+from storage.clock import utcnow
+from tests.clock import LAUNCHER, kolbot_command
 
 SIGNUP = [
     "/start",
@@ -429,3 +435,246 @@ def test_output_closed_by_its_reader_ends_the_chat_quietly(tmp_path: Path) -> No
     process.stderr.close()
     assert b"Traceback" not in errors
     assert b"Broken pipe" not in errors
+
+
+# Several cards on one screen, and several people on one console ------------------------------
+
+CAMPAIGN = """
+brand = "Acme{n}"
+title = "Boots {n}"
+brief = "Show the boots in snow."
+commission = "10%"
+slots = 5
+deadline = "2026-12-24 18:00"
+landing_url = "https://acme.example/boots"
+"""
+
+
+def kolbot(
+    tmp_path: Path, *args: str, behind: timedelta = timedelta(0)
+) -> subprocess.CompletedProcess[str]:
+    """A ``kolbot`` command beside the chat, its clock ``behind`` the test's."""
+    result = subprocess.run(
+        [sys.executable, str(LAUNCHER), (utcnow() - behind).isoformat(), *args],
+        capture_output=True,
+        text=True,
+        env=bot_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def an_agency_with_campaigns(tmp_path: Path, campaigns: int) -> str:
+    """Agency 1 with ``campaigns`` campaigns publishing (#1 the oldest); its invite code."""
+    created = kolbot(tmp_path, "agency", "create", "Acme")
+    code = re.search(r"^invite code: (\S+)$", created.stdout, re.MULTILINE)
+    assert code is not None, created.stdout
+    for n in range(1, campaigns + 1):
+        (tmp_path / f"c{n}.toml").write_text(CAMPAIGN.format(n=n))
+        kolbot(tmp_path, "campaign", "create", "--agency", "1", f"c{n}.toml", "--publish")
+    return code[1]
+
+
+def choices_in(answer: str) -> list[tuple[str, str]]:
+    return re.findall(r"^  (\d+)\) (.+)$", answer, re.MULTILINE)
+
+
+def said(stdout: str, line: str, prompt: str = "> ") -> str:
+    """What the console printed after echoing ``line`` at ``prompt``, up to the next line."""
+    after = stdout.split(f"{prompt}{line}\n", 1)[1]
+    return re.split(r"^[\w.-]*> ", after, maxsplit=1, flags=re.MULTILINE)[0]
+
+
+def table(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(tmp_path / "console.db")) as db:
+        return db.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_numbers_run_on_across_every_campaign_card_on_the_screen(
+    tmp_path: Path, language: str
+) -> None:
+    """Each card's Pause and Close can be reached: the second card's numbers follow the
+    first's, a card shown again after a press keeps its numbers, and a label two cards share
+    is asked about, in the admin's language."""
+    code = an_agency_with_campaigns(tmp_path, 2)
+    t = translator(language)
+    refresh = t._("Refresh")
+    result = run_bot(
+        tmp_path,
+        [f"/agency {code}", "/campaigns", refresh, "4", "2"],
+        LANG=f"{language}_XX.UTF-8",
+        LC_ALL="C.UTF-8",
+    )
+    assert result.returncode == 0, result.stderr
+    pause, close, resume = t._("Pause"), t._("Close"), t._("Resume")
+    assert choices_in(answer_to(result.stdout, "/campaigns")) == [
+        ("1", pause),
+        ("2", close),
+        ("3", refresh),
+        ("4", pause),
+        ("5", close),
+        ("6", refresh),
+    ]
+    assert answer_to(result.stdout, refresh).startswith(t._(WHICH_ONE, label=refresh))
+    # Campaign #1, the second card, paused: shown again with its own numbers.
+    assert choices_in(answer_to(result.stdout, "4")) == [
+        ("4", resume),
+        ("5", close),
+        ("6", refresh),
+    ]
+    assert choices_in(answer_to(result.stdout, "2")) == [("1", refresh)]
+    assert table(tmp_path, "SELECT id, status FROM campaigns ORDER BY id") == [
+        (1, "paused"),
+        (2, "closed"),
+    ]
+
+
+def test_an_open_offer_above_an_accepted_place_can_be_accepted(tmp_path: Path) -> None:
+    assert run_bot(tmp_path, SIGNUP).returncode == 0
+    an_agency_with_campaigns(tmp_path, 2)
+    kolbot(tmp_path, "people", "approve", "1")  # offered both campaigns
+    assert "Boots 2" in run_bot(tmp_path, ["/help"]).stdout  # the offers are shown
+    result = run_bot(tmp_path, ["/offers", "4", "/offers", "1"])
+    assert result.returncode == 0, result.stderr
+    t = translator("pl")
+    accept = t._("Accept")
+    listed = answer_to(result.stdout, "/offers")
+    assert listed.index("Boots 2") < listed.index("Boots 1")  # newest first
+    assert [label for _, label in choices_in(listed)][::3] == [accept, accept]
+    assert ("4", accept) in choices_in(listed)
+    # The open offer (#2) is listed first, above the place just taken in campaign #1.
+    again = result.stdout.rsplit("> /offers\n", 1)[1].split("> 1\n")[0]
+    assert again.index("Boots 2") < again.index("Boots 1")
+    assert choices_in(again)[0] == ("1", accept)
+    assert table(tmp_path, "SELECT campaign_id, status FROM offers ORDER BY campaign_id") == [
+        (1, "accepted"),
+        (2, "accepted"),
+    ]
+
+
+def test_the_console_speaks_as_another_person_on_the_same_database(tmp_path: Path) -> None:
+    """An influencer and an agency admin tried on one database: /as switches who types, each
+    name with an account of its own, and the prompt says who it is."""
+    code = an_agency_with_campaigns(tmp_path, 1)
+    result = run_bot(
+        tmp_path,
+        [
+            *SIGNUP,
+            "/as boss",
+            f"/agency {code}",
+            "/campaigns",
+            "/as",
+            "/as two words",
+            "/as local",
+        ],
+    )
+    assert result.returncode == 0, result.stderr
+    t = translator(None)
+    switched = said(result.stdout, "/as boss")
+    assert switched.startswith(t._(SPEAKING_AS, name="boss") + "\n\n")
+    assert "Hello! Send /start" in switched  # a person of their own, new here
+    assert "Acme" in said(result.stdout, f"/agency {code}", "boss> ")
+    assert "Campaign #1" in said(result.stdout, "/campaigns", "boss> ")
+    assert said(result.stdout, "/as", "boss> ").startswith(t._(SPEAKING_AS, name="boss"))
+    assert said(result.stdout, "/as two words", "boss> ").startswith(t._(BAD_NAME))
+    assert said(result.stdout, "/as local", "boss> ").startswith(t._(SPEAKING_AS, name="local"))
+    # Anna signed up as the first person; boss has an account and no profile.
+    accounts = "SELECT platform_user_id, dm_chat, person_id FROM accounts ORDER BY id"
+    assert table(tmp_path, accounts) == [
+        ("local", "console:local", 1),
+        ("boss", "console:boss", None),
+    ]
+    assert table(tmp_path, "SELECT platform, platform_user_id FROM agency_admins") == [
+        ("console", "boss")
+    ]
+
+
+class PipedRun:
+    """``kolbot run`` reading a pipe that stays open: the test types a line, waits for its
+    answer, acts beside the chat (a CLI command), and only then ends the input."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.process = subprocess.Popen(
+            kolbot_command("run"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=bot_env(tmp_path),
+            cwd=tmp_path,
+        )
+        self.output = b""
+
+    def type(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+        self.process.stdin.flush()
+
+    def read_until(self, wanted: str, timeout: float = 30) -> bool:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while wanted.encode() not in self.output and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], 0.1)
+            if ready:
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                self.output += chunk
+        return wanted.encode() in self.output
+
+    def end_input(self) -> tuple[int, str, str]:
+        """Close the input and wait for the bot to end; its status, output and log."""
+        out, err = self.process.communicate(timeout=60)
+        self.output += out
+        return self.process.returncode, self.output.decode(), err.decode()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate(timeout=10)
+
+
+# The CLI's clock a second behind the bot's: two processes' clocks differ by their start-up
+# times, and what the CLI queues must be due at once for the bot, as on one real clock.
+BEHIND = timedelta(seconds=1)
+
+
+def test_what_the_cli_queues_while_a_piped_run_goes_on_is_shown_before_it_ends(
+    tmp_path: Path,
+) -> None:
+    assert run_bot(tmp_path, SIGNUP).returncode == 0
+    chat = PipedRun(tmp_path)
+    try:
+        chat.type("/help")
+        assert chat.read_until("/quit — "), chat.output
+        kolbot(tmp_path, "people", "reject", "1", "--reason", "region", behind=BEHIND)
+        status, stdout, stderr = chat.end_input()
+    finally:
+        chat.close()
+    assert status == 0, stderr
+    reason = translator("pl")._(REJECTION_REASONS["region"])
+    assert reason in stdout.split("> /help\n", 1)[1]
+    assert table(tmp_path, "SELECT COUNT(*) FROM deliveries WHERE status <> 'sent'") == [(0,)]
+
+
+def test_what_arrives_for_someone_else_is_shown_under_their_name(tmp_path: Path) -> None:
+    """The console speaks as one person at a time: an offer for the influencer that arrives
+    while the admin types is shown as theirs, its choices for them to press."""
+    assert run_bot(tmp_path, SIGNUP).returncode == 0
+    an_agency_with_campaigns(tmp_path, 1)
+    chat = PipedRun(tmp_path)
+    try:
+        chat.type("/as boss")
+        assert chat.read_until("Hello! Send /start"), chat.output
+        kolbot(tmp_path, "people", "approve", "1", behind=BEHIND)
+        status, stdout, stderr = chat.end_input()
+    finally:
+        chat.close()
+    assert status == 0, stderr
+    t = translator(None)
+    offer = stdout.split(t._(FOR_SOMEONE_ELSE, name="local") + "\nAcme1: Boots 1\n", 1)[1]
+    assert f"  - {translator('pl')._('Accept')}" in offer
+    assert choices_in(offer) == []

@@ -79,6 +79,9 @@ class CallbackSink:
         done.set_result(None)
         return done
 
+    async def send_due(self, platform: str) -> None:
+        """Nothing is queued: the function is all there is."""
+
 
 @dataclass
 class Person:
