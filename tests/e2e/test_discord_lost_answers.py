@@ -8,11 +8,16 @@ import asyncio
 import pytest
 
 from bot.app import App
-from bot.core.messages import ChatRef, Outgoing
+from bot.core.messages import ChatRef, Incoming, Outgoing
 from bot.core.platform import Transient
 from bot.settings import Settings
-from tests.e2e.discord_harness import RunningBot, running_bot
-from tests.fakes.discord_server import MESSAGE_CREATE_ROUTE, FakeDiscord, FakeUser
+from tests.e2e.discord_harness import RunningBot, bare_platform, running_bot
+from tests.fakes.discord_server import (
+    FOLLOWUP_ROUTE,
+    MESSAGE_CREATE_ROUTE,
+    FakeDiscord,
+    FakeUser,
+)
 from tests.fakes.store import delivery_statuses, send_later
 
 pytest_plugins = ["tests.e2e.discord_fixtures"]
@@ -95,3 +100,28 @@ async def test_a_post_answered_too_late_goes_twice_then_waits_for_an_operator(
         [failing] = await send_later(bot.app, [dm(lea, "Offer")])
         await eventually_status(bot.app, failing, "unconfirmed")
         assert server.texts(channel, lea).count("Offer") == 2
+
+
+async def test_an_answer_to_an_interaction_is_not_posted_again_by_discord_py(
+    dc_settings: Settings, discord_server: FakeDiscord
+) -> None:
+    """A followup that Discord posted and then answered 500: discord.py's webhook client
+    would post it up to five times; the delivery policy hears that it may have arrived."""
+    server = discord_server
+    ada = server.add_user("ada")
+    lost: list[Transient] = []
+
+    async def answer(incoming: Incoming) -> None:
+        server.fail(FOLLOWUP_ROUTE, 500, done=True, times=5)
+        try:
+            await platform.send(
+                Outgoing(chat=incoming.chat, text="Hi", reply_token=incoming.reply_token)
+            )
+        except Transient as error:
+            lost.append(error)
+
+    async with bare_platform(dc_settings, server, answer) as platform:
+        asked = await server.slash(ada, "help")
+        await server.until(lambda: bool(lost), what="the followup to fail")
+    assert lost[0].may_have_arrived
+    assert [followup.get("content") for followup in asked.followups] == ["Hi"]

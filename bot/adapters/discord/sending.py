@@ -337,9 +337,16 @@ class Sender:
                 token.release(sent[-1] if sent else None)
 
     async def guarded(self, request: Callable[[], Awaitable[T]]) -> T:
-        """An interaction request: exempt from the global limit, not from the invalid count."""
+        """An interaction request: exempt from the global limit, not from the invalid count.
+        It answers someone, so a 5xx to it is not sent again by discord.py either (each try
+        may post a copy); its answer is not timed here, as an interaction's must come fast."""
+        exchange = _Exchange(delivers=True, read_timeout=None)
         async with self.invalid_requests.admit():
-            return await request()
+            context = _EXCHANGE.set(exchange)
+            try:
+                return await _answered(exchange, request)
+            finally:
+                _EXCHANGE.reset(context)
 
     def _dm_budget(self, user_id: int) -> RequestBudget:
         budget = self._dm_budgets.get(user_id)
