@@ -201,6 +201,7 @@ class Outbox:
         self._failing: dict[str, float] = {}
         self._answered: dict[str, float] = {}
         self._released_at: dict[str, float] = {}
+        self._release_timer: asyncio.TimerHandle | None = None
         self._trying: Counter[str] = Counter()
         self._held = 0
         self._more_due = False
@@ -272,6 +273,9 @@ class Outbox:
                     task.cancel()
             if late:
                 await asyncio.wait(late)
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -437,9 +441,13 @@ class Outbox:
             if wait <= 0:
                 ready[name] = at
                 del self._answered[name]
-            else:
-                loop.call_later(wait, self._unwritten.set)
+            elif self._release_timer is None:
+                self._release_timer = loop.call_later(wait, self._release_later)
         return ready
+
+    def _release_later(self) -> None:
+        self._release_timer = None
+        self._unwritten.set()
 
     def _enqueue(self, row: Delivery, *, claimed: bool = False) -> None:
         key = (row.platform, row.chat)
