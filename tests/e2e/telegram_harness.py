@@ -183,8 +183,7 @@ async def sign_up(
         await user.press(data="name:platform")
     else:
         await user.say(name)
-    await user.say("PL")
-    await user.press(data="tz:0")
+    await user.say("PL")  # one zone: not asked
     await user.press(data="net:instagram")
     await user.say(f"creator{user.user_id}")
     await user.say(followers)

@@ -45,14 +45,14 @@ async def test_dms_written_while_the_bot_was_down_are_answered_at_start(
         await server.reply_to(idle, server.write(idle, "hello"), containing="/start")
     await offline(server)
     await server.write(anna, "Anna Nowak", online=False)
-    await server.write(anna, "Poland", online=False)
+    await server.write(anna, "Germany", online=False)
     await server.write(idle, "anyone there?", online=False)  # no conversation: not read
     async with running_bot(dc_settings, server) as bot:
         await server.until(lambda: asked(server, anna, "time zone"), what="the time zone step")
         key = ConversationKey(platform="discord", chat=f"dm:{anna.id}", user=str(anna.id))
         conversation = await conversations(bot.app).get(key)
     assert conversation is not None
-    assert (conversation.data["name"], conversation.data["country"]) == ("Anna Nowak", "PL")
+    assert (conversation.data["name"], conversation.data["country"]) == ("Anna Nowak", "DE")
     # Read once, from the last update stored (the press), as Discord pages: newest first.
     assert server.history_reads == [
         (server.dm_channel(anna), {"limit": "100", "after": str(pressed.id)})
@@ -72,7 +72,7 @@ async def test_a_dm_written_as_the_bot_starts_waits_for_the_history(
     server.slow(HISTORY_ROUTE, 0.5)  # the history comes in after she writes again
     async with running_bot(dc_settings, server):
         assert server.history_reads == []
-        await server.write(anna, "Poland")  # live, and also in the history being read
+        await server.write(anna, "Germany")  # live, and also in the history being read
         await server.until(lambda: asked(server, anna, "time zone"), what="the time zone step")
     # The name first, then the country; the DM both live and in the history counted once.
     assert asked(server, anna, "country") == 1
@@ -89,7 +89,7 @@ async def test_a_long_history_is_read_page_by_page(
     async with running_bot(dc_settings, server):
         pressed = await to_the_name_step(server, anna)
     await offline(server)
-    answers = ("Anna", "Poland", "Europe/Warsaw")
+    answers = ("Anna", "Germany", "Europe/Berlin")
     written = [await server.write(anna, text, online=False) for text in answers]
     async with running_bot(dc_settings, server):
         await server.until(lambda: asked(server, anna, "network"), what="the network step")
@@ -133,7 +133,7 @@ async def test_a_backlog_written_over_an_hour_is_not_taken_for_a_flood(
     async with running_bot(strict, server):
         await to_the_name_step(server, anna)
     await offline(server)
-    answers = ("Anna Nowak", "Poland", "Europe/Warsaw", "Instagram", "anna.fit", "12k")
+    answers = ("Anna Nowak", "Germany", "Europe/Berlin", "Instagram", "anna.fit", "12k")
     for text in answers:  # one every ten minutes while the bot was down
         server.advance(600)
         await server.write(anna, text, online=False)

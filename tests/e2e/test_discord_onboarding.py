@@ -31,8 +31,7 @@ async def test_complete_signup_in_a_dm(dc_settings: Settings, discord_server: Fa
         assert labels(ask)[0] == "Polski"  # the client's locale comes first
         await server.reply_to(anna, server.press(anna, "English"), containing="What name")
         await server.reply_to(anna, server.write(anna, "Anna Nowak"), containing="country")
-        await server.reply_to(anna, server.write(anna, "Poland"), containing="time zone")
-        await server.reply_to(anna, server.press(anna, "Europe/Warsaw"), containing="network")
+        await server.reply_to(anna, server.write(anna, "Poland"), containing="network")
         await server.reply_to(anna, server.press(anna, "Instagram"), containing="handle")
         await server.reply_to(anna, server.write(anna, "anna.fit"), containing="followers")
         await server.reply_to(anna, server.write(anna, "12k"), containing="accounts so far")
@@ -100,7 +99,7 @@ async def test_after_a_restart_a_typed_answer_is_taken_and_start_asks_again(
             lambda: server.texts(server.dm_channel(lena))[-1].startswith("Which country"),
             what="the country question asked again",
         )
-        await server.reply_to(lena, server.write(lena, "Poland"), containing="time zone")
+        await server.reply_to(lena, server.write(lena, "Germany"), containing="time zone")
 
 
 async def test_start_in_a_server_answers_privately_and_opens_the_dm(

@@ -23,9 +23,8 @@ async def test_english_signup_by_typing_and_pressing(
         await anna.press("English")
         assert anna.last.text == "What name should brands see?"
         await anna.press("Use “Anna Kowalska”")
-        await anna.say("Poland")
-        assert "time zone" in anna.last.text
-        await anna.press("Europe/Warsaw")
+        await anna.say("Poland")  # one zone: not asked
+        assert anna.last.text == "Add a social account: which network is it on?"
         await anna.press("Instagram")
         await anna.say("anna.fit")
         await anna.say("12k")
@@ -79,7 +78,7 @@ async def test_a_restart_mid_signup_resumes_and_skips_handled_updates(
         await anna.say("/start")
         await anna.press("English")
         await anna.say("Anna K")
-        country_update = telegram.say(anna.chat_id, anna.user_id, "Poland")
+        country_update = telegram.say(anna.chat_id, anna.user_id, "Germany")
         await bot.settled(country_update)
         assert "time zone" in anna.last.text
     sent_before_restart = len(anna.messages)
@@ -92,7 +91,7 @@ async def test_a_restart_mid_signup_resumes_and_skips_handled_updates(
         await bot.settled(country_update)
         assert len(anna.messages) == sent_before_restart
         # A button sent before the restart still works after it.
-        await anna.press("Europe/Warsaw")
+        await anna.press("Europe/Berlin")
         assert anna.last.text.startswith("Add a social account")
         await anna.press("Instagram")
         await anna.say("anna.k")
@@ -109,8 +108,8 @@ async def test_a_restart_mid_signup_resumes_and_skips_handled_updates(
         assert person is not None
         assert (person.status, person.country, person.timezone) == (
             "applicant",
-            "PL",
-            "Europe/Warsaw",
+            "DE",
+            "Europe/Berlin",
         )
 
 
@@ -126,13 +125,13 @@ async def test_after_a_restart_a_typed_answer_is_taken_and_start_asks_again(
     async with running_bot(tg_settings, telegram) as bot:
         lena.bot = bot
         # The question is still on screen: what is typed answers it, nothing is asked first.
-        replies = await lena.say("Poland")
+        replies = await lena.say("Germany")
         assert [m.text.split("?")[0] for m in replies] == ["Which time zone are you in"]
         replies = await lena.say("/start")
         assert replies[0].text == "Welcome back! Let's continue where you left off."
         assert replies[-1].text.startswith("Which time zone are you in?")
-        assert replies[-1].labels() == ["Europe/Warsaw"]
-        await lena.press("Europe/Warsaw")
+        assert replies[-1].labels() == ["Europe/Berlin", "Europe/Busingen"]
+        await lena.press("Europe/Berlin")
         assert lena.last.text.startswith("Add a social account")
 
 
@@ -207,13 +206,13 @@ async def test_blank_names_typos_and_zone_abbreviations_over_telegram(
             "What name should brands see?",
         ]
         await blank.say("\u200fمريم")
-        await blank.say("Polsak")
-        assert blank.last.labels() == ["Poland"]
-        await blank.press("Poland")
-        assert blank.last.text.endswith("for example Europe/Warsaw.")
-        await blank.say("CET")
+        await blank.say("Ukriane")
+        assert blank.last.labels() == ["Ukraine"]
+        await blank.press("Ukraine")
+        assert blank.last.text.endswith("for example Europe/Kyiv.")
+        await blank.say("EET")
         assert blank.last.text == (
-            "In your country (Poland), CET is Europe/Warsaw. Is that your time zone?"
+            "In your country (Ukraine), EET is Europe/Kyiv. Is that your time zone?"
         )
         await blank.press("Yes")
         assert blank.last.text == "Add a social account: which network is it on?"
@@ -222,5 +221,5 @@ async def test_blank_names_typos_and_zone_abbreviations_over_telegram(
         )
         assert row is not None
         draft = json.loads(row["data"])
-        assert (draft["name"], draft["country"], draft["tz"]) == ("مريم", "PL", "Europe/Warsaw")
+        assert (draft["name"], draft["country"], draft["tz"]) == ("مريم", "UA", "Europe/Kyiv")
         assert telegram.errors == []

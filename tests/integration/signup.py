@@ -27,6 +27,12 @@ async def _pick_niches(person: Person, niches: tuple[str, ...]) -> None:
     await person.press_data("niche:done")
 
 
+async def _first_zone(person: Person) -> None:
+    """A country of one zone is not asked for it: the network question comes straight on."""
+    if any(button.data == "tz:0" for button in person.buttons()):
+        await person.press_data("tz:0")
+
+
 async def sign_up(
     person: Person,
     answers: Answers = Answers(),
@@ -41,7 +47,7 @@ async def sign_up(
         ("language", lambda: person.press_data(f"lang:{a.language}")),
         ("name", lambda: person.say(a.name)),
         ("country", lambda: person.say(a.country)),
-        ("timezone", lambda: person.press_data("tz:0")),
+        ("timezone", lambda: _first_zone(person)),
         ("network", lambda: person.press_data(f"net:{a.network}")),
         ("handle", lambda: person.say(a.handle)),
         ("followers", lambda: person.say(a.followers)),

@@ -29,11 +29,11 @@ async def test_back_reasks_the_previous_question(app: App, platform: FakePlatfor
     await sign_up(person, until="timezone")
     await person.say("/back")
     assert person.last_text.startswith("Which country do you live in?")
-    await person.say("FR")
+    await person.say("ES")
     await person.press_data("tz:0")
     conversation = await conversations(app).get(key(person))
     assert conversation is not None
-    assert (conversation.data["country"], conversation.data["tz"]) == ("FR", "Europe/Paris")
+    assert (conversation.data["country"], conversation.data["tz"]) == ("ES", "Europe/Madrid")
 
 
 async def test_back_at_the_first_question(platform: FakePlatform) -> None:

@@ -77,7 +77,7 @@ async def test_one_persons_backlog_never_delays_anyone_elses_first_reply(
 
 async def test_one_persons_updates_are_handled_in_order(app: App, platform: FakePlatform) -> None:
     person = Person(platform)
-    answers = ["/start", "lang:en", "Zoe", "PL"]
+    answers = ["/start", "lang:en", "Zoe", "DE"]
     updates: list[Incoming] = []
     for answer in answers:
         if answer.startswith("/"):
@@ -91,8 +91,8 @@ async def test_one_persons_updates_are_handled_in_order(app: App, platform: Fake
         lambda: (
             texts(person)[-1:]
             == [
-                "Which time zone are you in? Choose one, "
-                "or type its name, for example Europe/Warsaw."
+                "Which time zone are you in? Choose one, or type your city or the zone's "
+                "name, for example Europe/Berlin."
             ]
         )
     )

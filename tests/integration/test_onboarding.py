@@ -134,12 +134,13 @@ async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform)
     await boris.press_data("lang:ru")
     await boris.say("Борис")
     await anna.say("Anna")
-    await anna.say("FR")
-    await boris.say("PL")
+    await anna.say("ES")
+    await boris.say("DE")
     assert anna.last_text.startswith("Which time zone")
     assert boris.last_text == translator("ru")._(
-        "Which time zone are you in? Choose one, or type its name, for example {example}.",
-        example="Europe/Warsaw",
+        "Which time zone are you in? Choose one, or type your city or the zone's name, "
+        "for example {example}.",
+        example="Europe/Berlin",
     )
     await sign_up(anna, Answers(handle="anna.fr"), resume_at="timezone")
     await sign_up(
@@ -151,12 +152,12 @@ async def test_two_users_interleaved_never_mix(app: App, platform: FakePlatform)
     assert stored_boris is not None
     assert (stored_anna.display_name, stored_anna.country, stored_anna.language) == (
         "Anna",
-        "FR",
+        "ES",
         "en",
     )
     assert (stored_boris.display_name, stored_boris.country, stored_boris.language) == (
         "Борис",
-        "PL",
+        "DE",
         "ru",
     )
 
@@ -182,9 +183,10 @@ async def test_restart_with_a_plain_answer_continues(
 ) -> None:
     await sign_up(Person(platform), until="country")
     async with restarted(app, settings, platform) as (_, second):
-        await Person(second).say("PL")
+        await Person(second).say("DE")
         assert second.sent[-1].text.startswith("Which time zone")
-        assert [b.label for row in second.sent[-1].buttons for b in row] == ["Europe/Warsaw"]
+        labels = [b.label for row in second.sent[-1].buttons for b in row]
+        assert labels == ["Europe/Berlin", "Europe/Busingen"]
 
 
 async def test_payout_details_are_not_kept_readable_anywhere_in_the_database(

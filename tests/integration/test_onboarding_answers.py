@@ -14,7 +14,10 @@ from tests.integration.signup import Answers, sign_up
 NAME_ERROR = "A name needs at least one letter."
 NAME_QUESTION = "What name should brands see?"
 NETWORK_QUESTION = "Add a social account: which network is it on?"
-ZONE_QUESTION = "Which time zone are you in? Choose one, or type its name, for example {example}."
+ZONE_QUESTION = (
+    "Which time zone are you in? Choose one, or type your city or the zone's name, for example "
+    "{example}."
+)
 
 
 async def draft(app: App, person: Person) -> tuple[str, dict[str, object]]:
@@ -82,7 +85,7 @@ async def test_a_country_named_in_any_language_whatever_the_chat_language(
     person = Person(platform)
     answers = Answers(language=language, country=typed)
     await sign_up(person, answers, until="timezone")
-    assert person.last_text.startswith(translator(language)._(ZONE_QUESTION).split("?")[0])
+    assert (await draft(app, person))[1]["country"] == country
     await sign_up(person, answers, resume_at="timezone")
     assert (await stored_person(app, person))[1] == country
 
@@ -117,9 +120,9 @@ async def test_a_typo_suggestion_in_the_users_language(platform: FakePlatform) -
         country="Польша",
     )
     assert person.labels() == ["Польша"]
-    # Typing a name instead of pressing works as well.
+    # Typing a name instead of pressing works as well; Poland keeps one zone, so it is not asked.
     await person.say("Polska")
-    assert person.last_text.startswith(t._(ZONE_QUESTION).split("?")[0])
+    assert person.last_text == t._(NETWORK_QUESTION)
 
 
 async def test_the_typo_suggestion_goes_stale(app: App, platform: FakePlatform) -> None:
@@ -137,7 +140,7 @@ async def test_the_typo_suggestion_goes_stale(app: App, platform: FakePlatform) 
 
 @pytest.mark.parametrize(
     ("country", "example"),
-    [("PL", "Europe/Warsaw"), ("US", "America/New_York"), ("JP", "Asia/Tokyo"), ("BV", "UTC")],
+    [("DE", "Europe/Berlin"), ("US", "America/New_York"), ("ES", "Europe/Madrid"), ("BV", "UTC")],
 )
 async def test_the_time_zone_example_is_from_the_persons_country(
     platform: FakePlatform, country: str, example: str
@@ -147,21 +150,122 @@ async def test_the_time_zone_example_is_from_the_persons_country(
     assert person.last_text == ZONE_QUESTION.format(example=example)
 
 
+@pytest.mark.parametrize(("country", "zone"), [("PL", "Europe/Warsaw"), ("JP", "Asia/Tokyo")])
+async def test_a_country_of_one_zone_is_not_asked_for_it(
+    app: App, platform: FakePlatform, country: str, zone: str
+) -> None:
+    person = Person(platform)
+    await sign_up(person, until="country")
+    replies = await person.say(country)
+    assert [reply.text for reply in replies] == [NETWORK_QUESTION]
+    assert (await draft(app, person))[1]["tz"] == zone
+    # /back from the network goes to the country: there was no zone question in between.
+    await person.say("/back")
+    assert person.last_text.startswith("Which country do you live in?")
+    await person.say(country)
+    await sign_up(person, resume_at="network", until="review")
+    assert f"Time zone: {zone}" in person.last_text
+    await person.press_data("review:confirm")
+    assert (await stored_person(app, person))[1:] == (country, zone)
+
+
+async def test_a_new_country_of_one_zone_from_the_review_sets_its_zone(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, until="review")
+    await person.press_data("edit:country")
+    await person.say("Polska")
+    assert person.last_text.startswith("Please check your answers:")
+    assert "Country: Poland\nTime zone: Europe/Warsaw" in person.last_text
+
+
+@pytest.mark.parametrize(
+    ("country", "typed", "zone"),
+    [
+        ("ES", "Barcelona", "Europe/Madrid"),
+        ("ES", "Las Palmas de Gran Canaria", "Atlantic/Canary"),
+        ("US", "Los Angeles", "America/Los_Angeles"),
+        ("US", "seattle", "America/Los_Angeles"),
+        ("CA", "Vancouver", "America/Vancouver"),
+        ("CA", "Montréal", "America/Toronto"),
+        ("RU", "Новосибирск", "Asia/Novosibirsk"),
+        ("DE", "München", "Europe/Berlin"),
+    ],
+)
+async def test_a_city_of_the_country_gives_its_zone(
+    app: App, platform: FakePlatform, country: str, typed: str, zone: str
+) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(country=country), until="timezone")
+    replies = await person.say(typed)
+    assert [reply.text for reply in replies] == [NETWORK_QUESTION]
+    assert (await draft(app, person))[1]["tz"] == zone
+
+
+async def test_places_of_one_name_in_several_zones_are_offered(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(country="US"), until="timezone")
+    await person.say("Springfield")
+    assert person.last_text == (
+        "Places called Springfield in your country (United States) are in different time "
+        "zones. Which one is yours?"
+    )
+    labels = person.labels()
+    assert {"America/Chicago", "America/New_York"} <= set(labels)
+    assert labels[-1] == "None of these"
+    await person.press("America/Chicago")
+    assert person.last_text == NETWORK_QUESTION
+    assert (await draft(app, person))[1]["tz"] == "America/Chicago"
+
+
+async def test_a_place_the_country_does_not_have_is_asked_again(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(country="ES"), until="timezone")
+    question = person.last_text
+    replies = await person.say("Atlantis")
+    assert [reply.text for reply in replies] == [
+        "We could not find that city or time zone: please send the name of a bigger city near"
+        " you, or of your time zone, like Europe/Madrid.",
+        question,
+    ]
+
+
+async def test_a_member_in_a_country_of_one_zone_edits_it_by_city(
+    app: App, platform: FakePlatform
+) -> None:
+    person = Person(platform)
+    await sign_up(person, Answers(country="PL"))
+    await person.say("/edit")
+    await person.press_data("edit:timezone")
+    assert person.last_text == ZONE_QUESTION.format(example="Europe/Warsaw")
+    await person.say("Tokyo")
+    assert "Time zone: Asia/Tokyo" in person.last_text
+    await person.press_data("edit:timezone")
+    await person.say("Kraków")
+    assert person.last_text.startswith("Your profile:")
+    assert (await stored_person(app, person))[1:] == ("PL", "Europe/Warsaw")
+
+
 async def test_an_abbreviation_is_confirmed_as_the_countrys_zone(
     app: App, platform: FakePlatform
 ) -> None:
     person = Person(platform)
-    await sign_up(person, Answers(country="PL"), until="timezone")
-    await person.say("CET")
+    await sign_up(person, Answers(country="UA"), until="timezone")
+    await person.say("EET")
     assert person.last_text == (
-        "In your country (Poland), CET is Europe/Warsaw. Is that your time zone?"
+        "In your country (Ukraine), EET is Europe/Kyiv. Is that your time zone?"
     )
     assert person.labels() == ["Yes", "No, choose another"]
     assert (await draft(app, person))[0] == "timezone_confirm"
     await person.press("Yes")
     assert person.last_text == NETWORK_QUESTION
     await sign_up(person, resume_at="network")
-    assert (await stored_person(app, person))[1:] == ("PL", "Europe/Warsaw")
+    assert (await stored_person(app, person))[1:] == ("UA", "Europe/Kyiv")
 
 
 async def test_an_abbreviation_with_several_zones_offers_them_all(
@@ -188,11 +292,12 @@ async def test_an_abbreviation_not_used_in_the_country_is_refused_with_its_zones
     app: App, platform: FakePlatform, typed: str
 ) -> None:
     person = Person(platform)
-    await sign_up(person, Answers(country="PL"), until="timezone")
+    await sign_up(person, Answers(country="DE"), until="timezone")
     question = person.last_text
     replies = await person.say(typed)
     assert [reply.text for reply in replies] == [
-        f"{typed.upper()} is not used where you live. Your country's time zones: Europe/Warsaw.",
+        f"{typed.upper()} is not used where you live. Your country's time zones: "
+        "Europe/Berlin, Europe/Busingen.",
         question,
     ]
     assert (await draft(app, person))[0] == "timezone"
@@ -220,13 +325,13 @@ async def test_the_confirmation_takes_a_typed_zone_and_back(
     app: App, platform: FakePlatform
 ) -> None:
     person = Person(platform)
-    await sign_up(person, Answers(country="PL"), until="timezone")
-    await person.say("CET")
+    await sign_up(person, Answers(country="UA"), until="timezone")
+    await person.say("EET")
     assert (await draft(app, person))[0] == "timezone_confirm"
     await person.say("/back")
-    assert person.last_text == ZONE_QUESTION.format(example="Europe/Warsaw")
-    await person.say("CEST")
-    assert person.last_text.startswith("In your country (Poland), CEST is Europe/Warsaw.")
+    assert person.last_text == ZONE_QUESTION.format(example="Europe/Kyiv")
+    await person.say("EEST")
+    assert person.last_text.startswith("In your country (Ukraine), EEST is Europe/Kyiv.")
     await person.say("Europe/London")
     assert person.last_text == NETWORK_QUESTION
     assert (await draft(app, person))[1]["tz"] == "Europe/London"

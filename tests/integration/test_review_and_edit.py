@@ -48,7 +48,7 @@ async def test_back_at_the_first_step_of_an_edit_restores_the_draft(
     person = Person(platform)
     await sign_up(person, until="review")
     await person.press_data("edit:country")
-    await person.say("FR")
+    await person.say("ES")
     assert person.last_text.startswith("Which time zone")
     await person.say("/back")
     assert person.last_text.startswith("Which country")

@@ -8,6 +8,7 @@ from babel import Locale
 from bot.i18n import LANGUAGES
 from handlers.profile_flow import MAX_ZONE_BUTTONS
 from handlers.validators import (
+    CityInZones,
     CountryGuess,
     Invalid,
     parse_country,
@@ -17,8 +18,10 @@ from handlers.validators import (
 )
 from handlers.validators.geo import (
     ABBREVIATION_ELSEWHERE,
+    CITY_IN_ZONES,
     COUNTRY_GUESS,
     COUNTRY_UNKNOWN,
+    PLACE_UNKNOWN,
     TIMEZONE_UNKNOWN,
 )
 
@@ -466,7 +469,6 @@ def test_parse_timezone_uses_country_to_settle_ambiguity(
         ("UTC+3", None),
         ("+03:00", None),
         ("eastern", None),
-        ("eastern", "DE"),
         ("../../etc/passwd", None),
         ("Europe/Warsaw\x00", None),
     ],
@@ -553,6 +555,68 @@ def test_an_abbreviation_in_a_country_without_zones() -> None:
     with pytest.raises(Invalid) as exc:
         zones_for_abbreviation("GMT", "BV")
     assert exc.value.message == TIMEZONE_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        # Cities no zone is named after, found among their country's, accents or not.
+        ("Barcelona", "ES", "Europe/Madrid"),
+        ("Kraków", "PL", "Europe/Warsaw"),
+        ("krakow", "PL", "Europe/Warsaw"),
+        ("KRAKOW", "PL", "Europe/Warsaw"),
+        ("Cracovie", "PL", "Europe/Warsaw"),
+        ("Краков", "PL", "Europe/Warsaw"),
+        ("Łódź", "PL", "Europe/Warsaw"),
+        ("Lodz", "PL", "Europe/Warsaw"),
+        ("Kraków, Poland", "PL", "Europe/Warsaw"),
+        ("Hamburg", "DE", "Europe/Berlin"),
+        ("Las Palmas de Gran Canaria", "ES", "Atlantic/Canary"),
+        ("Santa Cruz de Tenerife", "ES", "Atlantic/Canary"),
+        ("Sevilla", "ES", "Europe/Madrid"),
+        ("Seville", "ES", "Europe/Madrid"),
+        ("Los Angeles", "US", "America/Los_Angeles"),
+        ("san francisco", "US", "America/Los_Angeles"),
+        ("Miami", "US", "America/New_York"),
+        ("Vancouver", "CA", "America/Vancouver"),
+        ("Montréal", "CA", "America/Toronto"),
+        ("montreal", "CA", "America/Toronto"),
+        ("Calgary", "CA", "America/Edmonton"),
+        ("Новосибирск", "RU", "Asia/Novosibirsk"),
+        ("Ekaterinburg", "RU", "Asia/Yekaterinburg"),
+        ("Екатеринбург", "RU", "Asia/Yekaterinburg"),
+        ("Perth", "AU", "Australia/Perth"),
+        ("Guadalajara", "MX", "America/Mexico_City"),
+        # The country's own city first: Vancouver, Washington keeps Pacific time too.
+        ("Vancouver", "US", "America/Los_Angeles"),
+        # A city elsewhere that names a zone still counts: people give the zone they keep.
+        ("Tokyo", "PL", "Asia/Tokyo"),
+    ],
+)
+def test_parse_timezone_finds_a_city_of_the_country(raw: str, country: str, expected: str) -> None:
+    assert parse_timezone(raw, country) == expected
+
+
+def test_places_of_one_name_in_several_zones_are_offered_to_choose() -> None:
+    with pytest.raises(CityInZones) as exc:
+        parse_timezone("Springfield", "US")
+    assert exc.value.city == "Springfield"
+    assert set(exc.value.zones) >= {"America/Chicago", "America/New_York"}
+    assert exc.value.message == CITY_IN_ZONES
+    assert exc.value.params["zones"] == ", ".join(exc.value.zones)
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "example"),
+    [("Atlantis", "ES", "Europe/Madrid"), ("eastern", "DE", "Europe/Berlin"), ("x", "BV", "UTC")],
+)
+def test_a_place_the_country_does_not_have_is_refused_with_its_zone(
+    raw: str, country: str, example: str
+) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_timezone(raw, country)
+    assert exc.value.message == PLACE_UNKNOWN
+    assert exc.value.params == {"example": example}
 
 
 @pytest.mark.parametrize("raw", ["CET", "EST", "GMT", "MST", "HST", "EET", "WET", "MET", "cet"])
