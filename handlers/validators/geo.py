@@ -44,7 +44,7 @@ PLACE_UNKNOWN: Final = N_(
     " you, or of your time zone, like {example}."
 )
 CITY_IN_ZONES: Final = N_(
-    "More than one place called {city} is in your country, in different time zones: please"
+    "More than one place called {typed} is in your country, in different time zones: please"
     " send the name of yours, one of {zones}."
 )
 ABBREVIATION_ELSEWHERE: Final = N_(
@@ -319,7 +319,7 @@ class CityInZones(Invalid):
     most populous place's first, to choose from."""
 
     def __init__(self, city: str, zones: tuple[str, ...]) -> None:
-        super().__init__(CITY_IN_ZONES, city=city, zones=", ".join(zones))
+        super().__init__(CITY_IN_ZONES, typed=city, zones=", ".join(zones))
         self.city = city
         self.zones = zones
 
