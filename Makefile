@@ -44,8 +44,10 @@ setup: $(RUNTIME) $(MO) ## Create .venv, install the runtime lock, compile trans
 dev: $(DEV) $(MO) ## The same with the dev lock: tests, linters, the lock tool
 
 migrate: setup ## Apply database migrations
-	$(BIN)/kolbot db upgrade
+	$(BIN)/kolbot db upgrade $(MIGRATE_OPTIONS)
 
+# `kolbot run` warns about a misspelt or old setting itself, right after: once is enough.
+run: MIGRATE_OPTIONS = --no-settings-warnings
 run: migrate ## Start the bot (console chat when no token is set)
 	@$(BIN)/kolbot run
 

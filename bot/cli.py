@@ -131,11 +131,20 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _quiet_routine_logs(settings: Settings) -> None:
-    """Where kolbot talks to a person on the terminal (the console's chat, `db upgrade`'s
-    report), routine logs would say it twice and break up the chat: warnings only, unless a
-    log level was asked for."""
+    """Where kolbot chats with a person on the terminal (the console), routine logs would
+    break up the chat: warnings only, unless a log level was asked for."""
     if "log_level" not in settings.model_fields_set:
         logging.getLogger().setLevel(logging.WARNING)
+
+
+def _operator_logs() -> None:
+    """An operator command (every one but `run`) prints its result, which the routine logs
+    of what it opens (a new database, each migration) would repeat or bury: warnings only.
+    KOLBOT_LOG_LEVEL=INFO, as a service's .env sets it, is `run`'s; DEBUG, asked for to see
+    inside, is kept."""
+    root = logging.getLogger()
+    if root.level > logging.DEBUG:
+        root.setLevel(max(root.level, logging.WARNING))
 
 
 @contextlib.contextmanager
@@ -461,6 +470,12 @@ def parser() -> argparse.ArgumentParser:
         help="start a new database in the file KOLBOT_DATABASE names though it exists, when "
         "it holds nothing (an empty file); refused on a file that holds anything",
     )
+    upgrade_command.add_argument(
+        "--no-settings-warnings",
+        action="store_true",
+        help="do not warn about KOLBOT_ names that are no setting, or old names: for `make "
+        "run`, whose `kolbot run` warns about them right after",
+    )
     rekey_command = db_commands.add_parser(
         "rekey",
         help="seal the payout details again with the key now set",
@@ -530,14 +545,17 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def _settings() -> Settings:
+def _settings(*, warn: bool = True) -> Settings:
+    """The settings; ``warn``: say which KOLBOT_ names are no setting, and which are old
+    names (not when the next command says it: `make run`'s `kolbot run`)."""
     try:
-        settings = Settings()
+        with contextlib.nullcontext() if warn else _silenced("bot.settings"):
+            settings = Settings()
     except ValidationError as error:
         raise ConfigError(*setting_problems(error)) from None
     except UnicodeDecodeError as error:
         raise ConfigError(not_utf8(error)) from None
-    for line in unknown_settings():
+    for line in unknown_settings() if warn else ():
         print(f"kolbot: {line}", file=sys.stderr)
     return settings
 
@@ -572,8 +590,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _settings(warn=not getattr(args, "no_settings_warnings", False))
     _configure_logging(settings)
+    if args.command != "run":
+        _operator_logs()
     if args.command == "run":
         if not _has_platform_token(settings):
             if args.require_platform:
@@ -584,7 +604,6 @@ def _main(args: argparse.Namespace) -> int:
             _quiet_routine_logs(settings)
         asyncio.run(_run(settings))
     elif args.command == "db" and args.db_command == "upgrade":
-        _quiet_routine_logs(settings)
         asyncio.run(_upgrade(settings, init=args.init))
     elif args.command == "db" and args.db_command == "rekey":
         asyncio.run(_rekey(settings, _old_key(args.old_key_file)))

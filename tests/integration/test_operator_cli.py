@@ -9,13 +9,14 @@ from pathlib import Path
 
 from storage.clock import utcnow
 from storage.models import DeliveryOutcome, NewDelivery, NewInboxItem
-from storage.sqlite import SqliteStore
+from storage.sqlite import Database, SqliteStore
 from tests.clock import kolbot_command
 
 
-def kolbot(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def kolbot(database: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KOLBOT_")}
     env |= {"KOLBOT_DATABASE": str(database), "KOLBOT_SECRET_KEY": "operator-cli-test-key"}
+    env |= settings
     return subprocess.run(
         kolbot_command(*args),
         capture_output=True,
@@ -102,3 +103,26 @@ def test_every_operator_command_has_help(tmp_path: Path) -> None:
         assert "usage:" in shown.stdout
     assert "--failed" in kolbot(tmp_path / "k.db", "outbox", "retry", "--help").stdout
     assert kolbot(tmp_path / "k.db", "outbox", "retry").returncode == 2  # --failed is required
+
+
+async def test_operator_commands_print_their_result_and_no_routine_log(tmp_path: Path) -> None:
+    """A database an older kolbot made: the command migrates it on the way, and says only
+    what was asked, whatever log level the service's settings name."""
+    database = tmp_path / "kolbot.db"
+    old = await Database.open(database, migrate=False)
+    try:
+        await old.upgrade(until=3)
+    finally:
+        await old.close()
+    for level in ("INFO", None):
+        extra = {"KOLBOT_LOG_LEVEL": level} if level else {}
+        listed = kolbot(database, "agency", "list", **extra)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.startswith("no agencies yet")
+        assert listed.stderr == ""
+    created = kolbot(database, "agency", "create", "Acme", KOLBOT_LOG_LEVEL="INFO")
+    assert (created.returncode, created.stderr) == (0, "")
+    assert kolbot(database, "outbox", "status", KOLBOT_LOG_LEVEL="INFO").stderr == ""
+    # Asked for, DEBUG still shows what goes on inside.
+    debug = kolbot(database, "outbox", "status", KOLBOT_LOG_LEVEL="DEBUG")
+    assert " DEBUG " in debug.stderr
