@@ -23,7 +23,10 @@ from bot.services import campaigns as service
 from bot.services.access import CLI, audit
 from bot.services.campaigns import Report
 from bot.settings import Settings
+from handlers.catalog import NICHES
 from handlers.validators import campaign as fields
+from handlers.validators import geo, numbers
+from handlers.validators import text as texts
 from handlers.validators.errors import Invalid
 from handlers.validators.geo import parse_timezone
 from storage.base import Store
@@ -40,6 +43,31 @@ BAR_WIDTH: Final = 30
 # Posts listed by ``status``, the latest first; the figures count them all.
 POSTS_SHOWN: Final = 100
 EN: Final = translator("en")
+# The validators word their problems for a chat ("Please send some text."); a file is written,
+# not answered, so where the chat's words ask for a message, the file has its own.
+FILE_WORDING: Final = {
+    texts.EMPTY: "must be a non-empty string",
+    texts.TOO_LONG: "is too long: at most {max} characters",
+    texts.INVISIBLE: "holds invisible formatting characters: remove them",
+    fields.COMMISSION_FORMAT: 'must be a percentage such as "{percent}" or an amount with its '
+    'currency such as "{amount}"',
+    fields.NO_COUNTRIES: 'must name at least one country, or be "all"',
+    fields.COUNTRY_IN_LIST: "no country is called “{typed}”: write its name or its two-letter "
+    'code, such as "DE"',
+    fields.COUNTRY_GUESS_IN_LIST: "no country is called “{typed}”: did you mean {country}?",
+    fields.NO_NICHES: 'must name at least one topic, or be "all"',
+    fields.UNKNOWN_NICHE: "“{topic}” is not one of the topics ({topics})",
+    fields.SLOTS_FORMAT: "must be a whole number, such as 50",
+    fields.DEADLINE_FORMAT: 'must be a TOML date or date-time, or a string such as "2026-12-31 '
+    '18:00" or "31.12.2026 18:00"',
+    fields.URL_HTTPS: "must be an https:// link, such as https://shop.example/sale",
+    fields.URL_INVALID: "is not a link kolbot can use: write a full address such as "
+    "https://shop.example/sale",
+    numbers.NOT_A_COUNT: 'must be a whole number of followers, such as 5000 or "12.5k"',
+    numbers.AMBIGUOUS_COUNT: "“mil” can mean a thousand or a million: write {thousand} or "
+    "{million}",
+    geo.TIMEZONE_UNKNOWN: 'must be a time zone name, such as "Europe/Warsaw" or "UTC"',
+}
 
 
 def add_commands(commands: Any) -> None:
@@ -160,8 +188,7 @@ def parse_file(data: Mapping[str, Any], agency_id: int, now: datetime) -> NewCam
         try:
             values[name] = parse(data[name])
         except Invalid as error:
-            params = {k: EN.number(v) if type(v) is int else v for k, v in error.params.items()}
-            problems.append(f"{name}: {EN._(error.message, **params)}")
+            problems.append(f"{name}: {file_problem(error)}")
         except (TypeError, AttributeError):
             problems.append(f"{name}: {type(data[name]).__name__} is not a value this field takes")
 
@@ -193,6 +220,15 @@ def parse_file(data: Mapping[str, Any], agency_id: int, now: datetime) -> NewCam
         landing_url=values["landing_url"],
         created_by=CLI,
     )
+
+
+def file_problem(error: Invalid) -> str:
+    """A validator's problem as a campaign file's author reads it."""
+    params = {k: EN.number(v) if type(v) is int else v for k, v in error.params.items()}
+    wording = FILE_WORDING.get(error.message)
+    if wording is None:
+        return EN._(error.message, **params)
+    return wording.format(**params, topics=", ".join(NICHES))
 
 
 def _string(value: Any) -> str:

@@ -154,26 +154,60 @@ colour = "red"
     result = kolbot(database, "campaign", "create", "--agency", str(agency_id), str(path))
     assert result.returncode == 2
     problems = [line.removeprefix(f"kolbot: {path}: ") for line in result.stderr.splitlines()]
+    topics = "fashion, beauty, tech, gaming, home, sports, food, travel, kids, pets, auto, other"
     assert problems == [
         "colour: unknown field",
-        "brand: Please send some text.",
+        "brand: must be a non-empty string",
         "commission: “XYZ” is not a currency we know: use its three-letter code, such as EUR "
         "or PLN.",
-        "countries: We could not find the country “Polsak”. Did you mean Poland?",
-        "niches: “knitting” is not one of the topics.",
+        "countries: no country is called “Polsak”: did you mean Poland?",
+        f"niches: “knitting” is not one of the topics ({topics})",
         "min_followers: A follower count cannot be negative.",
         "slots: A campaign needs at least 1 slot and at most 100,000.",
-        "landing_url: The landing page must be an https:// link, such as "
-        "https://shop.example/sale.",
+        "landing_url: must be an https:// link, such as https://shop.example/sale",
         "deadline: The deadline must be in the future.",
     ]
-    missing = write(tmp_path / "short.toml", 'brand = "Acme"\nslots = "many"\n')
+    missing = write(
+        tmp_path / "short.toml",
+        """
+brand = "Acme"
+title = " "
+brief = "Snow."
+commission = "a lot"
+countries = ["Atlantis"]
+niches = []
+min_followers = "many"
+slots = "many"
+deadline = "soon"
+landing_url = "acme"
+timezone = "Mars/Olympus"
+""",
+    )
     result = kolbot(database, "campaign", "create", "--agency", str(agency_id), str(missing))
     assert result.returncode == 2
+    problems = [line.removeprefix(f"kolbot: {missing}: ") for line in result.stderr.splitlines()]
+    assert problems == [
+        "title: must be a non-empty string",
+        'commission: must be a percentage such as "12.5%" or an amount with its currency such '
+        'as "25 EUR"',
+        "countries: no country is called “Atlantis”: write its name or its two-letter code, "
+        'such as "DE"',
+        'niches: must name at least one topic, or be "all"',
+        'min_followers: must be a whole number of followers, such as 5000 or "12.5k"',
+        "slots: must be a whole number, such as 50",
+        'timezone: must be a time zone name, such as "Europe/Warsaw" or "UTC"',
+        "landing_url: is not a link kolbot can use: write a full address such as "
+        "https://shop.example/sale",
+    ]
+    # Not a word a chat would say to someone typing an answer.
+    assert not any(word in result.stderr for word in ("Please", "send", "We could"))
+    short = write(tmp_path / "shorter.toml", 'brand = "Acme"\ndeadline = "soon"\n')
+    result = kolbot(database, "campaign", "create", "--agency", str(agency_id), str(short))
     assert "title: missing" in result.stderr
-    assert "slots: Please send the number of slots as a whole number, for example 50." in (
-        result.stderr
-    )
+    assert (
+        'deadline: must be a TOML date or date-time, or a string such as "2026-12-31 18:00" '
+        'or "31.12.2026 18:00"'
+    ) in result.stderr
     broken = write(tmp_path / "broken.toml", "brand = \n")
     assert kolbot(database, "campaign", "create", "--agency", "1", str(broken)).returncode == 2
     good, _ = campaign_file(tmp_path)
@@ -181,7 +215,7 @@ colour = "red"
     assert (nobody.returncode, nobody.stderr.strip()) == (2, "kolbot: there is no agency 99")
     listing = kolbot(database, "campaign", "list")
     assert listing.stdout.startswith("no campaigns yet")
-    tail = kolbot(database, "audit", "tail", "-n", "5").stdout.splitlines()
+    tail = kolbot(database, "audit", "tail", "-n", "20").stdout.splitlines()
     refusals = [line.split(" ", 3)[3] for line in tail if " refused " in line]
     assert refusals[0] == (
         "cli campaign.create (invalid file bad.toml: colour, brand, commission, countries, "
