@@ -14,6 +14,7 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import N_, NC_
+from bot.services.publishing import retime_held
 from handlers.access import NOT_ALLOWED, refuse
 from handlers.commands import NO_PROFILE_YET, PRIVATE_ONLY
 from handlers.commands import _ask_pending as ask_pending
@@ -121,9 +122,12 @@ async def _show(ctx: Context, *, edit: bool) -> None:
 
 
 async def _save(ctx: Context, **changes: object) -> None:
+    """Save the change, and re-time what waits for the person's quiet hours with it."""
     assert ctx.person is not None
     current = await ctx.uow.alerts.get(ctx.person.id)
-    await ctx.uow.alerts.save(current.model_copy(update=changes), clock.utcnow())
+    changed = current.model_copy(update=changes)
+    await ctx.uow.alerts.save(changed, clock.utcnow())
+    await retime_held(ctx.uow, ctx.person, current, changed)
 
 
 @router.command("settings", N_("How and when offers reach you"), audience="member")

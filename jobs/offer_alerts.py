@@ -22,7 +22,7 @@ from bot.services.offers import link_of
 from bot.services.publishing import send_time
 from storage import clock
 from storage.base import UnitOfWork
-from storage.models import AlertSettings, Campaign, NewDelivery, Offer, Person
+from storage.models import AlertSettings, Campaign, NewDelivery, Offer, Person, digest_key
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,7 @@ async def _to_person(
         priority=priority,
         # Due now unless quiet hours say later.
         next_attempt_at=not_before if not_before is not None and not_before > now else None,
+        quiet=not_before is not None and not_before > now,
     )
     return len(await uow.outbox.add([row]))
 
@@ -238,5 +239,5 @@ async def _digest(
         )
     lines.append(t._("Send /offers to accept or decline them."))
     not_before = after_quiet_hours(settings, person.timezone, now)
-    key = f"digest:{person.id}:{day.isoformat()}"
+    key = digest_key(person.id, day.isoformat())
     return await _to_person(uow, person, key, "\n".join(lines), DIGEST_PRIORITY, not_before, now)

@@ -262,9 +262,25 @@ class OutboxRepository(ABC):
         How many were new."""
 
     @abstractmethod
-    async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:
+    async def reschedule(
+        self, due: Sequence[tuple[str, datetime]], priority: int, *, quiet: bool = False
+    ) -> int:
         """Pending rows with these refs become due at the time given with each, at
-        ``priority`` (a paused campaign's offers held, then sent after it resumes)."""
+        ``priority`` (a paused campaign's offers held, then sent after it resumes);
+        ``quiet``: those times are the ends of the people's quiet hours."""
+
+    @abstractmethod
+    async def quiet_rows(self, platform: str, chat: str) -> list[Delivery]:
+        """The chat's pending rows held for the end of its person's quiet hours, in order."""
+
+    @abstractmethod
+    async def retime(self, due: Sequence[tuple[int, datetime]], now: datetime) -> int:
+        """Rows held for quiet hours become due at the time given with each (their person
+        changed their settings), held still while that is later than ``now``; how many."""
+
+    @abstractmethod
+    async def withdraw_quiet(self, ids: Sequence[int], now: datetime) -> int:
+        """Rows held for quiet hours are done unsent, as ``withdraw`` leaves them; how many."""
 
     @abstractmethod
     async def withdraw(self, refs: Sequence[str], now: datetime) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -152,6 +152,9 @@ class NewDelivery(_Frozen):
     collapse_key: str | None = None
     # Not before this moment (quiet hours, a digest's hour); None is as soon as possible.
     next_attempt_at: datetime | None = None
+    # ``next_attempt_at`` is the end of the person's quiet hours: a time they chose, so the
+    # row keeps nothing else of their chat waiting, and is re-timed when they change it.
+    quiet: bool = False
 
 
 def offer_delivery_key(campaign_id: int, person_id: int) -> str:
@@ -163,6 +166,20 @@ def offer_delivery_key(campaign_id: int, person_id: int) -> str:
 
 def offer_key_prefix(campaign_id: int) -> str:
     return f"offer:{campaign_id}:"
+
+
+def offer_card_ref(offer_id: int) -> str:
+    """The ref of an offer's card, rendered when it goes."""
+    return f"offer:{offer_id}"
+
+
+DIGEST_KEY_PREFIX: Final = "digest:"
+
+
+def digest_key(person_id: int, local_date: str) -> str:
+    """What the dedupe key of a person's digest of one day starts with (its chat follows):
+    one a day, however often the job runs."""
+    return f"{DIGEST_KEY_PREFIX}{person_id}:{local_date}"
 
 
 class Delivery(NewDelivery):

@@ -21,11 +21,14 @@ from bot.services.offer_cards import OFFER_PRIORITY, Ending, ending_edits, post_
 from storage.base import Store, UnitOfWork
 from storage.clock import utcnow
 from storage.models import (
+    DIGEST_KEY_PREFIX,
     AlertSettings,
     Campaign,
     NewDelivery,
+    Person,
     Recipient,
     SendGroup,
+    offer_card_ref,
     offer_delivery_key,
 )
 
@@ -51,7 +54,7 @@ CAMPAIGN_ACTOR: Final = "kolbot"
 
 
 def offer_ref(offer_id: int) -> str:
-    return f"{OFFER_REF}:{offer_id}"
+    return offer_card_ref(offer_id)
 
 
 def post_ref(campaign_id: int, agency_chat_id: int) -> str:
@@ -128,9 +131,36 @@ def offer_delivery(campaign_id: int, recipient: Recipient, now: datetime) -> New
         chat=recipient.dm_chat,
         ref=f"{OFFER_REF}:{recipient.offer_id}",
         priority=OFFER_PRIORITY,
-        # Due now unless the person's quiet hours or digest say later.
+        # Due now unless the person's quiet hours say later (cards go to instant alerts).
         next_attempt_at=due if due > now else None,
+        quiet=due > now,
     )
+
+
+async def retime_held(
+    uow: UnitOfWork, person: Person, before: AlertSettings, after: AlertSettings
+) -> int:
+    """The person changed how or when offers reach them (in the unit of work that saves it):
+    what waits for the end of their quiet hours waits for the new end, or goes now. A card
+    waits only for someone on instant alerts: on a daily digest, the digest names its offer;
+    with offers off, they asked for none (/offers still lists it); so it is withdrawn, and a
+    digest waiting for the morning too once offers are off. How many rows changed."""
+    quiet = (before.quiet_start, before.quiet_end) != (after.quiet_start, after.quiet_end)
+    if not quiet and before.mode == after.mode:
+        return 0
+    now = utcnow()
+    end = send_time(after.model_copy(update={"mode": "instant"}), person.timezone, now)
+    drop: list[int] = []
+    move: list[tuple[int, datetime]] = []
+    for account in await uow.people.accounts_of(person.id):
+        for row in await uow.outbox.quiet_rows(account.platform, account.dm_chat):
+            card = row.ref is not None and row.ref.startswith(f"{OFFER_REF}:")
+            digest = row.dedupe_key.startswith(DIGEST_KEY_PREFIX)
+            if (card and after.mode != "instant") or (digest and after.mode == "off"):
+                drop.append(row.id)
+            else:
+                move.append((row.id, end))
+    return await uow.outbox.withdraw_quiet(drop, now) + await uow.outbox.retime(move, now)
 
 
 # Publishing -------------------------------------------------------------------------------
@@ -331,10 +361,11 @@ async def release_offers(uow: UnitOfWork, campaign_id: int, after: int, limit: i
         refs = await _post_refs(uow, campaign_id)
         await uow.outbox.reschedule([(ref, now) for ref in refs], OFFER_PRIORITY)
     recipients = await uow.offers.open_recipients(campaign_id, after, limit)
-    await uow.outbox.reschedule(
-        [(offer_ref(r.offer_id), recipient_send_time(r, now)) for r in recipients],
-        OFFER_PRIORITY,
-    )
+    due = [(offer_ref(r.offer_id), recipient_send_time(r, now)) for r in recipients]
+    await uow.outbox.reschedule([(ref, at) for ref, at in due if at <= now], OFFER_PRIORITY)
+    # Those inside their quiet hours now wait for them as a card published now would.
+    quiet = [(ref, at) for ref, at in due if at > now]
+    await uow.outbox.reschedule(quiet, OFFER_PRIORITY, quiet=True)
     return _last([r.offer_id for r in recipients], limit)
 
 

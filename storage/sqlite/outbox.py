@@ -8,7 +8,13 @@ from typing import Literal
 
 from storage.base import OutboxRepository
 from storage.clock import utcnow
-from storage.models import AlertSettings, Delivery, DeliveryOutcome, NewDelivery, SendGroup
+from storage.models import (
+    AlertSettings,
+    Delivery,
+    DeliveryOutcome,
+    NewDelivery,
+    SendGroup,
+)
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
 
 # Values in one IN list, well under SQLite's and PostgreSQL's parameter limits.
@@ -24,10 +30,16 @@ _ALERT_DEFAULTS = (
 # Lower than any priority a row can have (a signed 64-bit integer).
 _BELOW_ANY = -(2**63)
 
-# A chat's row may go only when no earlier row of that chat is in flight or waiting.
+# A chat's row may go only when no earlier row of that chat is in flight or waiting, unless
+# that one waits for the end of its person's quiet hours: a time they chose heads nothing,
+# so what is due goes past it. Whatever waits for the platform (a backoff, a 429, rows handed
+# back behind a failed one) keeps the chat's order. Nothing that must follow a held card can
+# overtake it: an edit needs the id of the card as sent, and a withdrawal ends the held row
+# itself. A campaign's pause needs no exception: its rows wait at a priority behind any other.
 _HEAD_OF_CHAT = (
     "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.platform = d.platform AND e.chat = d.chat "
-    "AND (e.status = 'sending' OR (e.status = 'pending' AND e.next_attempt_at > ?)) "
+    "AND (e.status = 'sending' OR (e.status = 'pending' AND e.next_attempt_at > ? "
+    "AND e.quiet = 0)) "
     "AND (e.priority < d.priority OR (e.priority = d.priority AND e.id < d.id)))"
 )
 
@@ -57,9 +69,9 @@ _BACKING_OFF = (
 
 _INSERT = (
     "INSERT INTO deliveries (dedupe_key, platform, chat, payload, ref, priority, "  # noqa: S608
-    "collapse_key, status, lease_owner, lease_until, next_attempt_at, created_at, "
+    "collapse_key, quiet, status, lease_owner, lease_until, next_attempt_at, created_at, "
     "finished_at, last_error) "
-    "SELECT ?, ?, ?, ?, ?, ?, ?, "
+    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
     "CASE WHEN u.blocked THEN 'blocked' WHEN u.owner IS NULL THEN 'pending' "
     "ELSE 'sending' END, "
     "u.owner, CASE WHEN u.owner IS NOT NULL THEN ? END, ?, ?, "
@@ -126,9 +138,10 @@ class SqliteOutbox(OutboxRepository):
         for start in range(0, len(picked), _IN_LIMIT):
             chunk = picked[start : start + _IN_LIMIT]
             marks = ", ".join("?" for _ in chunk)
+            # A row in hand is held no more: should it come back, it keeps its chat's order.
             rows += await self._s.all(
                 "UPDATE deliveries SET status = 'sending', lease_owner = ?, "  # noqa: S608
-                f"lease_until = ? WHERE id IN ({marks}) RETURNING *",
+                f"lease_until = ?, quiet = 0 WHERE id IN ({marks}) RETURNING *",
                 (owner, to_db_time(until), *chunk),
             )
         return sorted((_delivery(row) for row in rows), key=lambda d: (d.priority, d.id))
@@ -191,8 +204,8 @@ class SqliteOutbox(OutboxRepository):
         await self._s.many(
             "UPDATE deliveries SET status = 'pending', last_error = COALESCE(?, last_error), "
             "attempts = ?, lost_answers = COALESCE(?, lost_answers), parts_sent = ?, "
-            "next_attempt_at = ?, failing_since = ?, lease_owner = NULL, lease_until = NULL "
-            "WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+            "next_attempt_at = ?, failing_since = ?, quiet = 0, lease_owner = NULL, "
+            "lease_until = NULL WHERE id = ? AND status = 'sending' AND lease_owner = ?",
             [
                 (
                     o.error,
@@ -227,11 +240,13 @@ class SqliteOutbox(OutboxRepository):
             "WITH later (timezone, mode, digest_hour, quiet_start, quiet_end, due) "  # noqa: S608
             f"AS (VALUES {marks}) "
             "INSERT INTO deliveries (dedupe_key, platform, chat, ref, priority, status, "
-            "next_attempt_at, created_at, finished_at, last_error) "
-            # The keys of models.offer_delivery_key, the refs of an offer's card.
+            "next_attempt_at, quiet, created_at, finished_at, last_error) "
+            # The keys of models.offer_delivery_key, the refs of an offer's card; a later time
+            # is the end of the person's quiet hours (cards go to people on instant alerts).
             "SELECT 'offer:' || o.campaign_id || ':' || o.person_id, ac.platform, ac.dm_chat, "
             "'offer:' || o.id, ?, CASE WHEN ac.reachable THEN 'pending' ELSE 'blocked' END, "
-            "COALESCE(l.due, ?), ?, CASE WHEN ac.reachable THEN NULL ELSE ? END, "
+            "COALESCE(l.due, ?), l.due IS NOT NULL, ?, "
+            "CASE WHEN ac.reachable THEN NULL ELSE ? END, "
             "CASE WHEN ac.reachable THEN NULL ELSE 'the chat is unreachable' END "
             "FROM offers o JOIN people p ON p.id = o.person_id "
             "JOIN accounts ac ON ac.id = (SELECT a.id FROM accounts a "
@@ -258,12 +273,47 @@ class SqliteOutbox(OutboxRepository):
             ),
         )
 
-    async def reschedule(self, due: Sequence[tuple[str, datetime]], priority: int) -> int:
+    async def reschedule(
+        self, due: Sequence[tuple[str, datetime]], priority: int, *, quiet: bool = False
+    ) -> int:
         before = await self._s.one("SELECT total_changes() AS n")
         await self._s.many(
-            "UPDATE deliveries SET next_attempt_at = ?, priority = ? "
+            "UPDATE deliveries SET next_attempt_at = ?, priority = ?, quiet = ? "
             "WHERE ref = ? AND status = 'pending'",
-            [(to_db_time(at), priority, ref) for ref, at in due],
+            [(to_db_time(at), priority, quiet, ref) for ref, at in due],
+        )
+        after = await self._s.one("SELECT total_changes() AS n")
+        assert before is not None
+        assert after is not None
+        return int(after["n"]) - int(before["n"])
+
+    async def quiet_rows(self, platform: str, chat: str) -> list[Delivery]:
+        rows = await self._s.all(
+            "SELECT * FROM deliveries WHERE platform = ? AND chat = ? AND status = 'pending' "
+            "AND quiet = 1 ORDER BY priority, id",
+            (platform, chat),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def retime(self, due: Sequence[tuple[int, datetime]], now: datetime) -> int:
+        moment = to_db_time(now)
+        before = await self._s.one("SELECT total_changes() AS n")
+        await self._s.many(
+            "UPDATE deliveries SET next_attempt_at = MAX(?, ?), quiet = ? > ? "
+            "WHERE id = ? AND status = 'pending' AND quiet = 1",
+            [(to_db_time(at), moment, to_db_time(at), moment, row_id) for row_id, at in due],
+        )
+        after = await self._s.one("SELECT total_changes() AS n")
+        assert before is not None
+        assert after is not None
+        return int(after["n"]) - int(before["n"])
+
+    async def withdraw_quiet(self, ids: Sequence[int], now: datetime) -> int:
+        before = await self._s.one("SELECT total_changes() AS n")
+        await self._s.many(
+            "UPDATE deliveries SET status = 'sent', finished_at = ?, last_error = 'withdrawn' "
+            "WHERE id = ? AND status = 'pending' AND quiet = 1",
+            [(to_db_time(now), row_id) for row_id in ids],
         )
         after = await self._s.one("SELECT total_changes() AS n")
         assert before is not None
@@ -339,7 +389,7 @@ class SqliteOutbox(OutboxRepository):
         if heads:
             await self._s.many(
                 "UPDATE deliveries SET next_attempt_at = ? WHERE platform = ? AND chat = ? "
-                "AND status = 'pending' AND next_attempt_at = ?",
+                "AND status = 'pending' AND next_attempt_at = ? AND quiet = 0",
                 [(moment, platform, head["chat"], head["next_attempt_at"]) for head in heads],
             )
         return list(dict.fromkeys(head["chat"] for head in heads))
@@ -356,6 +406,7 @@ def _insert_values(
     new: NewDelivery, now: str, owner: str | None, until: str | None
 ) -> tuple[object, ...]:
     """The parameters of ``_INSERT``, in the order its placeholders appear."""
+    due = to_db_time(new.next_attempt_at) if new.next_attempt_at is not None else now
     return (
         new.dedupe_key,
         new.platform,
@@ -364,8 +415,10 @@ def _insert_values(
         new.ref,
         new.priority,
         new.collapse_key,
+        # Held only while there is something to wait for.
+        new.quiet and due > now,
         until,
-        to_db_time(new.next_attempt_at) if new.next_attempt_at is not None else now,
+        due,
         now,
         now,
         owner,
@@ -395,4 +448,5 @@ def _delivery(row: Row) -> Delivery:
         next_attempt_at=from_db_time(row["next_attempt_at"]),
         failing_since=maybe_time(row["failing_since"]),
         lost_answers=row["lost_answers"],
+        quiet=bool(row["quiet"]),
     )
