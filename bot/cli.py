@@ -25,7 +25,7 @@ from bot.core.platform import CannotStart, Platform, ResumePoints
 from bot.core.router import Command
 from bot.services.sealing import key_source, rekey, unlock
 from bot.setting_problems import not_utf8, setting_problems, unknown_settings
-from bot.settings import Settings
+from bot.settings import Settings, default_database
 from bot.web import CannotListen, try_listen
 from handlers import build_router
 from storage.clock import utcnow
@@ -223,7 +223,9 @@ async def _run(settings: Settings) -> None:
             await probe()
     if stop.is_set():  # asked to stop while the platforms were asked
         return
+    _make_default_folder(settings)
     app = await App.open(settings)
+    _say_where(settings)
     resume.points = app.resume_points
     try:
         await app.run(platforms, stop)
@@ -303,6 +305,7 @@ def _age(age: timedelta) -> str:
 
 
 async def _upgrade(settings: Settings, *, init: bool = False) -> None:
+    _make_default_folder(settings)
     existed = settings.database.exists()
     # A new database is reported below, so the log's warning would say it twice.
     with contextlib.nullcontext() if existed else _silenced("storage.sqlite.database"):
@@ -560,6 +563,31 @@ def _settings(*, warn: bool = True) -> Settings:
     return settings
 
 
+def _make_default_folder(settings: Settings) -> None:
+    """The default database's folder is made when the database is (for its owner only):
+    no typo can have asked for that one."""
+    if "database" in settings.model_fields_set or settings.database != default_database():
+        return
+    settings.database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _say_where(settings: Settings) -> None:
+    """Where the bot keeps its data, said at the start when no setting chose it."""
+    if "database" not in settings.model_fields_set:
+        print(f"kolbot: database {settings.database.absolute()}", file=sys.stderr)
+
+
+def _require_database(settings: Settings) -> None:
+    """An operator command works on the bot's database, never on a new empty one it would
+    make in whatever folder it runs in: one that is not there is named and refused."""
+    if not settings.database.exists():
+        chosen = "KOLBOT_DATABASE" if "database" in settings.model_fields_set else "the default"
+        raise ConfigError(
+            f"no database at {settings.database.absolute()} ({chosen}): `make run` or "
+            "`kolbot db upgrade` creates it; KOLBOT_DATABASE names another"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when done, 2 for what only an operator can fix (settings, the key, a database
     path), 1 for any other failure; a failed start never lingers: what it opened is closed."""
@@ -594,6 +622,8 @@ def _main(args: argparse.Namespace) -> int:
     _configure_logging(settings)
     if args.command != "run":
         _operator_logs()
+    if not (args.command == "run" or (args.command == "db" and args.db_command == "upgrade")):
+        _require_database(settings)
     if args.command == "run":
         if not _has_platform_token(settings):
             if args.require_platform:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit
 
+from platformdirs import user_data_path
 from pydantic import (
     BeforeValidator,
     Field,
@@ -24,6 +25,7 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A passphrase shorter than this is refused; a Fernet key (44 characters) always passes.
 MIN_PASSPHRASE: Final = 16
 DEFAULT_KEY_FILE: Final = "kolbot.key"
+DEFAULT_DATABASE_NAME: Final = "kolbot.db"
 DEFAULT_TELEGRAM_BASE_URL: Final = "https://api.telegram.org/bot"
 # BotFather's tokens: the bot's id, a colon and a secret of 35 characters; a little room either
 # way, as Telegram never promised that length. Telegram answers a token of another shape with
@@ -46,6 +48,17 @@ def _operator_accounts(value: object) -> object:
         if not (platform.isalpha() and platform.islower() and user_id.isalnum()):
             raise ValueError(f"{account!r} is not platform:user_id, e.g. telegram:123")
     return accounts
+
+
+def default_database() -> Path:
+    """Where the database is when KOLBOT_DATABASE does not say: one place whatever the
+    current folder, so the bot and every CLI command find the same database (the user's data
+    folder, ~/.local/share/kolbot on Linux). A kolbot.db in the current folder, where kolbot
+    kept it before, is still the one used: never replaced by a new, empty one."""
+    here = Path(DEFAULT_DATABASE_NAME)
+    if here.exists():
+        return here
+    return user_data_path("kolbot") / DEFAULT_DATABASE_NAME
 
 
 def same_file(one: Path, other: Path) -> bool:
@@ -98,7 +111,7 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
     )
 
-    database: Path = Path("kolbot.db")
+    database: Path = Field(default_factory=default_database)
     # normal survives a killed process; full survives power loss too, at some speed.
     database_durability: Literal["normal", "full"] = "normal"
     # Encrypts payout details at rest: a passphrase of 16 characters or more, or a Fernet key.

@@ -35,6 +35,16 @@ def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
+@pytest.fixture(autouse=True)
+def data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The user's data folder, where kolbot keeps its database when KOLBOT_DATABASE is not
+    set: one of the test's own (beside its tmp_path, not in it), for kolbot run in this
+    process and in the subprocesses it starts, never the real one."""
+    home = tmp_path_factory.mktemp("data-home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(

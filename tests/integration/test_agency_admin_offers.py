@@ -96,6 +96,7 @@ async def test_an_admin_approved_later_or_opening_the_link_is_not_offered_it(
 
 async def test_agency_set_changes_the_setting_and_agency_list_shows_it(tmp_path: Path) -> None:
     database = tmp_path / "kolbot.db"
+    assert kolbot(database, "db", "upgrade").returncode == 0
     assert kolbot(database, "agency", "create", "Acme Media").returncode == 0
     listed = kolbot(database, "agency", "list").stdout.splitlines()
     assert "offers to admins" in listed[0]

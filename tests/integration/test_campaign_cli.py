@@ -34,6 +34,8 @@ TTL = timedelta(days=7)
 
 
 def new_agency(database: Path) -> int:
+    """An agency in a new database, made as `make run` makes it."""
+    assert kolbot(database, "db", "upgrade").returncode == 0
     created = kolbot(database, "agency", "create", "Acme Media")
     assert created.returncode == 0, created.stderr
     found = re.match(r"agency (\d+):", created.stdout)
@@ -260,8 +262,10 @@ async def test_status_prints_once_without_a_terminal(tmp_path: Path) -> None:
     assert "\r" not in result.stdout
     assert result.stdout.splitlines() == [
         "campaign 1: Acme: Winter boots (publishing)",
-        "matched 3  queued 3  sent 0  blocked 0  failed 0",
-        "accepted 0  declined 0  submitted 0  slots left 50 of 50",
+        "influencers matched 3",
+        "offer cards by private message: queued 3  sent 0  blocked 0 (chat unreachable)  failed 0",
+        "answers, on a card or through the campaign's link: accepted 0  declined 0  "
+        "posts submitted 0  slots left 50 of 50",
     ]
     unknown = kolbot(database, "campaign", "status", "9")
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "kolbot: there is no campaign 9")
@@ -334,7 +338,9 @@ def test_status_watch_draws_a_live_progress_bar_on_a_terminal(tmp_path: Path) ->
     assert "[------------------------------]   0% 0/3" in output
     full = "[##############################] 100% 3/3  sent 2 blocked 1 failed 0 queued 0"
     assert full in output
-    assert output.rstrip().endswith("accepted 0  declined 0  submitted 0  slots left 50 of 50")
+    assert output.rstrip().endswith(
+        "accepted 0  declined 0  posts submitted 0  slots left 50 of 50"
+    )
 
 
 async def test_list_and_status_leave_the_bot_free_to_write(
@@ -364,4 +370,4 @@ async def test_list_and_status_leave_the_bot_free_to_write(
     assert len(wrote) == 2
     out = capsys.readouterr().out
     assert "Acme: Winter boots" in out
-    assert "matched 3  queued 3" in out
+    assert "influencers matched 3\noffer cards by private message: queued 3" in out

@@ -72,6 +72,7 @@ async def messages_to(database: Path, chat: str) -> list[str]:
 
 def test_agency_create_prints_a_code_that_agency_list_counts(tmp_path: Path) -> None:
     database = tmp_path / "kolbot.db"
+    assert kolbot(database, "db", "upgrade").returncode == 0
     created = kolbot(database, "agency", "create", "Acme Media")
     assert created.returncode == 0, created.stderr
     lines = created.stdout.splitlines()

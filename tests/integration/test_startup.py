@@ -38,6 +38,8 @@ def kolbot(
     free port unless they name one); fails the test when it does not exit within EXIT_WITHIN."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "JOURNAL_"))}
     clean["PYTHONPATH"] = str(ROOT)
+    # The database in ``cwd``, as these tests look for it (the default place has its own).
+    clean["KOLBOT_DATABASE"] = "kolbot.db"
     clean["KOLBOT_WEB_PORT"] = str(free_port())
     started = time.monotonic()
     try:

@@ -49,6 +49,8 @@ def kolbot(
     disk (Python ignores SIGXFSZ, so the writes fail with EFBIG)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "JOURNAL_"))}
     clean["PYTHONPATH"] = str(ROOT)
+    # The database in ``cwd``, as these tests look for it (the default place has its own).
+    clean["KOLBOT_DATABASE"] = "kolbot.db"
     limit: Callable[[], None] | None = None
     if limit_file_size is not None:
         size = limit_file_size

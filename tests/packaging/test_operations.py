@@ -41,6 +41,8 @@ def kolbot(
     """``python -m bot ARGS`` in ``cwd``, with only the KOLBOT_* settings given."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "JOURNAL_"))}
     clean["PYTHONPATH"] = str(ROOT)
+    # The database in ``cwd``, as these tests look for it (the default place has its own).
+    clean["KOLBOT_DATABASE"] = "kolbot.db"
     return subprocess.run(
         kolbot_command(*args),
         cwd=cwd,
