@@ -12,7 +12,7 @@ import functools
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from bot.services import review
@@ -46,7 +46,7 @@ def add_commands(commands: Any) -> None:
         "create",
         help="create an agency and print its first invite code",
         description="Create an agency; prints its id and a one-time invite code, valid 7 "
-        "days: whoever sends /agency CODE to the bot on Telegram or Discord becomes its admin.",
+        "days: whoever sends /agency CODE to the bot in a private chat becomes its admin.",
     )
     create.add_argument("name", metavar="NAME", help="the agency's name, as admins see it")
     agency_commands.add_parser(
@@ -181,11 +181,21 @@ async def _agency_create(uow: UnitOfWork, name: str) -> int:
     print(f"agency {agency.id}: {plain(agency.name)}")
     print(f"invite code: {invite.code}")
     print(
-        f"It works once, until {invite.expires_at:%Y-%m-%d %H:%M} UTC: whoever sends "
-        f"/agency {invite.code} to the bot in a private chat on Telegram or Discord becomes "
-        "an admin of the agency, and can make more codes with /invite."
+        f"It works once, until {in_utc_and_here(invite.expires_at)}: whoever sends "
+        f"/agency {invite.code} to the bot in a private chat becomes an admin of the agency, "
+        "and can make more codes with /invite."
     )
     return 0
+
+
+def in_utc_and_here(moment: datetime) -> str:
+    """A moment as the programme's records keep it (UTC) and as this machine's clock reads
+    it (its TZ), when that is another."""
+    utc = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    local = moment.astimezone()
+    if local.utcoffset() == timedelta(0):
+        return utc
+    return f"{utc} ({local:%Y-%m-%d %H:%M} {local.tzname()} here)"
 
 
 async def _agency_list(uow: UnitOfWork) -> int:

@@ -40,13 +40,17 @@ class NewInvite(CallbackData, prefix="agi"):
 
 
 def _invite_text(ctx: Context, agency: Agency, invite: Invite) -> str:
+    """Any private chat with the bot takes the code (the console's too); it lapses at a time
+    in the admin's own zone, UTC while they have no profile to name one."""
+    zone = ctx.person.timezone if ctx.person is not None else "UTC"
     return ctx._(
         "Invite code for {agency}: {code}\nIt makes one person an admin of the agency: they "
-        "send /agency {code} to me in a private chat, on Telegram or Discord. It works once, "
-        "until {expires} (UTC).",
+        "send /agency {code} to me in a private chat. It works once, until {expires} "
+        "({zone}).",
         agency=agency.name,
         code=invite.code,
-        expires=ctx.t.datetime(invite.expires_at, "UTC"),
+        expires=ctx.t.datetime(invite.expires_at, zone),
+        zone=zone,
     )
 
 
@@ -56,7 +60,9 @@ async def _send_invite(ctx: Context, agency: Agency) -> None:
     ctx.reply(_invite_text(ctx, agency, invite), buttons=((again,),))
 
 
-@router.command("agency", N_("Join your agency with its invite code"), audience="agency")
+# Not listed by /help: it does nothing for an admin, and whoever is not one needs the code,
+# which comes with how to send it.
+@router.command("agency", N_("Join your agency with its invite code"), listed=False)
 async def join_agency(ctx: Context) -> None:
     code = ctx.incoming.args.strip()
     incoming = ctx.incoming

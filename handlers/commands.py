@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.core.callback import CallbackData
 from bot.core.context import Context
 from bot.core.conversation import HISTORY, Flow
@@ -39,6 +41,10 @@ OFFER_SIGNUP_FIRST = N_(
 )
 # A pseudo-flow with no steps: keeps a guest's language choice until they /start.
 PREFERENCES = "preferences"
+# What a command's name can be on every platform (Telegram's rule is the narrowest).
+COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+UNKNOWN_COMMAND = N_("I do not know the command /{command}. Send /help to see what I can do.")
+NOT_A_COMMAND = N_("I do not know that command. Send /help to see what I can do.")
 
 
 def _in_profile_flow(ctx: Context) -> bool:
@@ -237,14 +243,18 @@ async def set_language(ctx: Context) -> None:
 
 @router.command("help", N_("What I can do"))
 async def help_command(ctx: Context) -> None:
+    """The commands this person can use here: a platform without groups (the console) has
+    nothing to link."""
+    platform = ctx.incoming.chat.platform
     commands = ctx.router.visible_commands(
         member=ctx.person is not None,
         in_flow=_in_profile_flow(ctx),
         roles=(await roles(ctx)).names,
+        groups=ctx.services.platforms.chats(platform) is not None,
     )
     lines = [ctx._("Commands:")]
     lines += [f"/{command.name} — {ctx._(command.description)}" for command in commands]
-    own = ctx.router.platform_commands.get(ctx.incoming.chat.platform, ())
+    own = ctx.router.platform_commands.get(platform, ())
     lines += [f"/{name} — {ctx._(description)}" for name, description in own]
     ctx.reply("\n".join(lines))
     await _ask_pending(ctx)
@@ -263,12 +273,13 @@ async def fallback(ctx: Context) -> None:
     incoming = ctx.incoming
     expired = ctx.expired
     if incoming.kind == "command":
-        ctx.reply(
-            ctx._(
-                "I do not know the command /{command}. Send /help to see what I can do.",
-                command=(incoming.command or "")[:32],
-            )
-        )
+        # Only a name a command could have is said back: anything else typed after a slash
+        # (markup, a paragraph) is not repeated.
+        name = incoming.command or ""
+        if COMMAND_NAME.fullmatch(name):
+            ctx.reply(ctx._(UNKNOWN_COMMAND, command=name))
+        else:
+            ctx.reply(ctx._(NOT_A_COMMAND))
         await _ask_pending(ctx)
     elif expired is not None and expired.flow == FLOW and expired.data.get(MODE) == "signup":
         ctx.reply(

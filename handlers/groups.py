@@ -93,7 +93,12 @@ async def _refused(
     ctx.reply(text)
 
 
-@router.command("linkgroup", N_("Post your campaigns in this group or channel"), audience="agency")
+@router.command(
+    "linkgroup",
+    N_("Post your campaigns in this group or channel"),
+    audience="agency",
+    needs_groups=True,
+)
 async def link_group(ctx: Context) -> None:
     agency = await _agency(ctx, LINK)
     if agency is None:
@@ -122,7 +127,9 @@ async def link_group(ctx: Context) -> None:
     )
 
 
-@router.command("unlinkgroup", N_("Stop posting campaigns in this chat"), audience="agency")
+@router.command(
+    "unlinkgroup", N_("Stop posting campaigns in this chat"), audience="agency", needs_groups=True
+)
 async def unlink_group(ctx: Context) -> None:
     agency = await _agency(ctx, UNLINK)
     if agency is None:

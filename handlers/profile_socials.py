@@ -22,13 +22,18 @@ def draft_socials(ctx: Context) -> list[dict[str, Any]]:
     return socials
 
 
+ADDED: Final = N_("{network} (added)")
+
+
 async def ask_network(ctx: Context) -> None:
+    """Every network, in one order, those added already marked: a choice keeps its place
+    (on the console, its number) from one account to the next."""
     added = {social["network"] for social in draft_socials(ctx)}
-    buttons = [
-        Button(label=v.NETWORK_LABELS[network], data=f"net:{network}")
-        for network in v.NETWORKS
-        if network not in added
-    ]
+    labels = {
+        network: ctx._(ADDED, network=label) if network in added else label
+        for network, label in v.NETWORK_LABELS.items()
+    }
+    buttons = [Button(label=labels[network], data=f"net:{network}") for network in v.NETWORKS]
     ctx.reply(ctx._("Add a social account: which network is it on?"), buttons=rows(buttons, 3))
 
 

@@ -33,11 +33,23 @@ class Command:
     # Sent in a group, it goes on in the sender's private chat: a platform that can open one
     # (Discord's DM) runs it there first, then answers in the group with what happened.
     opens_private: bool = False
+    # Answered, but never offered in a list of commands.
+    listed: bool = True
+    # Works only on a platform with groups and channels to ask about (not the console).
+    needs_groups: bool = False
 
     def offered_to(
-        self, *, member: bool, in_flow: bool, roles: frozenset[str] = frozenset()
+        self,
+        *,
+        member: bool,
+        in_flow: bool,
+        roles: frozenset[str] = frozenset(),
+        groups: bool = True,
     ) -> bool:
-        """``roles``: the staff audiences the person belongs to (``operator``, ``agency``)."""
+        """``roles``: the staff audiences the person belongs to (``operator``, ``agency``);
+        ``groups``: whether their platform has groups."""
+        if not self.listed or (self.needs_groups and not groups):
+            return False
         if self.in_flow_only and not in_flow:
             return False
         if self.audience in STAFF:
@@ -71,12 +83,21 @@ class Router:
         audience: Audience = "everyone",
         in_flow_only: bool = False,
         opens_private: bool = False,
+        listed: bool = True,
+        needs_groups: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self.commands:
                 raise ValueError(f"command /{name} registered twice")
             self.commands[name] = Command(
-                name, description, handler, audience, in_flow_only, opens_private
+                name,
+                description,
+                handler,
+                audience,
+                in_flow_only,
+                opens_private,
+                listed=listed,
+                needs_groups=needs_groups,
             )
             return handler
 
@@ -143,10 +164,15 @@ class Router:
             await self.fallback(ctx)
 
     def visible_commands(
-        self, *, member: bool, in_flow: bool, roles: frozenset[str] = frozenset()
+        self,
+        *,
+        member: bool,
+        in_flow: bool,
+        roles: frozenset[str] = frozenset(),
+        groups: bool = True,
     ) -> list[Command]:
         return [
             c
             for c in self.commands.values()
-            if c.offered_to(member=member, in_flow=in_flow, roles=roles)
+            if c.offered_to(member=member, in_flow=in_flow, roles=roles, groups=groups)
         ]

@@ -15,7 +15,7 @@ EDIT_ONE_ACCOUNT = [
     "/edit",
     "5",  # Edit: social accounts
     "2",  # Add another account (1 is Instagram @anna.insta)
-    "1",  # TikTok, the first network not added yet
+    "2",  # TikTok: 1 is still Instagram, marked as added
     "anna.tok",
     "3k",
     "1",  # Instagram @anna.insta
@@ -24,7 +24,7 @@ EDIT_ONE_ACCOUNT = [
     "TikTok @anna.tok",  # a label works as well as a number
     "3",  # Remove this account
     "2",  # Add another account
-    "2",  # YouTube
+    "3",  # YouTube, numbered as it was before any account was added
     "annatube",
     "4k",
     "4",  # Continue (after Instagram, YouTube and Add another account)
@@ -61,3 +61,27 @@ def test_one_account_is_changed_and_the_others_kept(tmp_path: Path) -> None:
             "SELECT network, handle, followers FROM social_profiles ORDER BY id"
         ).fetchall()
     assert socials == [("instagram", "anna.insta", 20_000), ("youtube", "annatube", 4_000)]
+
+
+def test_a_network_keeps_its_number_once_an_account_is_added(tmp_path: Path) -> None:
+    """Instagram is 1 and TikTok 2 before an account is added and after: the number typed
+    for a network names that network, or says it is added already."""
+    lines = [
+        *("/start", "English", "Anna", "Germany", "1"),
+        *("1", "anna.insta", "12 345"),  # Instagram
+        "1",  # Add another account
+        "1",  # Instagram again
+        *("2", "anna.tok", "3k"),  # TikTok
+    ]
+    result = run_bot(tmp_path, lines)
+    assert result.returncode == 0, result.stderr
+    networks = "  1) Instagram\n  2) TikTok\n  3) YouTube\n  4) X\n  5) Facebook\n  6) Twitch\n"
+    again = networks.replace("Instagram", "Instagram (added)")
+    question = "Add a social account: which network is it on?\n"
+    first, second, third = result.stdout.split(question)[1:]
+    assert first.startswith(networks)
+    assert second.startswith(again)
+    assert "You have already added an account on this network." in second
+    assert third.startswith(again)
+    assert "What is your TikTok handle?" in third
+    assert "• TikTok @anna.tok: 3,000 followers" in third

@@ -164,13 +164,13 @@ async def test_user_text_comes_back_escaped_and_never_pings(
     async with running_bot(dc_settings, server) as bot:
         await member(bot.app, mallory, name=raw)
         card = await server.reply_to(mallory, server.slash(mallory, "profile"), containing="Name")
-        # An unknown command is echoed back in a plain channel message, not a followup.
+        # An unknown command's name is said back in a plain channel message, not a followup.
         echo = await server.reply_to(
-            mallory, server.write(mallory, "/**nope**"), containing="nope"
+            mallory, server.write(mallory, "/__nope__"), containing="nope"
         )
     escaped = "\\*\\*bold\\*\\* @\u200beveryone <@\u200b123456789012345678>"
     assert f"Name: {escaped}\n" in card["content"]
-    assert "/\\*\\*nope\\*\\*" in echo["content"]
+    assert "/\\_\\_nope\\_\\_" in echo["content"]
     for message in (card, echo):
         assert message["allowed_mentions"] == {"parse": []}
 

@@ -60,6 +60,11 @@ async def test_an_invite_code_makes_an_admin_who_invites_the_next(
             agency="Acme <Media> & Co",
         )
         assert "&lt;Media&gt; &amp; Co" in joined.raw
+        # Telegram has groups and channels to link; an admin has no agency left to join.
+        [listing] = await ola.say("/help")
+        listed = {line.split(" ")[0] for line in listing.text.splitlines()[1:]}
+        assert {"/invite", "/linkgroup", "/unlinkgroup"} <= listed
+        assert "/agency" not in listed
         [made] = await ola.say("/invite")
         [code] = set(CODE.findall(made.text))
         [again] = await ola.press(translator("pl")._("Another code"))

@@ -213,6 +213,19 @@ async def test_unknown_command_and_chatter(platform: FakePlatform) -> None:
     assert "/start" in (await person.say("hello"))[0].text
 
 
+async def test_an_unknown_command_is_named_only_when_it_could_be_one(
+    platform: FakePlatform,
+) -> None:
+    """What follows a slash is said back only when it could be a command's name: markup, a
+    long word or a sentence typed after one is not repeated to its sender."""
+    person = Person(platform)
+    [named] = await person.say("/dance_2 now")
+    assert named.text == "I do not know the command /dance_2. Send /help to see what I can do."
+    for typed in ("/foo<b>x", "/<script>alert(1)</script>", "/" + "a" * 33, "/évasion", "/x*y"):
+        [reply] = await person.say(typed)
+        assert reply.text == "I do not know that command. Send /help to see what I can do.", typed
+
+
 async def test_group_start_points_to_a_private_chat(platform: FakePlatform) -> None:
     person = Person(platform, is_private=False, chat_id="group-1")
     replies = await person.say("/start")

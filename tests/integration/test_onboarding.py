@@ -98,7 +98,18 @@ async def test_several_social_accounts(app: App, platform: FakePlatform) -> None
     person = Person(platform)
     await sign_up(person, until="more_socials")
     await person.press_data("more:add")
-    assert "net:instagram" not in [b.data for b in person.buttons()]
+    # Every network keeps its place (its number on the console); the one added says so.
+    assert [(b.label, b.data) for b in person.buttons()] == [
+        ("Instagram (added)", "net:instagram"),
+        ("TikTok", "net:tiktok"),
+        ("YouTube", "net:youtube"),
+        ("X", "net:x"),
+        ("Facebook", "net:facebook"),
+        ("Twitch", "net:twitch"),
+    ]
+    [refused, *_] = await person.press_data("net:instagram")
+    assert refused.text == "You have already added an account on this network."
+    assert person.last_text == "Add a social account: which network is it on?"
     await person.press_data("net:youtube")
     await person.say("https://www.youtube.com/@AnnaMakes/videos")
     await person.say("1.2M")

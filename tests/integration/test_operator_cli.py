@@ -13,10 +13,10 @@ from storage.sqlite import Database, SqliteStore
 from tests.clock import kolbot_command
 
 
-def kolbot(database: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+def kolbot(database: Path, *args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("KOLBOT_")}
     env |= {"KOLBOT_DATABASE": str(database), "KOLBOT_SECRET_KEY": "operator-cli-test-key"}
-    env |= settings
+    env |= more_env
     return subprocess.run(
         kolbot_command(*args),
         capture_output=True,

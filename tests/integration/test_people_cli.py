@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -88,6 +89,26 @@ def test_agency_create_prints_a_code_that_agency_list_counts(tmp_path: Path) -> 
         utcnow().strftime("%Y-%m-%d"),
     ]
     assert listed.stdout.splitlines()[1].endswith("Acme Media")
+
+
+def test_an_invite_lapses_at_a_time_in_utc_and_in_the_terminals_zone(tmp_path: Path) -> None:
+    """Any private chat with the bot takes the code, the console's included."""
+    database = tmp_path / "kolbot.db"
+    assert kolbot(database, "db", "upgrade").returncode == 0
+    created = kolbot(database, "agency", "create", "Acme", TZ="Europe/Warsaw")
+    assert created.returncode == 0, created.stderr
+    code = created.stdout.splitlines()[1].removeprefix("invite code: ")
+    lapses = utcnow() + timedelta(days=7)
+    here = lapses.astimezone(ZoneInfo("Europe/Warsaw"))
+    assert created.stdout.splitlines()[2] == (
+        f"It works once, until {lapses:%Y-%m-%d %H:%M} UTC ({here:%Y-%m-%d %H:%M} CET here): "
+        f"whoever sends /agency {code} to the bot in a private chat becomes an admin of the "
+        "agency, and can make more codes with /invite."
+    )
+    in_utc = kolbot(database, "agency", "create", "Beta", TZ="UTC")
+    assert f"until {lapses:%Y-%m-%d %H:%M} UTC: whoever" in in_utc.stdout
+    described = kolbot(database, "agency", "create", "--help").stdout
+    assert "Telegram or Discord" not in " ".join(described.split())
 
 
 async def test_people_list_approve_reject_and_the_audit_tail(tmp_path: Path) -> None:

@@ -188,7 +188,7 @@ async def test_a_name_without_letters_is_refused(platform: FakePlatform) -> None
     person = Person(platform)
     await sign_up(person, until="name")
     replies = await person.say("/ ...")
-    assert replies[0].text.startswith("I do not know the command")
+    assert replies[0].text.startswith("I do not know that command")
     replies = await person.say("... !!")
     assert replies[0].text == "A name needs at least one letter."
     assert (await person.say("💄"))[0].text == "A name needs at least one letter."

@@ -456,3 +456,39 @@ async def test_a_decision_and_its_message_commit_together_or_not_at_all(
         "SELECT COUNT(*) FROM deliveries WHERE dedupe_key LIKE 'review:%'"
     )
     assert queued == 1
+
+
+async def test_an_invite_lapses_at_a_time_in_the_admins_own_zone(
+    app: App, platform: FakePlatform
+) -> None:
+    """Seven days from the test's instant (15:00 UTC): 16:00 in Berlin, where the admin who
+    signed up lives; UTC for one with no profile to say where they are."""
+    agency_id, code = await new_agency(app, "Acme Media")
+    anna = Person(platform, user_id="60")
+    await sign_up(anna)
+    await anna.say(f"/agency {code}")
+    [invite] = await anna.say("/invite")
+    assert "until Dec 16, 2026, 4:00\u202fPM (Europe/Berlin)." in invite.text
+    assert "Telegram" not in invite.text
+    assert "Discord" not in invite.text
+    [again] = await anna.press_data(NewInvite(agency=agency_id).pack())
+    assert "(Europe/Berlin)" in again.text
+
+    _, code = await new_agency(app, "Beta")
+    ola = Person(platform, user_id="61", language_hint="pl")
+    await ola.say(f"/agency {code}")
+    [invite] = await ola.say("/invite")
+    pl = translator("pl")
+    assert f"{pl.datetime(utcnow() + timedelta(days=7))} (UTC)." in invite.text
+
+
+async def test_help_lists_what_an_admin_can_use_here(app: App, platform: FakePlatform) -> None:
+    """/agency does nothing more for an admin; a platform with no groups to ask about (the
+    fake one, as the console) has nothing to link."""
+    admin = await admin_of(app, platform, "Acme Media", "70")
+    [help_text] = await admin.say("/help")
+    listed = {line.split(" ")[0] for line in help_text.text.splitlines()[1:]}
+    assert {"/invite", "/campaigns", "/newcampaign"} <= listed
+    assert not listed & {"/agency", "/linkgroup", "/unlinkgroup"}
+    [told] = await admin.say("/agency")
+    assert told.text.startswith("Send /agency followed by the invite code")
