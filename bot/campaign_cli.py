@@ -18,7 +18,7 @@ from typing import IO, Any, Final
 
 from bot import codes_cli
 from bot.i18n import translator
-from bot.operator_cli import plain
+from bot.operator_cli import in_utc_and_here, plain
 from bot.services import campaigns as service
 from bot.services.access import CLI, audit
 from bot.services.campaigns import Report
@@ -106,10 +106,13 @@ def add_commands(commands: Any) -> None:
     status = sub.add_parser(
         "status",
         help="a campaign's figures",
-        description="Matched, queued, sent, blocked, failed, accepted, declined, submitted "
-        "and slots left, then the posts submitted, each with the influencer's account its "
-        "link names, or 'not matched to an account' when it names none. With --watch on a "
-        "terminal, a live progress bar while its offers go out; elsewhere one plain print.",
+        description="Influencers matched; their offer cards queued (those held for their "
+        "people's quiet hours counted, with until when, in UTC and here), sent, blocked and "
+        "failed; answers, on a card or through the campaign's link; slots left; then the "
+        "posts submitted, each with the influencer's account its link names, or 'not matched "
+        "to an account' when it names none. With --watch on a terminal, a live progress bar "
+        "while its offers go out (until only cards held for quiet hours are left); elsewhere "
+        "one plain print.",
     )
     status.add_argument("id", type=int, metavar="ID", help="the campaign's id")
     status.add_argument("--watch", action="store_true", help="follow a broadcast live")
@@ -320,17 +323,40 @@ async def _list(store: Store, agency_id: int | None, limit: int) -> int:
     return 0
 
 
-def figures_text(found: Report) -> str:
-    c, f = found.campaign, found.figures
-    return "\n".join(
-        [
-            f"campaign {c.id}: {plain(c.brand)}: {plain(c.title)} ({c.status})",
-            f"matched {f.matched}  queued {f.queued}  sent {f.sent}  blocked {f.blocked}  "
-            f"failed {f.failed}",
-            f"accepted {f.accepted}  declined {f.declined}  submitted {f.submitted}  "
-            f"slots left {f.slots_left} of {c.slots}",
-        ]
+def quiet_held(rows: int, first: datetime, last: datetime) -> str:
+    """How many wait for the end of their people's quiet hours, and until when (in UTC and
+    the terminal's zone): what an evening's test sees instead of a card."""
+    if first == last:
+        return f"{rows} held for their people's quiet hours, until {in_utc_and_here(first)}"
+    return (
+        f"{rows} held for their people's quiet hours, the first until "
+        f"{in_utc_and_here(first)}, the last until {in_utc_and_here(last)}"
     )
+
+
+def figures_text(found: Report) -> str:
+    """The figures, each saying what it counts: cards are private messages, answers come on
+    a card or through the campaign's link (so more can accept than cards went)."""
+    c, f = found.campaign, found.figures
+    lines = [
+        f"campaign {c.id}: {plain(c.brand)}: {plain(c.title)} ({c.status})",
+        f"influencers matched {f.matched}",
+        f"offer cards by private message: queued {f.queued}  sent {f.sent}  "
+        f"blocked {f.blocked} (chat unreachable)  failed {f.failed}",
+    ]
+    if f.quiet and f.quiet_from and f.quiet_until:
+        lines.append(f"  of the queued, {quiet_held(f.quiet, f.quiet_from, f.quiet_until)}")
+    if f.without_card:
+        lines.append(
+            f"  no card for {f.without_card} of those matched: on a daily digest or with offers "
+            "off, offered through the campaign's link, or withdrawn before it went"
+        )
+    lines.append(
+        f"answers, on a card or through the campaign's link: accepted {f.accepted}  "
+        f"declined {f.declined}  posts submitted {f.submitted}  "
+        f"slots left {f.slots_left} of {c.slots}"
+    )
+    return "\n".join(lines)
 
 
 def posts_text(found: Report, posts: list[SubmittedPost]) -> str:
@@ -352,15 +378,17 @@ def progress_line(found: Report) -> str:
     """One line, redrawn in place: how many of the matched offers went out."""
     c, f = found.campaign, found.figures
     total = max(f.matched, c.audience or 0)
-    done = f.sent + f.blocked + f.failed
+    # Done: the card went or was refused, or none is to go.
+    done = f.sent + f.blocked + f.failed + f.without_card
     if total == 0:
         return f"campaign {c.id} {c.status}: matching influencers..."
     share = min(done / total, 1.0)
     filled = round(share * BAR_WIDTH)
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    held = f" ({f.quiet} held for quiet hours)" if f.quiet else ""
     return (
         f"[{bar}] {share:4.0%} {done}/{total}  sent {f.sent} blocked {f.blocked} "
-        f"failed {f.failed} queued {f.queued}  accepted {f.accepted} ({c.status})"
+        f"failed {f.failed} queued {f.queued}{held}  accepted {f.accepted} ({c.status})"
     )
 
 

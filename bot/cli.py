@@ -245,8 +245,10 @@ async def _outbox_status(settings: Settings) -> None:
     store = await _open_store(settings)
     try:
         async with store.reading() as uow:
+            now = utcnow()
             counts = await uow.outbox.counts()
-            oldest = await uow.outbox.oldest_pending()
+            oldest = await uow.outbox.oldest_pending(now)
+            quiet = await uow.outbox.held_for_quiet_hours(now)
     finally:
         await store.close()
     if not counts:
@@ -256,8 +258,15 @@ async def _outbox_status(settings: Settings) -> None:
     for platform, status, rows in counts:
         print(f"{platform:<10} {status:<11} {rows:>9}")
     if oldest is not None:
-        age = utcnow() - oldest
-        print(f"oldest unsent: queued {oldest:%Y-%m-%d %H:%M:%S} UTC ({_age(age)} ago)")
+        age = now - oldest
+        print(
+            f"oldest unsent: queued {oldest:%Y-%m-%d %H:%M:%S} UTC ({_age(age)} ago), "
+            "not counting those held for quiet hours"
+        )
+    # Held for a time their people chose: they wait for the morning, not for kolbot.
+    for held in quiet:
+        pending = campaign_cli.quiet_held(held.rows, held.first, held.last)
+        print(f"{held.platform}: of the pending, {pending}")
     unconfirmed = sum(rows for _, status, rows in counts if status == "unconfirmed")
     if unconfirmed:
         print(
@@ -518,7 +527,9 @@ def parser() -> argparse.ArgumentParser:
         "status",
         help="messages per platform and status, and the oldest unsent",
         description="Counts of messages per platform and status (pending, sending, sent, "
-        "blocked, failed, unconfirmed), and how long the oldest unsent one has waited.",
+        "blocked, failed, unconfirmed), how long the oldest unsent one has waited, and how "
+        "many of the pending wait for their people's quiet hours, until when (in UTC and "
+        "this terminal's zone).",
     )
     retry = outbox_commands.add_parser(
         "retry",

@@ -82,35 +82,56 @@ def _as_draft(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def figures_lines(t: Translator, figures: CampaignFigures) -> list[str]:
-    """The figures; posts whose links name none of their influencers' accounts are counted
-    apart, since nothing ties them to whoever sent them."""
+def figures_lines(t: Translator, figures: CampaignFigures, zone: str) -> list[str]:
+    """The figures, each saying what it counts: cards are private messages, answers come
+    on a card or through the campaign's link (so more can accept than cards went), and what
+    waits for people's quiet hours says until when, in the reader's zone. Posts whose links
+    name none of their influencers' accounts are counted apart, since nothing ties them to
+    whoever sent them."""
     n = t.number
-    unmatched = []
-    if figures.unmatched:
-        unmatched.append(
-            t._("Posts not matched to an account: {count}", count=n(figures.unmatched))
-        )
-    return [
+    lines = [
+        t._("Influencers matched: {matched}", matched=n(figures.matched)),
         t._(
-            "Matched {matched} · queued {queued} · sent {sent} · blocked {blocked} · "
-            "failed {failed}",
-            matched=n(figures.matched),
+            "Offer cards by private message: queued {queued} · sent {sent} · "
+            "blocked {blocked} (chat unreachable) · failed {failed}",
             queued=n(figures.queued),
             sent=n(figures.sent),
             blocked=n(figures.blocked),
             failed=n(figures.failed),
         ),
+    ]
+    if figures.quiet and figures.quiet_from and figures.quiet_until:
+        first = t.datetime(figures.quiet_from, zone)
+        last = t.datetime(figures.quiet_until, zone)
+        lines.append(
+            t.ngettext(
+                "{n} of them waits for the person's quiet hours to end: {when}",
+                "{n} of them wait for their people's quiet hours to end: {when}",
+                figures.quiet,
+                when=first if first == last else f"{first} – {last}",
+            )
+        )
+    if figures.without_card:
+        lines.append(
+            t._(
+                "No card for {count} of those matched: on a daily digest or with offers "
+                "off, offered through the campaign's link, or withdrawn before it went",
+                count=n(figures.without_card),
+            )
+        )
+    lines.append(
         t._(
-            "Accepted {accepted} · declined {declined} · submitted {submitted} · "
-            "slots left {left}",
+            "Answers, on a card or through the campaign's link: accepted {accepted} · "
+            "declined {declined} · posts submitted {submitted} · slots left {left}",
             accepted=n(figures.accepted),
             declined=n(figures.declined),
             submitted=n(figures.submitted),
             left=n(figures.slots_left),
-        ),
-        *unmatched,
-    ]
+        )
+    )
+    if figures.unmatched:
+        lines.append(t._("Posts not matched to an account: {count}", count=n(figures.unmatched)))
+    return lines
 
 
 def report_card(t: Translator, found: Report, zone: str) -> str:
@@ -119,5 +140,9 @@ def report_card(t: Translator, found: Report, zone: str) -> str:
         "Campaign #{id}: {status}", id=campaign.id, status=t._(STATUS_LABELS[campaign.status])
     )
     return "\n".join(
-        [head, *campaign_lines(t, _as_draft(campaign), zone), *figures_lines(t, found.figures)]
+        [
+            head,
+            *campaign_lines(t, _as_draft(campaign), zone),
+            *figures_lines(t, found.figures, zone),
+        ]
     )

@@ -46,6 +46,7 @@ from storage.models import (
     PersonStatus,
     Profile,
     PromoCode,
+    QuietHeld,
     Recipient,
     Redemption,
     Screening,
@@ -303,7 +304,13 @@ class OutboxRepository(ABC):
         """(platform, status, rows)."""
 
     @abstractmethod
-    async def oldest_pending(self) -> datetime | None: ...
+    async def oldest_pending(self, now: datetime) -> datetime | None:
+        """When the oldest row still to send was queued, leaving out those held for their
+        people's quiet hours: they wait for a time someone chose, not for kolbot."""
+
+    @abstractmethod
+    async def held_for_quiet_hours(self, now: datetime) -> list[QuietHeld]:
+        """Per platform, the rows held for the end of their people's quiet hours."""
 
     @abstractmethod
     async def retry(self, status: Literal["failed", "unconfirmed"], now: datetime) -> int:

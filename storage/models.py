@@ -195,6 +195,16 @@ class Delivery(NewDelivery):
     lost_answers: int = 0
 
 
+class QuietHeld(_Frozen):
+    """Rows of a platform held for the end of their people's quiet hours: how many, and
+    when the first and the last of them go."""
+
+    platform: str
+    rows: int
+    first: datetime
+    last: datetime
+
+
 class DeliveryOutcome(_Frozen):
     """What became of a leased row: sent, pending again (a retry), blocked, failed or
     unconfirmed."""
@@ -335,11 +345,17 @@ class Campaign(NewCampaign):
 
 
 class CampaignFigures(_Frozen):
-    """How far a campaign got: its offers by status, and their offer messages by outbox
-    status (``queued`` is pending or being sent)."""
+    """How far a campaign got: its offers by status, and their cards (one private message
+    per offer, for people on instant alerts) by outbox status: ``queued`` is pending or
+    being sent, ``quiet`` of them held for the end of their people's quiet hours, the first
+    going at ``quiet_from`` and the last at ``quiet_until``. Accepted and declined count
+    answers on a card and through the campaign's link alike."""
 
     matched: int = 0
     queued: int = 0
+    quiet: int = 0
+    quiet_from: datetime | None = None
+    quiet_until: datetime | None = None
     sent: int = 0
     blocked: int = 0
     failed: int = 0
@@ -350,6 +366,12 @@ class CampaignFigures(_Frozen):
     unmatched: int = 0
     withdrawn: int = 0
     slots_left: int = 0
+
+    @property
+    def without_card(self) -> int:
+        """Matched but sent no card, and none on its way: on a daily digest (which names the
+        offer) or with offers off, offered through the campaign's link, or withdrawn first."""
+        return max(self.matched - self.queued - self.sent - self.blocked - self.failed, 0)
 
 
 OfferStatus = Literal["offered", "accepted", "declined", "withdrawn", "submitted"]

@@ -48,9 +48,10 @@ class Report:
 
     @property
     def broadcasting(self) -> bool:
-        """Offers are still being matched or sent: what a progress bar follows."""
+        """Offers are still being matched or sent: what a progress bar follows. Cards held
+        for their people's quiet hours go in the morning: the bar does not wait for them."""
         return self.campaign.status == "publishing" or (
-            self.campaign.status == "published" and self.figures.queued > 0
+            self.campaign.status == "published" and self.figures.queued > self.figures.quiet
         )
 
 

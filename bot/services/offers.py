@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.i18n import N_
 from storage.base import UnitOfWork
-from storage.models import AcceptOutcome, Campaign, Offer, Person
+from storage.models import AcceptOutcome, Campaign, Offer, Person, offer_card_ref
 
 # Easy to read aloud and to type: no 0/O or 1/I to confuse.
 CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -93,6 +93,7 @@ async def accept_offer(
         campaign = await uow.campaigns.get(offer.campaign_id) if offer else None
         return AcceptResult(taken.outcome, offer, campaign)
     offer = taken.offer
+    await _card_answered(uow, offer.id, now)
     campaign = await uow.campaigns.get(offer.campaign_id)
     assert campaign is not None
     code = await _promo_code(uow, offer, person, campaign)
@@ -125,4 +126,13 @@ async def decline_offer(
     """Decline for one of DECLINE_REASONS, or NO_REASON; None when not open any more."""
     if reason not in DECLINE_REASONS:
         reason = NO_REASON
-    return await uow.offers.decline(offer_id, person.id, reason, None, now)
+    declined = await uow.offers.decline(offer_id, person.id, reason, None, now)
+    if declined is not None:
+        await _card_answered(uow, offer_id, now)
+    return declined
+
+
+async def _card_answered(uow: UnitOfWork, offer_id: int, now: datetime) -> None:
+    """An offer answered through the campaign's link while its card still waits (for the
+    person's quiet hours): the card has nothing left to ask, so it never goes."""
+    await uow.outbox.withdraw([offer_card_ref(offer_id)], now)

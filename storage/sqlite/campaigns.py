@@ -135,7 +135,7 @@ class SqliteCampaigns(CampaignRepository):
     async def figures(self, campaign_id: int) -> CampaignFigures:
         counts: dict[str, int] = {}
         campaign = await self._s.one(
-            "SELECT slots - slots_taken AS slots_left FROM campaigns WHERE id = ?",
+            "SELECT slots - slots_taken AS slots_left, status FROM campaigns WHERE id = ?",
             (campaign_id,),
         )
         if campaign is None:
@@ -152,21 +152,37 @@ class SqliteCampaigns(CampaignRepository):
                 unmatched = int(row["unmatched"])
         # Every key of this campaign's offer rows, and no other, sorts in [offer:7:, offer:7;).
         first = offer_key_prefix(campaign_id)
-        # A row whose offer was withdrawn before it went is done without being sent.
+        # A row whose offer was withdrawn before it went is done without being sent; one held
+        # for its person's quiet hours is counted apart too, with when the first and last go.
         deliveries = await self._s.all(
-            "SELECT status, COUNT(*) AS n FROM deliveries "
-            "WHERE dedupe_key >= ? AND dedupe_key < ? "
-            "AND (status <> 'sent' OR last_error IS DISTINCT FROM 'withdrawn') GROUP BY status",
-            (first, first[:-1] + ";"),
+            "SELECT status, status = 'pending' AND quiet = 1 AND next_attempt_at > ? AS held, "
+            "COUNT(*) AS n, MIN(next_attempt_at) AS first, MAX(next_attempt_at) AS last "
+            "FROM deliveries WHERE dedupe_key >= ? AND dedupe_key < ? "
+            "AND (status <> 'sent' OR last_error IS DISTINCT FROM 'withdrawn') "
+            "GROUP BY status, held",
+            (to_db_time(utcnow()), first, first[:-1] + ";"),
         )
         sent: dict[str, int] = {}
+        held = 0
+        held_from: datetime | None = None
+        held_until: datetime | None = None
         for row in deliveries:
+            # A closed campaign's cards not sent yet never go: they are withdrawn (by the
+            # settling job, or when their turn comes), so nothing of it is queued.
+            if row["status"] == "pending" and campaign["status"] == "closed":
+                continue
             figure = _DELIVERY_FIGURES[row["status"]]
             sent[figure] = sent.get(figure, 0) + int(row["n"])
+            if row["held"]:
+                held = int(row["n"])
+                held_from, held_until = from_db_time(row["first"]), from_db_time(row["last"])
         submitted = counts.get("submitted", 0)
         return CampaignFigures(
             matched=sum(counts.values()),
             queued=sent.get("queued", 0),
+            quiet=held,
+            quiet_from=held_from,
+            quiet_until=held_until,
             sent=sent.get("sent", 0),
             blocked=sent.get("blocked", 0),
             failed=sent.get("failed", 0),

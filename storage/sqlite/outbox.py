@@ -13,6 +13,7 @@ from storage.models import (
     Delivery,
     DeliveryOutcome,
     NewDelivery,
+    QuietHeld,
     SendGroup,
 )
 from storage.sqlite.database import Row, Session, from_db_time, maybe_time, to_db_time
@@ -363,12 +364,30 @@ class SqliteOutbox(OutboxRepository):
         )
         return [(row["platform"], row["status"], row["n"]) for row in rows]
 
-    async def oldest_pending(self) -> datetime | None:
+    async def oldest_pending(self, now: datetime) -> datetime | None:
         row = await self._s.one(
-            "SELECT MIN(created_at) AS oldest FROM deliveries WHERE status IN "
-            "('pending', 'sending')"
+            "SELECT MIN(created_at) AS oldest FROM deliveries WHERE (status = 'sending' "
+            "OR (status = 'pending' AND NOT (quiet = 1 AND next_attempt_at > ?)))",
+            (to_db_time(now),),
         )
         return maybe_time(row["oldest"]) if row else None
+
+    async def held_for_quiet_hours(self, now: datetime) -> list[QuietHeld]:
+        rows = await self._s.all(
+            "SELECT platform, COUNT(*) AS n, MIN(next_attempt_at) AS first, "
+            "MAX(next_attempt_at) AS last FROM deliveries WHERE status = 'pending' "
+            "AND quiet = 1 AND next_attempt_at > ? GROUP BY platform ORDER BY platform",
+            (to_db_time(now),),
+        )
+        return [
+            QuietHeld(
+                platform=row["platform"],
+                rows=row["n"],
+                first=from_db_time(row["first"]),
+                last=from_db_time(row["last"]),
+            )
+            for row in rows
+        ]
 
     async def retry(self, status: Literal["failed", "unconfirmed"], now: datetime) -> int:
         # An outage counted from before would give the row up again at its first failure.

@@ -89,8 +89,8 @@ async def test_an_admin_publishes_a_campaign_and_runs_it_from_campaigns(
         )
         assert (
             pl._(
-                "Accepted {accepted} · declined {declined} · submitted {submitted} · "
-                "slots left {left}",
+                "Answers, on a card or through the campaign's link: accepted {accepted} · "
+                "declined {declined} · posts submitted {submitted} · slots left {left}",
                 accepted="0",
                 declined="0",
                 submitted="0",

@@ -192,8 +192,15 @@ async def test_draft_then_publish_pause_resume_close_from_campaigns(
     await admin.say("/campaigns")
     card = admin.last
     assert card.text.startswith(f"Campaign #{draft.id}: Draft")
-    assert "Matched 0 · queued 0 · sent 0 · blocked 0 · failed 0" in card.text
-    assert "Accepted 0 · declined 0 · submitted 0 · slots left 50" in card.text
+    assert "Influencers matched: 0" in card.text
+    assert (
+        "Offer cards by private message: queued 0 · sent 0 · blocked 0 (chat unreachable) · "
+        "failed 0"
+    ) in card.text
+    assert (
+        "Answers, on a card or through the campaign's link: accepted 0 · declined 0 · "
+        "posts submitted 0 · slots left 50"
+    ) in card.text
     assert admin.labels(card) == ["Publish", "Close", "Refresh"]
     await admin.press("Publish")
     assert admin.last.text.startswith(f"Campaign #{draft.id}: Publishing")
