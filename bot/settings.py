@@ -155,9 +155,10 @@ class Settings(BaseSettings):
     delivery_give_up_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     # How long a send waits for the platform's answer: past it, the message may have arrived
     # all the same, so it is repeated at most ``delivery_unconfirmed_repeats`` times and then
-    # left unconfirmed for an operator. Long enough to wait for a platform that is just slow.
+    # left unconfirmed for an operator. Long enough to wait for a platform that is just slow;
+    # at most two minutes, so a send (twice that, at most) never outlives its 5-minute lease.
     delivery_read_timeout_seconds: float = Field(
-        default=30.0, ge=0.05, le=600.0, allow_inf_nan=False
+        default=30.0, ge=0.05, le=120.0, allow_inf_nan=False
     )
     delivery_unconfirmed_repeats: int = Field(default=1, ge=0, le=10)
     outbox_retention_days: int = Field(default=7, ge=1, le=365)

@@ -31,7 +31,7 @@ from bot.adapters.telegram.interactions import CallbackAnswers
 from bot.adapters.telegram.menus import publish_commands
 from bot.adapters.telegram.pacing import Pacer
 from bot.adapters.telegram.receiving import Poller, Reader, WebhookRoute
-from bot.adapters.telegram.redact import remember
+from bot.adapters.telegram.redact import redact, remember
 from bot.adapters.telegram.request import AiohttpRequest
 from bot.adapters.telegram.sending import Sender
 from bot.core.messages import ChatRef, Outgoing
@@ -146,6 +146,7 @@ class TelegramPlatform:
         # A connection for every send the outbox may have in flight, and some to spare. An
         # answer later than the read timeout may hide a delivered message: wait for a slow
         # platform rather than send again.
+        self._read_timeout = settings.delivery_read_timeout_seconds
         self._request = request or AiohttpRequest(
             connections=settings.outbox_concurrency + 16,
             read_timeout=settings.delivery_read_timeout_seconds,
@@ -206,7 +207,8 @@ class TelegramPlatform:
         """Ask the Bot API who the bot is, on a client of its own, before anything is created:
         an address that is no Bot API, or a token it refuses, is told then (lasting), as is
         one that cannot be reached now (which may pass)."""
-        request = AiohttpRequest(connections=1)
+        # As patient as a send: a Bot API that is slow but there is no reason not to start.
+        request = AiohttpRequest(connections=1, read_timeout=self._read_timeout)
         await request.initialize()
         try:
             await self._ask_get_me(request)
@@ -217,7 +219,7 @@ class TelegramPlatform:
     async def _ask_get_me(self, request: BaseRequest) -> None:
         """getMe, judged by its HTTP status: PTB raises InvalidToken for a 404 as for a 401,
         and with a token of the right shape (settings check it) a 404 means the address."""
-        base = self._base_url
+        base = redact(self._base_url)  # a proxy's user and password stay out of it
         try:
             status, payload = await request.do_request(self._url("getMe"), "POST")
         except tg.TelegramError as error:  # the address's error, with the token redacted

@@ -61,6 +61,8 @@ class _Slot:
     def __init__(self, slots: asyncio.Semaphore) -> None:
         self._slots = slots
         self.held = False
+        # Cut off while it waited for its pacing: that send never went out.
+        self.cut_while_waiting = False
 
     async def take(self) -> None:
         await self._slots.acquire()
@@ -107,6 +109,9 @@ async def lend_slot() -> AsyncIterator[None]:
     slot.give()
     try:
         yield
+    except asyncio.CancelledError:
+        slot.cut_while_waiting = True
+        raise
     finally:
         await slot.take()
 
@@ -495,7 +500,7 @@ class Outbox:
                 _URGENT.set(row.priority <= URGENT_PRIORITY)
                 await slot.take()
                 try:
-                    decision = await self._deliver(row)
+                    decision = await self._deliver_or_cut_off(row, slot)
                     queue.popleft()
                     self._held -= 1
                     # The slot is held until the outcome is written: a crash can repeat at
@@ -528,6 +533,18 @@ class Outbox:
             if self._holds.get(key, 0.0) <= loop.time():
                 self._holds.pop(key, None)
                 self._backoff_holds.discard(key)
+
+    async def _deliver_or_cut_off(self, row: Delivery, slot: _Slot) -> Decision:
+        """A send stopped while on the wire (kolbot stopping) may have arrived: it counts as
+        a lost answer, as a read timeout does, so restarts during a slow spell cannot send
+        it more often than lost answers may. The stop's last flush writes it."""
+        try:
+            return await self._deliver(row)
+        except asyncio.CancelledError:
+            if slot.held:
+                cut = Transient("stopped before the platform answered", may_have_arrived=True)
+                self._record(row, self._decide(row, cut, utcnow()))
+            raise
 
     def _hold(self, key: ChatKey, decision: Decision, now: float) -> None:
         def seconds(moment: datetime | None) -> float:
@@ -579,6 +596,9 @@ class Outbox:
                 )
                 return Decision(withdrawn)
             self._trying[row.platform] += 1
+            slot = _SLOT.get()
+            if slot is not None:
+                slot.cut_while_waiting = False
             try:
                 async with asyncio.timeout(self._send_timeout):
                     message_id = await platform.send(message, first_part=row.parts_sent)
@@ -587,8 +607,12 @@ class Outbox:
         except SendError as error:
             return self._decide(row, error, utcnow())
         except TimeoutError:
-            # The adapter's own timeouts come first; past this, it may be on the wire.
-            late = Transient(f"no answer within {self._send_timeout:.0f}s", may_have_arrived=True)
+            # The adapter's own timeouts come first; past this, it may be on the wire, unless
+            # the time went in waiting for its pacing (a long 429 pause of every chat).
+            waited = (slot := _SLOT.get()) is not None and slot.cut_while_waiting
+            late = Transient(
+                f"no answer within {self._send_timeout:.0f}s", may_have_arrived=not waited
+            )
             return self._decide(row, late, utcnow())
         except Exception as error:
             # An adapter bug must not take down this chat's later messages, or others'.

@@ -98,7 +98,8 @@ class CannotOpen(Exception):
 
 
 class NoSuchFolder(CannotOpen):
-    """The database's folder does not exist: most likely a mistyped path."""
+    """The database's folder does not exist, or the path names a folder: most likely a
+    mistyped path."""
 
 
 class NotKolbotDatabase(CannotOpen):
@@ -120,7 +121,7 @@ def _create(path: Path) -> bool:
 
 def _create_file(path: Path) -> bool:
     if path.is_dir():
-        raise CannotOpen(f"database {path}: it is a folder, not a file")
+        raise NoSuchFolder(f"database {path}: it is a folder, not a file (KOLBOT_DATABASE)")
     if path.exists():
         return False
     folder = path.parent
@@ -210,6 +211,17 @@ def check_ours(path: Path, *, init: bool = False) -> None:
         raise
     tables = [name for kind, name in schema or () if kind == "table"]
     if init:
+        beside = [
+            journal
+            for suffix in ("-wal", "-journal")
+            if (journal := path.with_name(path.name + suffix)).exists()
+            and journal.stat().st_size > 0
+        ]
+        if beside:
+            # SQLite would read what the journal holds back into the file: not nothing.
+            log_file = beside[0].name
+            holds = f"nothing, though its journal {log_file} holds what SQLite would read back"
+            raise NotKolbotDatabase(_init_refused(path, holds))
         if schema:
             holds = "a kolbot database" if MIGRATIONS_TABLE in tables else _whose(tables)
             raise NotKolbotDatabase(_init_refused(path, holds))

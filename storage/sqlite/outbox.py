@@ -390,10 +390,12 @@ class SqliteOutbox(OutboxRepository):
         ]
 
     async def retry(self, status: Literal["failed", "unconfirmed"], now: datetime) -> int:
-        # An outage counted from before would give the row up again at its first failure.
+        # An outage counted from before would give the row up again at its first failure. An
+        # unconfirmed row keeps its lost answers: one retry sends it once more, and the next
+        # lost answer leaves it unconfirmed again.
         return await self._s.run(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, attempts = 0, "
-            "lost_answers = 0, failing_since = NULL, created_at = ?, finished_at = NULL "
+            "failing_since = NULL, created_at = ?, finished_at = NULL "
             "WHERE status = ?",
             (to_db_time(now), to_db_time(now), status),
         )

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from bot.adapters.telegram_adapter import TelegramPlatform
 from bot.core.messages import Incoming
+from bot.core.platform import CannotStart
 from bot.settings import Settings
 from tests.e2e.telegram_harness import TgUser, eventually, running_bot, sign_up, with_telegram
 from tests.fakes.platform import CallbackSink
@@ -77,3 +78,20 @@ async def test_stopping_finishes_what_was_received(
         await eventually(lambda: bool(telegram.calls_to("sendMessage", anna.chat_id)))
     # Stopped while the first reply was in flight and the second still queued.
     assert [m.text.split("\n")[0] for m in anna.messages] == ["Commands:", "Choose your language:"]
+
+
+@pytest.mark.parametrize(("read_timeout", "starts"), [(0.3, False), (3.0, True)])
+async def test_the_first_question_waits_for_the_bot_api_as_long_as_a_send_would(
+    tg_settings: Settings, telegram: FakeTelegram, read_timeout: float, starts: bool
+) -> None:
+    """A Bot API that is slow but there is no reason to refuse to start: getMe before the
+    database is opened waits KOLBOT_DELIVERY_READ_TIMEOUT_SECONDS, not a fixed 5 s."""
+    telegram.slow("getMe", delay=0.6, times=None)
+    settings = tg_settings.model_copy(update={"delivery_read_timeout_seconds": read_timeout})
+    platform = TelegramPlatform(settings, [])
+    if starts:
+        await platform.probe()
+    else:
+        with pytest.raises(CannotStart, match="cannot be reached") as refused:
+            await platform.probe()
+        assert not refused.value.lasting

@@ -5,6 +5,7 @@ retried until it goes, and a platform that is only slow is waited for."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -161,3 +162,38 @@ async def test_a_platform_slow_within_the_read_timeout_gets_one_copy(
         await eventually_status(bot.app, row, "sent", within=20)
         assert [m.text for m in telegram.messages(604)] == ["One"]
         assert [c.status for c in telegram.calls_to("sendMessage", 604)] == [200]
+
+
+def _more_calls_than(telegram: FakeTelegram, chat: int, count: int) -> bool:
+    return len(telegram.calls_to("sendMessage", chat)) > count
+
+
+async def test_a_stop_while_a_send_waits_for_its_answer_counts_as_a_lost_answer(
+    tg_settings: Settings, telegram: FakeTelegram
+) -> None:
+    """A restart during a slow spell: the send on the wire when kolbot stops may have
+    arrived, so it counts as a lost answer. Restarts again and again send it no more often
+    than lost answers may (1 + KOLBOT_DELIVERY_UNCONFIRMED_REPEATS), not once per restart."""
+    settings = tg_settings.model_copy(
+        update={
+            "delivery_read_timeout_seconds": 30.0,
+            "delivery_unconfirmed_repeats": 1,
+            "shutdown_timeout_seconds": 0.5,
+        }
+    )
+    telegram.add_user(611, "Anna")
+    telegram.slow("sendMessage", chat_id=611, delay=20, times=None)
+    row: int | None = None
+    for run in range(4):
+        async with running_bot(settings, telegram) as bot:
+            if row is None:
+                [row] = await send_later(bot.app, [Outgoing(chat=_chat(611), text="Summary")])
+            if run < 2:
+                await eventually(functools.partial(_more_calls_than, telegram, 611, run))
+            else:
+                bot.app.outbox.wake()  # a row still due would be claimed and sent now
+                await eventually(lambda: bot.app.idle)
+    assert len(telegram.calls_to("sendMessage", 611)) == 2
+    assert row is not None
+    async with running_bot(settings, telegram) as bot:
+        assert await delivery_statuses(bot.app, [row]) == ["unconfirmed"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -10,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core.delivery import decide
 from bot.core.messages import Button, ChatRef, Outgoing
-from bot.core.outbox import CLAIM_GAP, Outbox, outbox_payload
+from bot.core.outbox import CLAIM_GAP, Outbox, lend_slot, outbox_payload
 from bot.core.platform import BadRequest, RateLimited, Transient, Unreachable
 from storage.base import UnitOfWork
 from storage.clock import utcnow
@@ -513,7 +515,9 @@ async def test_hastening_makes_due_what_waits_out_a_backoff_and_nothing_else(
     assert due == {"failed", "behind it"}
 
 
-async def test_an_operator_retries_unconfirmed_rows_afresh(store: SqliteStore) -> None:
+async def test_an_operator_retries_unconfirmed_rows_once_each(store: SqliteStore) -> None:
+    """A retry starts the row afresh but for its lost answers: it goes once more, and one
+    more lost answer leaves it unconfirmed again, not 1 + repeats more copies."""
     now = utcnow()
     async with store.unit_of_work() as uow:
         [row] = await uow.outbox.add([message("lost")], lease=("me", now + timedelta(minutes=5)))
@@ -527,6 +531,63 @@ async def test_an_operator_retries_unconfirmed_rows_afresh(store: SqliteStore) -
     assert (again.status, again.attempts, again.lost_answers, again.failing_since) == (
         "sending",
         0,
-        0,
+        2,
         None,
     )
+    lost = decide(
+        again,
+        Transient("no answer", may_have_arrived=True),
+        now,
+        timedelta(hours=1),
+        random.Random(0),
+        repeats=1,
+    )
+    assert lost.outcome.status == "unconfirmed"
+
+
+class _Stalled(FakePlatform):
+    """A platform whose sends never end: waiting for their pacing (``pacing``) or on the
+    wire, as an adapter's send does while a long 429 pause holds every chat."""
+
+    def __init__(self, *, pacing: bool) -> None:
+        super().__init__()
+        self.pacing = pacing
+
+    async def send(self, message: Outgoing, *, first_part: int = 0) -> str:
+        self.attempts.append((asyncio.get_running_loop().time(), message, first_part))
+        if self.pacing:
+            async with lend_slot():
+                await asyncio.Event().wait()
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+
+@pytest.mark.parametrize(("pacing", "lost"), [(True, 0), (False, 1)])
+async def test_the_send_timeout_counts_a_lost_answer_only_for_a_send_on_the_wire(
+    store: SqliteStore, pacing: bool, lost: int
+) -> None:
+    """Past the outbox's own send timeout, a send that spent it waiting for its pacing never
+    went out: retried, not counted against the repeats a lost answer has."""
+    fake = _Stalled(pacing=pacing)
+    [row] = await queue(store, message("summary"))
+    outbox = await running(store, fake, send_timeout=0.2)
+    try:
+        await eventually(lambda: len(fake.attempts) == 1)
+
+        async def counted() -> bool:
+            [found] = await store.db.fetchall(
+                "SELECT lost_answers, attempts FROM deliveries WHERE id = ?", (row.id,)
+            )
+            return bool(found["attempts"] >= 1)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not await counted():
+            assert loop.time() < deadline
+            await asyncio.sleep(0.02)
+        [found] = await store.db.fetchall(
+            "SELECT lost_answers FROM deliveries WHERE id = ?", (row.id,)
+        )
+        assert found["lost_answers"] == lost
+    finally:
+        await stop(outbox)

@@ -51,6 +51,7 @@ def kolbot(
     clean["PYTHONPATH"] = str(ROOT)
     # The database in ``cwd``, as these tests look for it (the default place has its own).
     clean["KOLBOT_DATABASE"] = "kolbot.db"
+    clean["KOLBOT_WEB_PORT"] = str(free_port())  # never a port another kolbot may hold
     limit: Callable[[], None] | None = None
     if limit_file_size is not None:
         size = limit_file_size
@@ -242,6 +243,31 @@ def test_init_is_refused_on_a_file_that_holds_anything(
     )
     assert database.read_bytes() == before
     assert not (tmp_path / "kolbot.key").exists()
+
+
+def test_init_is_refused_on_an_empty_file_whose_journal_holds_data(tmp_path: Path) -> None:
+    """The file lost its bytes, its write-ahead log did not: SQLite would read the log back
+    in, so the file does not hold nothing, and --init leaves both alone."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "kolbot.db")) as raw:
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA wal_autocheckpoint=0")
+        raw.execute("CREATE TABLE orders (id INTEGER)")
+        raw.execute("INSERT INTO orders VALUES (1)")
+        raw.commit()
+        # Copied while open: the log still holds the table, the file is cut to nothing.
+        wal = (tmp_path / "kolbot.db-wal").read_bytes()
+    (tmp_path / "kolbot.db").write_bytes(b"")
+    (tmp_path / "kolbot.db-wal").write_bytes(wal)
+    (tmp_path / "kolbot.db-shm").unlink(missing_ok=True)
+    result = kolbot("db", "upgrade", "--init", cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_line(result) == (
+        "kolbot: database kolbot.db: --init starts a new database only in an empty file, and "
+        "this one holds nothing, though its journal kolbot.db-wal holds what SQLite would read "
+        "back: nothing was changed"
+    )
+    assert (tmp_path / "kolbot.db-wal").read_bytes() == wal
+    assert wal
 
 
 def test_no_file_at_all_is_a_new_database_as_make_run_makes_it(tmp_path: Path) -> None:
@@ -448,3 +474,24 @@ def test_a_listen_address_that_is_no_address_is_a_setting(tmp_path: Path) -> Non
         "kolbot: KOLBOT_WEB_LISTEN: 'local host' is no IP address or host name; allowed: "
     )
     nothing_in(tmp_path)
+
+
+def test_a_database_path_that_is_a_folder_is_the_operators_to_fix(tmp_path: Path) -> None:
+    result = kolbot("db", "upgrade", cwd=tmp_path, env={"KOLBOT_DATABASE": str(tmp_path)})
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"kolbot: database {tmp_path}: it is a folder, not a file (KOLBOT_DATABASE)"
+    )
+
+
+def test_a_proxys_password_in_the_bot_api_address_stays_out_of_the_output(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "KOLBOT_TELEGRAM_TOKEN": TOKEN,
+        "KOLBOT_TELEGRAM_BASE_URL": "http://u:s3cr3t@127.0.0.1:9/bot",
+    }
+    result = kolbot("run", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "s3cr3t" not in result.stderr + result.stdout
+    assert "http://<user>@127.0.0.1:9/bot" in one_line(result)

@@ -8,6 +8,8 @@ from typing import Final
 
 _IN_URL: Final = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 PLACEHOLDER: Final = "/bot<token>"
+# A user and password in a Bot API root (a proxy's): ``http://user:secret@host`` → ``<user>@``.
+_USERINFO: Final = re.compile(r"(\w+://)[^/@\s]+@")
 # The tokens in use: hidden wherever they appear, since a Bot API root without /bot in it
 # (a self-hosted server, a mistyped setting) puts the token anywhere in a URL.
 _TOKENS: Final[set[str]] = set()
@@ -21,6 +23,7 @@ def redact(text: str) -> str:
     """``https://api.telegram.org/bot123:ABC/getMe`` → ``https://api.telegram.org/bot<token>/getMe``;
     a remembered token is hidden wherever it is."""
     text = _IN_URL.sub(PLACEHOLDER, text)
+    text = _USERINFO.sub(r"\1<user>@", text)
     for token in _TOKENS:
         text = text.replace(token, "<token>")
     return text

@@ -63,9 +63,10 @@ class AnswerTimedOut(TimedOut):
 
 
 def may_have_arrived(error: TelegramError) -> bool:
-    """Whether the failed call may have been carried out (see AnswerLost, AnswerTimedOut);
-    False when it is known not to have been (a refused connection, a 429, a 400...)."""
-    return isinstance(error, AnswerLost | AnswerTimedOut)
+    """Whether the failed call may have been carried out (see AnswerLost, AnswerTimedOut; a
+    2xx answer that cannot be read was carried out); False when it is known not to have
+    been (a refused connection, a 429, a 400...)."""
+    return isinstance(error, AnswerLost | AnswerTimedOut | UnreadableAnswer)
 
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
