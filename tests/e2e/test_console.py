@@ -468,7 +468,9 @@ def kolbot(
 
 
 def an_agency_with_campaigns(tmp_path: Path, campaigns: int) -> str:
-    """Agency 1 with ``campaigns`` campaigns publishing (#1 the oldest); its invite code."""
+    """Agency 1 with ``campaigns`` campaigns publishing (#1 the oldest), in a database made
+    as `make run` makes it; its invite code."""
+    assert kolbot(tmp_path, "db", "upgrade").returncode == 0
     created = kolbot(tmp_path, "agency", "create", "Acme")
     code = re.search(r"^invite code: (\S+)$", created.stdout, re.MULTILINE)
     assert code is not None, created.stdout
