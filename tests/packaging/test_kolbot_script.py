@@ -19,7 +19,13 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "VIRTUAL_ENV"))}
     env["PATH"] = "/usr/bin:/bin"  # no virtualenv on the PATH, as in a new shell
     return subprocess.run(
-        [str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [str(SCRIPT), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
