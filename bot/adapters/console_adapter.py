@@ -137,6 +137,9 @@ class ConsolePlatform:
         self._t = translator(normalize_language(self._language_hint))
         self._user = self._person(FIRST_PERSON)
         self._screen = _Screen()
+        # What came for someone else with choices, by their chat: shown to them, numbered,
+        # when the console speaks as them.
+        self._waiting: dict[str, dict[str, Outgoing]] = {}
         # Handling the person's line: what is sent now answers it, and the first of it starts
         # a new screen (``_fresh``). Anything else (an approval, an offer) arrives on its own
         # and is numbered on from the cards on the screen.
@@ -182,13 +185,25 @@ class ConsolePlatform:
         lines = [message.text]
         if message.chat.chat_id != self._user.user_id:
             # Someone else's (the console speaks as one person at a time): shown, with its
-            # choices, which only they can press.
+            # choices, which only they can press once the console speaks as them.
             lines.insert(0, self._t._(FOR_SOMEONE_ELSE, name=message.chat.chat_id))
             lines += [
                 f"  {shown}" if data is None else f"  - {shown}" for shown, _, data in entries
             ]
+            waiting = self._waiting.setdefault(message.chat.chat_id, {})
+            waiting.pop(message_id, None)
+            if any(pressed is not None for _, _, pressed in entries):
+                waiting[message_id] = message
             self._show(lines)
             return message_id
+        self._show_own(message, message_id, entries)
+        return message_id
+
+    def _show_own(
+        self, message: Outgoing, message_id: str, entries: list[tuple[str, str, str | None]]
+    ) -> None:
+        """A message to the person speaking, its choices numbered on their screen."""
+        lines = [message.text]
         if self._answering and self._fresh:
             # The first reply to a line starts a new screen, unless it shows a card of this
             # screen again: then the cards around it keep their numbers.
@@ -200,7 +215,6 @@ class ConsolePlatform:
         for shown, _, pressed in entries:
             lines.append(f"  {shown}" if pressed is None else f"  {next(numbers).number}) {shown}")
         self._show(lines)
-        return message_id
 
     def _show(self, lines: list[str]) -> None:
         if self._at_prompt:
@@ -299,9 +313,13 @@ class ConsolePlatform:
         self._show([self._t._(SPEAKING_AS, name=self._user.user_id)])
         if not name:
             return True
-        return await self._hand_over(
+        going_on = await self._hand_over(
             sink, Incoming(kind="opened", chat=self._chat, user=self._user)
         )
+        # After what opening their chat says (a new screen): theirs to press now.
+        for message_id, message in self._waiting.pop(self._user.user_id, {}).items():
+            self._show_own(message, message_id, _entries(message))
+        return going_on
 
     async def _hand_over(self, sink: UpdateSink, incoming: Incoming) -> bool:
         """Handle one event; its replies are printed before this returns. False: stopping."""

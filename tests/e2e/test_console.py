@@ -680,3 +680,28 @@ def test_what_arrives_for_someone_else_is_shown_under_their_name(tmp_path: Path)
     offer = stdout.split(t._(FOR_SOMEONE_ELSE, name="local") + "\nAcme1: Boots 1\n", 1)[1]
     assert f"  - {translator('pl')._('Accept')}" in offer
     assert choices_in(offer) == []
+
+
+def test_what_came_for_someone_is_shown_to_them_numbered_when_the_console_speaks_as_them(
+    tmp_path: Path,
+) -> None:
+    """The offer that arrived while the admin typed is theirs to press: `/as local` shows it
+    again on their screen, numbered, and its label presses it."""
+    assert run_bot(tmp_path, SIGNUP).returncode == 0
+    an_agency_with_campaigns(tmp_path, 1)
+    pl = translator("pl")
+    chat = PipedRun(tmp_path)
+    try:
+        chat.type("/as boss")
+        assert chat.read_until("Hello! Send /start"), chat.output
+        kolbot(tmp_path, "people", "approve", "1", behind=BEHIND)
+        assert chat.read_until(f"  - {pl._('Accept')}"), chat.output
+        chat.type("/as local")
+        chat.type(pl._("Accept"))
+        assert chat.read_until("https://acme.example/"), chat.output.decode()
+        status, stdout, stderr = chat.end_input()
+    finally:
+        chat.close()
+    assert status == 0, stderr
+    again = stdout.split("> /as local\n", 1)[1]
+    assert any(label == pl._("Accept") for _, label in choices_in(again))
