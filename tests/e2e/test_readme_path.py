@@ -129,10 +129,10 @@ def test_the_five_minute_path_runs_as_written(tmp_path: Path, night: bool) -> No
         if night:
             # Held for Anna's quiet hours, and the status says until when.
             deadline = time.monotonic() + 60
-            while "held for" not in (status := shell("./kolbot campaign status 1")):
-                assert time.monotonic() < deadline, status
-            assert "quiet hours" in status
-            assert "08:00" in status  # in Warsaw, as the terminal says it
+            while "held for" not in (figures := shell("./kolbot campaign status 1")):
+                assert time.monotonic() < deadline, figures
+            assert "quiet hours" in figures
+            assert "08:00" in figures  # in Warsaw, as the terminal says it
         else:
             bot.wait_for("Winter boots", after=mark)
         typed = TYPED.findall(accept[1])
@@ -149,8 +149,8 @@ def test_the_five_minute_path_runs_as_written(tmp_path: Path, night: bool) -> No
         mark = len(bot.output)
         bot.type(typed[-1])
         bot.wait_for("https://acme.example/boots?ref=", after=mark)
-        status, log = bot.end()
+        ended, log = bot.end()
     finally:
         bot.close()
-    assert status == 0, log
+    assert ended == 0, log
     assert "Traceback" not in log
