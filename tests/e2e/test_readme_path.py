@@ -10,11 +10,12 @@ import select
 import subprocess
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 ROOT = Path(__file__).resolve().parents[2]
 # What `make run` needs of the clone; a developer's .env stays out of it.
@@ -39,7 +40,8 @@ def steps() -> list[tuple[str, str]]:
 def tomorrow_at(hour: int, minute: int) -> str:
     """faketime's start for that time in Warsaw tomorrow (by the machine's clock, so file
     times stay in the past), read in the terminals' zone, Warsaw's."""
-    day = (datetime.now(UTC) + timedelta(days=1)).astimezone(WARSAW).date()
+    machine_now = time_machine.escape_hatch.datetime.datetime.now(UTC)
+    day = (machine_now + timedelta(days=1)).astimezone(WARSAW).date()
     return f"{day:%Y-%m-%d} {hour:02d}:{minute:02d}:00"
 
 
