@@ -265,12 +265,18 @@ class TelegramPlatform:
                         "a Telegram webhook needs the web server: set KOLBOT_WEB_PORT"
                     )
                 self._route.sink = sink
-                await self._bot.set_webhook(
-                    self._hook.url,
-                    secret_token=self._hook.secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                    max_connections=WEBHOOK_CONNECTIONS,
-                )
+                try:
+                    await self._bot.set_webhook(
+                        self._hook.url,
+                        secret_token=self._hook.secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                        max_connections=WEBHOOK_CONNECTIONS,
+                    )
+                except tg.BadRequest as refused:
+                    # Only Telegram can tell a host it cannot reach: name what to correct.
+                    raise tg.BadRequest(
+                        f"KOLBOT_TELEGRAM_WEBHOOK_URL {self._hook.url}: {refused.message}"
+                    ) from None
             else:
                 # getUpdates is refused while a webhook is set; pending updates are kept.
                 await self._bot.delete_webhook(drop_pending_updates=False)

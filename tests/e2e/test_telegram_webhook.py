@@ -196,10 +196,15 @@ async def test_a_failed_webhook_start_frees_its_port(
     app = await App.open(hook_settings)
     try:
         platform = TelegramPlatform(hook_settings, [])
-        with pytest.raises(RuntimeError, match="could not start on Telegram"):
+        with pytest.raises(RuntimeError, match="could not start on Telegram") as refused:
             await app.run([platform])
     finally:
         await app.close()
+    # Only Telegram can tell a host it cannot reach: the line names what to correct.
+    assert str(refused.value) == (
+        "could not start on Telegram: KOLBOT_TELEGRAM_WEBHOOK_URL "
+        "https://bot.example.com/telegram/hook: Bad webhook: failed to resolve host"
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # raises if the failed start left it bound
 
