@@ -113,7 +113,9 @@ def parser() -> argparse.ArgumentParser:
         help="print the table of the saved results (--output) without running anything",
     )
     other.add_argument(
-        "--markdown", action="store_true", help="print the table as Markdown (for the README)"
+        "--markdown",
+        action="store_true",
+        help="print the table as Markdown (for docs/benchmarks.md)",
     )
     return root
 

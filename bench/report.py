@@ -1,4 +1,5 @@
-"""Figures beside their goals: one table for the terminal or the README, and the JSON record.
+"""Figures beside their goals: one table for the terminal or docs/benchmarks.md, and the JSON
+record.
 
 A goal that is not reached is printed as NOT MET, and a workload that could not run says why:
 the table is only worth reading if it never hides either.

@@ -66,9 +66,9 @@ def test_the_environment_example_names_only_real_settings_and_loads(tmp_path: Pa
     assert str(settings.database.parent) == "/var/lib/" + unit()["StateDirectory"]
 
 
-def test_the_readme_points_to_deploy() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.partition("## Running in production")[2].partition("\n## ")[0]
+def test_the_production_docs_point_to_deploy() -> None:
+    text = (ROOT / "docs" / "production.md").read_text(encoding="utf-8")
+    section = text.partition("# Running in production\n")[2].partition("\n## ")[0]
     assert "deploy/kolbot.service" in section
     assert "deploy/kolbot.env.example" in section
 

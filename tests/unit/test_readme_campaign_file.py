@@ -1,6 +1,6 @@
-"""The README's campaign file, taken out of the README and parsed as ``kolbot campaign
+"""The campaign file of docs/operating.md, taken out of it and parsed as ``kolbot campaign
 create`` parses it, at a date before its deadline: the example stays true after that date
-has passed, and a date past it is refused as the README says."""
+has passed, and a date past it is refused as the docs say."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_campaign_file() -> dict[str, Any]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Campaign files") :]
+    text = (ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
+    section = text[text.index("\n### Campaign files\n") :]
     match = re.search(r"^```toml\n(.*?)^```", section, re.S | re.M)
     assert match is not None, "the Campaign files section has no TOML example"
     return tomllib.loads(match.group(1))
@@ -46,7 +46,7 @@ def test_the_readme_campaign_file_is_refused_after_its_deadline() -> None:
 
 
 def _long_before() -> datetime:
-    """Ten months before the README's deadline: inside the year a deadline may be ahead."""
+    """Ten months before the example's deadline: inside the year a deadline may be ahead."""
     deadline = readme_campaign_file()["deadline"]
     day = datetime.strptime(str(deadline)[:10], "%Y-%m-%d").replace(tzinfo=UTC)
     return day - timedelta(days=300)
