@@ -67,8 +67,11 @@ system-packages: ## Install the system packages the tests use, only those missin
 		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Most tests wait on a platform, a process or a timer rather than compute: three at a time
+# on two cores. TEST_WORKERS=0 runs them one by one.
+TEST_WORKERS ?= 3
 test: lint system-packages ## Lint, then the whole test suite
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 bench: dev ## Measure throughput, delivery and memory against their goals (minutes)
 	$(BIN)/python -m bench

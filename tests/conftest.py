@@ -4,7 +4,7 @@ and an app over it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,28 @@ from bot.app import App
 from bot.settings import Settings
 from tests.clock import DEFAULT_INSTANT
 from tests.fakes.platform import FakePlatform
+
+FIGURE = "figure"
+
+
+@pytest.fixture
+def figure(record_property: Callable[[str, object], None]) -> Callable[[str], None]:
+    """Print a measured figure at the end of every run of the suite (not only with -s),
+    from whichever worker ran the test."""
+    return lambda line: record_property(FIGURE, line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    figures = [
+        str(value)
+        for report in terminalreporter.getreports("passed")
+        for name, value in report.user_properties
+        if name == FIGURE
+    ]
+    if figures:
+        terminalreporter.section("figures measured")
+        for line in figures:
+            terminalreporter.line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:

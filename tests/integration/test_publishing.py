@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -528,7 +528,7 @@ async def test_offers_withdrawn_before_they_went_are_neither_sent_nor_counted_se
 
 
 async def test_matching_and_queueing_100_000_influencers_takes_seconds(
-    store: SqliteStore, capsys: pytest.CaptureFixture[str]
+    store: SqliteStore, figure: Callable[[str], None]
 ) -> None:
     countries = ("PL", "FR", "DE", "ES")
     niches = (("fashion",), ("food",), ("fashion", "travel"))
@@ -547,8 +547,7 @@ async def test_matching_and_queueing_100_000_influencers_takes_seconds(
     assert await publish(store, campaign_id)
     seconds = time.perf_counter() - started
     expected = sum(1 for n in range(1, 100_001) if n % 7000 >= 1000)
-    with capsys.disabled():  # shown in every run of the suite, not only with -s
-        print(f"\nmatched and queued {expected:,} of 100,000 influencers in {seconds:.2f}s")
+    figure(f"matched and queued {expected:,} of 100,000 influencers in {seconds:.2f}s")
     assert len(offered_people(store, campaign_id)) == expected
     assert len(offer_rows(store)) == expected
     assert seconds < 30

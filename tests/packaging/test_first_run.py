@@ -8,9 +8,8 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from tests.ports import free_port
 
@@ -33,7 +32,7 @@ def tracked_copy(destination: Path) -> None:
 
 
 def test_the_first_make_run_sets_up_migrates_and_starts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, figure: Callable[[str], None]
 ) -> None:
     clone = tmp_path / "kolbot"
     tracked_copy(clone)
@@ -55,8 +54,7 @@ def test_the_first_make_run_sets_up_migrates_and_starts(
         check=False,
     )
     took = time.monotonic() - started
-    with capsys.disabled():
-        print(f"\nfirst `make run` on a fresh copy: {took:.1f} s")
+    figure(f"first `make run` on a fresh copy: {took:.1f} s")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (clone / ".venv" / "bin" / "kolbot").exists()
     assert (tmp_path / "kolbot.db").exists()
