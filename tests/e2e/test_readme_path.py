@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from tests.faketime import without_outer_faketime
+
 ROOT = Path(__file__).resolve().parents[2]
 # What `make run` needs of the clone; a developer's .env stays out of it.
 CLONE = (
@@ -92,7 +94,7 @@ def test_the_five_minute_path_runs_as_written(tmp_path: Path, night: bool) -> No
     clone.mkdir()
     for name in CLONE:
         (clone / name).symlink_to(ROOT / name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOLBOT_")}
+    env = {k: v for k, v in without_outer_faketime().items() if not k.startswith("KOLBOT_")}
     # Terminals in Warsaw, as Anna: the CLI shows times in UTC and in the terminal's zone.
     env |= {"TZ": "Europe/Warsaw", "LANG": "C.UTF-8", "KOLBOT_WEB_PORT": "0"}
     at = ["faketime", tomorrow_at(2, 30) if night else tomorrow_at(13, 0)]

@@ -3,13 +3,14 @@ machine's clock (``faketime``, which ``make system-packages`` installs)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.faketime import without_outer_faketime
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,8 @@ def test_the_testing_section_runs_tests_at_another_instant() -> None:
     [command] = [c for c in commands(section("Testing")) if c.startswith("faketime ")]
     if shutil.which("faketime") is None:
         pytest.fail("faketime is missing: `make system-packages` installs it")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KOLBOT_", "PYTEST_"))}
+    outside = without_outer_faketime()
+    env = {k: v for k, v in outside.items() if not k.startswith(("KOLBOT_", "PYTEST_"))}
     result = subprocess.run(
         ["bash", "-c", command],
         cwd=ROOT,
