@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
@@ -68,11 +69,8 @@ def same_file(one: Path, other: Path) -> bool:
 def valid_host(host: str) -> bool:
     """An IP address, or a name DNS can hold (in its IDNA form for a name in letters beyond
     ASCII)."""
-    try:
+    with contextlib.suppress(ValueError):
         ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
         return True
     try:
         ascii_name = host.encode("idna").decode("ascii")

@@ -529,10 +529,8 @@ def _storable(source: str, update: Incoming) -> tuple[Incoming, str] | None:
     """``update`` as it is stored, and its JSON; repaired when a platform sent a string that
     cannot be encoded (a lone surrogate), so one bad update never fails the batch it came
     in. None, logged by its id alone, for one that still cannot be stored."""
-    try:
+    with contextlib.suppress(ValueError):
         return update, update.model_dump_json(exclude_defaults=True)
-    except ValueError:
-        pass
     try:
         repaired = encodable(update)
         return repaired, repaired.model_dump_json(exclude_defaults=True)
